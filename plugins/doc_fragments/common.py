@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Attributes of every module that changes kernel state.
+    DOCUMENTATION = r'''
+attributes:
+  check_mode:
+    support: full
+    description: Reports exactly the operations a real run would apply, and changes nothing.
+      A namespace or bridge that does not exist yet is assumed to be created by an earlier
+      task (with a warning) instead of failing.
+  diff_mode:
+    support: full
+    description: Shows the object as the kernel reports it before, and as it will be after.
+  platform:
+    support: full
+    platforms: Linux
+requirements:
+  - pyroute2 >= 0.7.2 on the managed node
+  - Python >= 3.9 on the managed node
+notes:
+  - A call that fails half way undoes the operations it already applied, in reverse order,
+    and reports them in C(rolled_back); deletions cannot be undone and are listed in C(not_undone).
+  - Every parameter is checked before anything on the node changes; a bad one fails with a message
+    that names it, and the name is returned in C(field).
+'''
+
+    NETNS = r'''
+options:
+  netns:
+    description:
+      - Name of the network namespace (as in C(ip netns list)) the object lives in.
+      - Omitted, the node's own namespace.
+    type: str
+'''

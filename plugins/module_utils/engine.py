@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""parse -> plan -> (the one apply gate) -> outcome. No Ansible in here, so
+the engine runs the same from a module, a test or a script:
+
+    from ansible_collections.netplumb.linux.plugins.module_utils import engine, veth
+    outcome = engine.run(veth, {"name": "a", "peer": "b", "netns": "red"})
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import dataclasses
+from typing import List, Optional
+
+from ansible_collections.netplumb.linux.plugins.module_utils.apply import apply
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import Kernel
+
+
+@dataclasses.dataclass
+class Outcome:
+    changed: bool
+    operations: List[dict]
+    before: Optional[dict] = None
+    after: Optional[dict] = None
+    warnings: List[str] = dataclasses.field(default_factory=list)
+    extra: dict = dataclasses.field(default_factory=dict)
+
+
+def run(resource, params, check_mode=False):
+    """Raises ParamError before anything changes, ApplyError after a rollback."""
+    spec = resource.parse(params)
+    with Kernel(assume_missing_netns_empty=check_mode) as kernel:
+        plan = resource.plan(kernel, spec)
+        ops = plan.ops
+        if ops and not check_mode:
+            apply(kernel, ops)
+        return Outcome(
+            changed=bool(ops),
+            operations=[op.as_dict() for op in ops],
+            before=plan.before,
+            after=plan.after,
+            warnings=list(dict.fromkeys(kernel.warnings)),
+            extra=getattr(plan, "extra", {}),
+        )

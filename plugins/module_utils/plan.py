@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A plan is a list of operations: data that check mode reports, that real mode
+applies, and that carries the undo of each step for rollback."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import dataclasses
+from typing import Optional
+
+# Phases keep one order across resources: present builds outward-in, absent
+# tears down in exactly the reverse order.
+PHASES = ("netns", "delete", "bridge", "veth", "move", "link", "address", "up", "route")
+
+_TEXT = {
+    "netns_add": "create netns {target}",
+    "netns_del": "delete netns {target}",
+    "link_add": "create {kind} {target}{where}{peer_text}",
+    "link_del": "delete {target}{where}",
+    "link_move": "move {target}{where} to netns {to_text}",
+    "link_set": "set {target}{where} {changes}",
+    "addr_add": "add address {address} to {target}{where}",
+    "addr_del": "remove address {address} from {target}{where}",
+    "route_add": "add route {target}{where}",
+    "route_replace": "replace route {target}{where}",
+    "route_del": "delete route {target}{where}",
+    "noop": "nothing for {target} (it goes with an earlier step)",
+}
+
+
+@dataclasses.dataclass
+class Op:
+    action: str
+    netns: Optional[str]
+    target: str
+    args: dict = dataclasses.field(default_factory=dict)
+    undo: Optional["Op"] = None
+
+    def describe(self):
+        fields = {"kind": "link", "peer_text": ""}
+        fields.update(self.args)
+        fields.update(target=self.target, where=_where(self.netns))
+        if self.action == "link_add" and self.args.get("peer"):
+            fields["peer_text"] = " with peer %s%s" % (self.args["peer"], _where(self.args.get("peer_netns")))
+        fields["to_text"] = self.args.get("to") or "(host)"
+        fields["changes"] = " ".join("%s=%s" % (k, _fmt(v)) for k, v in sorted(self.args.items()))
+        return _TEXT[self.action].format(**fields)
+
+    def as_dict(self):
+        return {
+            "op": self.action,
+            "netns": self.netns,
+            "target": self.target,
+            "args": {k: _fmt(v) for k, v in self.args.items()},
+            "description": self.describe(),
+        }
+
+
+def _where(netns):
+    return " (netns %s)" % netns if netns else ""
+
+
+def _fmt(value):
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value) if not isinstance(value, (int, str)) else value
+
+
+def noop(target):
+    """The undo of a change to an object that the rollback deletes anyway."""
+    return Op("noop", None, target)
+
+
+class Plan:
+    """Operations, sorted into phases, plus the before/after for --diff."""
+
+    def __init__(self, before=None, after=None):
+        self.before = before
+        self.after = after
+        self._ops = []
+
+    def add(self, phase, op):
+        self._ops.append((PHASES.index(phase), len(self._ops), op))
+
+    def extend(self, other):
+        for phase, _seq, op in other._ops:
+            self._ops.append((phase, len(self._ops), op))
+
+    @property
+    def ops(self):
+        return [op for _phase, _seq, op in sorted(self._ops, key=lambda item: item[:2])]
+
+    def __bool__(self):
+        return bool(self._ops)
+
+    def describe(self):
+        return [op.describe() for op in self.ops]

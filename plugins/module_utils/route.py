@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A route. Its identity is (dst, table, metric), as the kernel's: a new
+gateway or device replaces the route in place, never adds a second one."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import dataclasses
+
+from ansible_collections.netplumb.linux.plugins.module_utils import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.model import Route, default_network
+from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan
+
+DEFAULT_METRIC = {4: 0, 6: 1024}
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteSpec:
+    route: Route
+    state: str = "present"
+
+
+def parse(params):
+    state = validate.choice("state", params.get("state", "present"), ("present", "absent"))
+    netns = validate.netns("netns", params.get("netns"))
+    gateway = params.get("gateway")
+    gateway = validate.ip("gateway", gateway) if gateway not in (None, "") else None
+    raw_dst = params.get("dst")
+    if raw_dst == "default":
+        dst = default_network(gateway.version if gateway else 4)
+    else:
+        dst = validate.network("dst", raw_dst)
+    if gateway is not None and gateway.version != dst.version:
+        raise ParamError("gateway", str(gateway), "is IPv%d but dst %s is IPv%d"
+                         % (gateway.version, raw_dst, dst.version))
+    dev = params.get("dev")
+    dev = validate.ifname("dev", dev, allow_lo=True) if dev not in (None, "") else None
+    if state == "present" and gateway is None and dev is None:
+        raise ParamError("gateway", None, "or dev is required when state is present")
+    metric = validate.integer("metric", params.get("metric"), 0, 2 ** 32 - 1)
+    route = Route(netns=netns, dst=dst, table=validate.table("table", params.get("table")),
+                  metric=DEFAULT_METRIC[dst.version] if metric is None else metric,
+                  gateway=gateway, dev=dev)
+    return RouteSpec(route, state)
+
+
+def plan(kernel, spec):
+    want = spec.route
+    if spec.state == "absent" and not kernel.netns_exists(want.netns):
+        return Plan(before={"state": "absent"}, after={"state": "absent"})
+    have = next((r for r in kernel.routes(want.netns) if r.key == want.key), None)
+    result = Plan(before=_diff_state(have))
+    if spec.state == "absent":
+        if have is not None:
+            result.add("route", Op("route_del", want.netns, _text(have), {"route": have},
+                                   Op("route_add", want.netns, _text(have), {"route": have})))
+        result.after = {"state": "absent"}
+        return result
+
+    _check_dev(kernel, want)
+    if have is None:
+        result.add("route", Op("route_add", want.netns, _text(want), {"route": want},
+                               Op("route_del", want.netns, _text(want), {"route": want})))
+        after = want
+    else:
+        after = dataclasses.replace(have, gateway=want.gateway, dev=want.dev or have.dev)
+        if (after.gateway, after.dev) != (have.gateway, have.dev):
+            result.add("route", Op("route_replace", want.netns, _text(after), {"route": after},
+                                   Op("route_replace", want.netns, _text(have), {"route": have})))
+    result.after = _diff_state(after)
+    return result
+
+
+def _check_dev(kernel, want):
+    if want.dev is None:
+        return
+    view = kernel.view(want.netns)
+    if view.exists and view.get(want.dev) is None:
+        if kernel.assume_missing_netns_empty:
+            kernel.warnings.append("dev: %r does not exist yet; check mode assumes an earlier task "
+                                   "creates it" % want.dev)
+            return
+        raise ParamError("dev", want.dev, "is not a link in netns %s" % (want.netns or "(host)"))
+
+
+def _text(route):
+    text = route.as_dict()["dst"]
+    if route.gateway is not None:
+        text += " via %s" % route.gateway
+    if route.dev:
+        text += " dev %s" % route.dev
+    return text + " table %d metric %d" % (route.table, route.metric)
+
+
+def _diff_state(route):
+    if route is None:
+        return {"state": "absent"}
+    return dict(route.as_dict(), state="present")

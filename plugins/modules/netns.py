@@ -1,0 +1,88 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: netns
+short_description: Manage a named network namespace
+description:
+  - Creates or removes a named network namespace the way C(ip netns add) does (a bind mount under
+    C(/run/netns)), so it shows in C(ip netns list) and works with C(ip netns exec); one made by
+    C(ip netns add) is the same thing to this module.
+  - On O(state=present) the loopback interface of the namespace is brought up, also in one that already existed.
+  - Names match exactly. A leftover file at the namespace's path that is not a namespace (from an
+    interrupted create) is replaced.
+version_added: "0.1.0"
+author: netplumb contributors
+extends_documentation_fragment:
+  - netplumb.linux.common
+options:
+  name:
+    description: Name of the namespace (letters, digits and C(_ . @ + : -); no C(/), no spaces).
+    type: str
+    required: true
+  state:
+    description: V(absent) unmounts and removes the name; links inside are destroyed with it unless a process still holds the namespace.
+    type: str
+    choices: [present, absent]
+    default: present
+'''
+
+EXAMPLES = r'''
+- name: Namespaces red and blue
+  netplumb.linux.netns:
+    name: "{{ item }}"
+  loop: [red, blue]
+
+- name: Remove namespace red
+  netplumb.linux.netns:
+    name: red
+    state: absent
+'''
+
+RETURN = r'''
+operations:
+  description: The planned operations, in order; applied unless in check mode. Empty when nothing changes.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - op: netns_add
+      netns: null
+      target: red
+      args: {}
+      description: create netns red
+    - op: link_set
+      netns: red
+      target: lo
+      args: {up: "on"}
+      description: set lo (netns red) up=on
+field:
+  description: On a bad parameter, its name.
+  returned: failure on bad input
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netplumb.linux.plugins.module_utils import netns
+from ansible_collections.netplumb.linux.plugins.module_utils.runner import run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, netns)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: route
+short_description: Manage a route in a namespace
+description:
+  - Adds, replaces or deletes one route.
+  - The route's identity is (O(dst), O(table), O(metric)), as the kernel's. A route with that identity
+    but another gateway or device is replaced in place, never duplicated.
+version_added: "0.1.0"
+author: netplumb contributors
+extends_documentation_fragment:
+  - netplumb.linux.common
+  - netplumb.linux.common.netns
+options:
+  dst:
+    description:
+      - Destination network in CIDR form with the host bits zero (V(198.51.100.0/24), V(2001:db8:1::/64)),
+        or V(default). V(default) is IPv6 (V(::/0)) when O(gateway) is IPv6, IPv4 otherwise.
+    type: str
+    required: true
+  gateway:
+    description: Next hop, of the same family as O(dst). Omitted, the route is direct (on-link via O(dev)).
+    type: str
+  dev:
+    description: Outgoing interface; it must exist in O(netns). Omitted, the kernel picks it from O(gateway) and it is not compared.
+    type: str
+  metric:
+    description: Route priority, part of the identity. Omitted, the family's default (0 for IPv4, 1024 for IPv6).
+    type: int
+  table:
+    description: Routing table by number or as V(main), V(local), V(default). Omitted, V(main).
+    type: str
+  state:
+    description: V(absent) deletes the route with this identity, whatever its gateway.
+    type: str
+    choices: [present, absent]
+    default: present
+'''
+
+EXAMPLES = r'''
+- name: Containers leave through the bridge (scenario 4)
+  netplumb.linux.route:
+    netns: c1
+    dst: default
+    gateway: 198.51.100.1
+
+- name: Reach another node's container subnet
+  netplumb.linux.route:
+    dst: 203.0.113.0/24
+    gateway: 192.0.2.12
+    metric: 100
+
+- name: Remove it
+  netplumb.linux.route:
+    dst: 203.0.113.0/24
+    metric: 100
+    state: absent
+'''
+
+RETURN = r'''
+operations:
+  description: The planned operations, in order; applied unless in check mode. Empty when nothing changes.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - op: route_add
+      netns: c1
+      target: default via 198.51.100.1 table 254 metric 0
+      args: {route: "..."}
+      description: add route default via 198.51.100.1 table 254 metric 0 (netns c1)
+rolled_back:
+  description: On failure, the undo operations that were applied.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+field:
+  description: On a bad parameter, its name.
+  returned: failure on bad input
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netplumb.linux.plugins.module_utils import route
+from ansible_collections.netplumb.linux.plugins.module_utils.runner import run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dst=dict(type="str", required=True),
+            gateway=dict(type="str"),
+            dev=dict(type="str"),
+            netns=dict(type="str"),
+            metric=dict(type="int"),
+            table=dict(type="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, route)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+# netplumb.linux: the two commands of the README, and what they stand on.
+#   make demo  - scenarios 1-3 (and the default route of 4) in a throwaway sandbox
+#   make test  - every test, each in its own sandbox on the real kernel
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+COLLECTIONS := $(CURDIR)/.build/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netplumb/linux
+APT_PACKAGES := iproute2 iputils-ping util-linux procps python3 python3-venv python3-pip
+PYTEST_ARGS ?=
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+
+.PHONY: help deps demo test test-unit test-integration clean
+
+help:
+	@echo "make demo   - build the recipe's scenarios 1-3 in a sandbox and show them working"
+	@echo "make test   - install what is needed and run every test"
+
+$(STAMPS)/apt: Makefile
+	@mkdir -p $(STAMPS)
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+	@touch $@
+
+$(STAMPS)/venv: requirements.txt requirements-dev.txt $(STAMPS)/apt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@)
+	@ln -sfn $(CURDIR) $@
+
+deps: $(STAMPS)/venv $(COLLECTION_LINK)
+
+demo: deps
+	tests/sandbox.sh $(PY) demo/run_demo.py
+
+test: deps
+	tests/sandbox.sh $(PY) -m pytest $(or $(PYTEST_ARGS),tests)
+
+test-unit: deps
+	$(PY) -m pytest tests/unit
+
+clean:
+	rm -rf $(VENV) .build $(STAMPS)

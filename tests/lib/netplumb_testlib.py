@@ -1,0 +1,171 @@
+"""Helpers shared by the tests: sandboxes, kernel snapshots, playbook runs."""
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+
+import yaml
+
+from ansible_collections.netplumb.linux.plugins.module_utils import syscalls
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+PYTHON = os.path.join(VENV_BIN, "python")
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+TIMEOUT = 120
+
+
+def sh(*argv, check=True, timeout=30):
+    """Run a command (argument list, no shell) and return its stdout."""
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (%d): %s" % (" ".join(argv), proc.returncode, proc.stderr))
+    return proc.stdout
+
+
+def _ns_fd(kind):
+    return os.open("/proc/thread-self/ns/" + kind, os.O_RDONLY | os.O_CLOEXEC)
+
+
+@contextlib.contextmanager
+def sandboxed():
+    cwd = os.getcwd()
+    home_net, home_mnt = _ns_fd("net"), _ns_fd("mnt")
+    try:
+        syscalls.unshare(syscalls.CLONE_NEWNET | syscalls.CLONE_NEWNS)
+        try:
+            syscalls.mount("none", "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+            syscalls.mount("tmpfs", "/run", "tmpfs", 0)
+            os.makedirs("/run/netns")
+            sh("ip", "link", "set", "lo", "up")
+            yield Sandbox()
+        finally:
+            syscalls.setns(home_mnt, syscalls.CLONE_NEWNS)
+            syscalls.setns(home_net, syscalls.CLONE_NEWNET)
+            os.chdir(cwd)
+    finally:
+        os.close(home_net)
+        os.close(home_mnt)
+
+
+class Sandbox:
+    """What a test does in its sandbox, through the same tools a user has."""
+
+    def ip(self, *args, netns=None, check=True):
+        argv = ["ip"] + (["-n", netns] if netns else []) + list(args)
+        return sh(*argv, check=check)
+
+    def ipj(self, *args, netns=None):
+        return json.loads(self.ip("-j", *args, netns=netns) or "[]")
+
+    def netns_list(self):
+        return sorted(os.listdir("/run/netns"))
+
+    def link(self, name, netns=None):
+        found = [link for link in self.ipj("-d", "link", "show", netns=netns) if link["ifname"] == name]
+        return found[0] if found else None
+
+    def addresses(self, name, netns=None):
+        data = self.ipj("addr", "show", "dev", name, netns=netns)
+        return sorted("%s/%d" % (a["local"], a["prefixlen"]) for a in data[0]["addr_info"]
+                      if a.get("scope") != "link")
+
+    def routes(self, netns=None):
+        return self.ipj("route", "show", "table", "all", netns=netns)
+
+    def ping(self, address, netns=None, count=1):
+        """True when ``address`` answers; bounded: ``count`` packets, 2 s each."""
+        argv = ["ip", "netns", "exec", netns] if netns else []
+        argv += ["ping", "-n", "-q", "-c", str(count), "-W", "2", address]
+        return subprocess.run(argv, capture_output=True, timeout=10 + 2 * count).returncode == 0
+
+    def snapshot(self):
+        """Everything the kernel reports about links, addresses and routes, in
+        every namespace, plus the namespace list: compare for 'unchanged'.
+
+        What the kernel changes on its own clock is left out: IPv6 link-local
+        addresses and routes (they appear after DAD), address lifetimes and
+        the operational state of freshly up links."""
+        state = {"netns": self.netns_list()}
+        for netns in [None] + state["netns"]:
+            state[netns or "(host)"] = {
+                "link": [_settled(link) for link in self.ipj("-d", "link", "show", netns=netns)],
+                "addr": [_stable_addrs(link) for link in self.ipj("addr", "show", netns=netns)],
+                "route": self.ipj("-4", "route", "show", "table", "all", netns=netns),
+                "route6": [r for r in self.ipj("-6", "route", "show", "table", "all", netns=netns)
+                           if not r.get("dst", "").startswith(("fe80", "ff00"))],
+            }
+        return state
+
+    def playbook(self, tasks, check=False, diff=False, extra_args=()):
+        """Run ``tasks`` as a one-play playbook on localhost; returns PlaybookRun."""
+        return run_playbook(tasks, check=check, diff=diff, extra_args=extra_args)
+
+
+def _settled(link):
+    link = {k: v for k, v in link.items() if k not in ("operstate", "linkmode")}
+    link["flags"] = [f for f in link.get("flags", []) if f != "NO-CARRIER"]
+    return link
+
+
+def _stable_addrs(link):
+    link = _settled(link)
+    link["addr_info"] = [
+        {k: v for k, v in a.items() if not k.endswith("life_time") and k != "tentative"}
+        for a in link.get("addr_info", []) if not a.get("local", "").startswith("fe80")]
+    return link
+
+
+class PlaybookRun:
+    def __init__(self, proc, results):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.results = results
+
+    @property
+    def changed(self):
+        return sum(1 for r in self.results if r.get("changed"))
+
+    @property
+    def failed(self):
+        return [r for r in self.results if r.get("failed")]
+
+    def __repr__(self):
+        return "PlaybookRun(rc=%d)\n%s\n%s" % (self.rc, self.stdout[-4000:], self.stderr[-2000:])
+
+
+def run_playbook(tasks, check=False, diff=False, extra_args=()):
+    """ansible-playbook against localhost, results read through the json callback.
+
+    Each task's result is in ``results`` in order (a looped task gives one
+    entry per item)."""
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "play.yml")
+        with open(path, "w") as handle:
+            yaml.safe_dump(play, handle)
+        argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                "-e", "ansible_python_interpreter=%s" % PYTHON, path]
+        argv += (["--check"] if check else []) + (["--diff"] if diff else []) + list(extra_args)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),
+                   ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "rtmp"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0")
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    return PlaybookRun(proc, _results(proc.stdout))
+
+
+def _results(stdout):
+    try:
+        data = json.loads(stdout[stdout.index("{"):])
+    except ValueError:
+        return []
+    results = []
+    for play in data.get("plays", []):
+        for task in play.get("tasks", []):
+            result = task["hosts"].get("localhost", {})
+            results.extend(result.get("results", [result]) if "results" in result else [result])
+    return results

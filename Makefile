@@ -40,7 +40,7 @@ $(COLLECTION_LINK):
 deps: $(STAMPS)/venv $(COLLECTION_LINK)
 
 demo: deps
-	tests/sandbox.sh $(PY) demo/run_demo.py
+	tests/sandbox.sh demo/run.sh
 
 test: deps
 	tests/sandbox.sh $(PY) -m pytest $(or $(PYTEST_ARGS),tests)

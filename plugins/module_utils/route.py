@@ -98,4 +98,5 @@ def _text(route):
 def _diff_state(route):
     if route is None:
         return {"state": "absent"}
-    return dict(route.as_dict(), state="present")
+    shown = {k: v for k, v in route.as_dict().items() if k not in ("proto", "scope", "type")}
+    return dict(shown, state="present")

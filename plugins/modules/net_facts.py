@@ -50,7 +50,7 @@ EXAMPLES = r'''
   ansible.builtin.assert:
     that:
       - netplumb_net.netns.red.links['veth-red'].state == 'up'
-      - netplumb_net.netns.red.links['veth-red'].peer == {'name': 'veth-blue', 'netns': 'blue'}
+      - "netplumb_net.netns.red.links['veth-red'].peer == {'name': 'veth-blue', 'netns': 'blue'}"
       - "'192.0.2.1/24' in netplumb_net.netns.red.links['veth-red'].addresses"
 '''
 

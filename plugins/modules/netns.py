@@ -22,7 +22,7 @@ extends_documentation_fragment:
   - netplumb.linux.common
 options:
   name:
-    description: Name of the namespace (letters, digits and C(_ . @ + : -); no C(/), no spaces).
+    description: "Name of the namespace: letters, digits and C(_ . @ + - :), no C(/), no spaces."
     type: str
     required: true
   state:

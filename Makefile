@@ -33,6 +33,13 @@ $(STAMPS)/venv: requirements.txt requirements-dev.txt $(STAMPS)/apt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+# The engine once more on the oldest supported pyroute2.
+VENV_OLD := .venv-pyroute2-0.7
+$(STAMPS)/venv-old: requirements-pyroute2-0.7.txt $(STAMPS)/apt
+	@test -x $(VENV_OLD)/bin/python || $(PYTHON) -m venv $(VENV_OLD)
+	$(VENV_OLD)/bin/python -m pip install -q --disable-pip-version-check -r requirements-pyroute2-0.7.txt
+	@touch $@
+
 $(COLLECTION_LINK):
 	@mkdir -p $(dir $@)
 	@ln -sfn $(CURDIR) $@
@@ -42,11 +49,15 @@ deps: $(STAMPS)/venv $(COLLECTION_LINK)
 demo: deps
 	tests/sandbox.sh demo/run.sh
 
-test: deps
+test: deps $(STAMPS)/venv-old
 	tests/sandbox.sh $(PY) -m pytest $(or $(PYTEST_ARGS),tests)
+ifeq ($(PYTEST_ARGS),)
+	@echo "== engine tests again with pyroute2 0.7 (the oldest supported)"
+	tests/sandbox.sh $(VENV_OLD)/bin/python -m pytest -q tests/integration/test_engine_*.py tests/unit/test_validate.py tests/unit/test_plan.py
+endif
 
 test-unit: deps
 	$(PY) -m pytest tests/unit
 
 clean:
-	rm -rf $(VENV) .build $(STAMPS)
+	rm -rf $(VENV) $(VENV_OLD) .build $(STAMPS)

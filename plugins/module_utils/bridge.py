@@ -14,7 +14,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.errors import Param
 from ansible_collections.netplumb.linux.plugins.module_utils.linkattrs import (
     LinkAttrs, converge, fresh, predicted, state_dict)
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan, noop
-from ansible_collections.netplumb.linux.plugins.module_utils.topology import read_views
+from ansible_collections.netplumb.linux.plugins.module_utils.topology import read_views, require_namespaces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +39,8 @@ def parse(params):
 
 def plan(kernel, spec):
     want = spec.attrs
+    if spec.state == "present":
+        require_namespaces(kernel, (("netns", want.netns),))
     view = read_views(kernel, [want.netns], missing_ok=spec.state == "absent")[want.netns]
     have = view.get(want.name)
     if have is not None and have.kind != "bridge":

@@ -13,6 +13,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.model import Route, default_network
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.topology import require_namespaces
 
 DEFAULT_METRIC = {4: 0, 6: 1024}
 
@@ -51,6 +52,7 @@ def plan(kernel, spec):
     want = spec.route
     if spec.state == "absent" and not kernel.netns_exists(want.netns):
         return Plan(before={"state": "absent"}, after={"state": "absent"})
+    require_namespaces(kernel, (("netns", want.netns),))
     have = next((r for r in kernel.routes(want.netns) if r.key == want.key), None)
     result = Plan(before=_diff_state(have))
     if spec.state == "absent":

@@ -6,7 +6,18 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.model import NsView
+
+
+def require_namespaces(kernel, fields):
+    """Each named namespace must exist; check mode only warns (an earlier task
+    of the same play would create it). ``fields``: (field, netns) pairs."""
+    for field, netns in fields:
+        if kernel.netns_exists(netns):
+            continue
+        if not kernel.assume_missing_netns_empty:
+            raise ParamError(field, netns, "is not an existing network namespace")
 
 
 def read_views(kernel, netns_names, missing_ok=False):

@@ -18,7 +18,8 @@ from ansible_collections.netplumb.linux.plugins.module_utils.errors import Param
 from ansible_collections.netplumb.linux.plugins.module_utils.linkattrs import (
     LinkAttrs, check_master, converge, fresh, predicted, state_dict)
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan
-from ansible_collections.netplumb.linux.plugins.module_utils.topology import find_peer, read_views
+from ansible_collections.netplumb.linux.plugins.module_utils.topology import (
+    find_peer, read_views, require_namespaces)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,8 @@ def _master(field, value):
 
 def plan(kernel, spec):
     end, peer = spec.end, spec.peer
+    if spec.state == "present":
+        require_namespaces(kernel, (("netns", end.netns), ("peer_netns", peer.netns)))
     views = read_views(kernel, [end.netns, peer.netns, None], missing_ok=spec.state == "absent")
     pair = _find_pair(kernel, views, end, peer)
     if spec.state == "absent":

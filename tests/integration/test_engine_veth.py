@@ -139,7 +139,7 @@ def test_foreign_link_with_the_name_stops_before_any_change(red_blue):
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"netns": "nosuch"}, None),
+    ({"netns": "nosuch"}, "netns"),
     ({"peer_master": "nosuch"}, "peer_master"),
     ({"name": "x" * 16}, "name"),
     ({"peer": "veth-red", "peer_netns": "red"}, "peer"),

@@ -15,7 +15,7 @@ COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 sys.path.insert(0, COLLECTIONS)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
-from netplumb_testlib import Sandbox, sandboxed  # noqa: E402
+from netplumb_testlib import sandboxed  # noqa: E402
 
 
 def pytest_configure(config):

@@ -22,6 +22,7 @@ attributes:
   platform:
     support: full
     platforms: Linux
+    description: Linux network namespaces and netlink; runs on the managed node as root.
 requirements:
   - pyroute2 >= 0.7.2 on the managed node
   - Python >= 3.9 on the managed node

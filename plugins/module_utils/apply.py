@@ -23,6 +23,10 @@ _ALREADY = {
 }
 
 
+_SCOPE_LINK = 253
+_SCOPE_ANY = 255
+
+
 class ApplyError(NetplumbError):
     def __init__(self, failed, cause, rolled_back, not_undone, rollback_errors):
         self.failed = failed
@@ -154,9 +158,13 @@ def _addr(kernel, op, command):
 def _route(kernel, op, command):
     route = op.args["route"]
     request = {"dst": str(route.dst), "table": route.table, "priority": route.metric}
-    if command != "del":
+    if command == "del":
+        request["scope"] = _SCOPE_ANY  # match the route whatever its scope, as ip route del
+    else:
         if route.gateway is not None:
             request["gateway"] = str(route.gateway)
+        else:
+            request["scope"] = _SCOPE_LINK  # on-link, as ip route add ... dev X
         if route.dev:
             request["oif"] = _index(kernel, op.netns, route.dev)
     kernel.ipr(op.netns).route(command, **request)

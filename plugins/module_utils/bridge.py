@@ -67,8 +67,8 @@ def plan(kernel, spec):
                                   noop(want.name) if is_new else
                                   Op("link_set", want.netns, want.name, {option: current})))
     after = predicted(want, have)
-    after = dataclasses.replace(after, **{o: getattr(spec, o) for o in ("stp", "vlan_filtering")
-                                           if getattr(spec, o) is not None})
+    bridge_options = {o: getattr(spec, o) for o in ("stp", "vlan_filtering") if getattr(spec, o) is not None}
+    after = dataclasses.replace(after, **bridge_options)
     result.after = _diff_state(after)
     return result
 

@@ -67,6 +67,8 @@ def _fmt(value):
         return "none"
     if isinstance(value, bool):
         return "on" if value else "off"
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
     return str(value) if not isinstance(value, (int, str)) else value
 
 

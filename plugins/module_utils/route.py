@@ -42,8 +42,10 @@ def parse(params):
     if state == "present" and gateway is None and dev is None:
         raise ParamError("gateway", None, "or dev is required when state is present")
     metric = validate.integer("metric", params.get("metric"), 0, 2 ** 32 - 1)
+    if metric is None or (metric == 0 and dst.version == 6):
+        metric = DEFAULT_METRIC[dst.version]  # the kernel stores IPv6 metric 0 as 1024
     route = Route(netns=netns, dst=dst, table=validate.table("table", params.get("table")),
-                  metric=DEFAULT_METRIC[dst.version] if metric is None else metric,
+                  metric=metric,
                   gateway=gateway, dev=dev)
     return RouteSpec(route, state)
 

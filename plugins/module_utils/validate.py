@@ -13,8 +13,8 @@ import re
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
 
 IFNAMSIZ = 16
-_IFNAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")
-_NETNS = re.compile(r"^[A-Za-z0-9_.@+:-]+$")
+_IFNAME = re.compile(r"[A-Za-z0-9_.@+-]+")
+_NETNS = re.compile(r"[A-Za-z0-9_.@+:-]+")
 NAME_MAX = 255
 MTU_MIN = 68
 MTU_MAX = 65535
@@ -33,7 +33,7 @@ def ifname(field, value, allow_lo=False):
         raise ParamError(field, value, "must not be empty")
     if len(value.encode()) >= IFNAMSIZ:
         raise ParamError(field, value, "is longer than %d characters (IFNAMSIZ)" % (IFNAMSIZ - 1))
-    if value in (".", "..") or not _IFNAME.match(value):
+    if value in (".", "..") or not _IFNAME.fullmatch(value):
         raise ParamError(field, value, "is not a valid interface name "
                          "(letters, digits and _ . @ + - only)")
     if value == "lo" and not allow_lo:
@@ -50,7 +50,7 @@ def netns(field, value, required=False):
     _text(field, value)
     if len(value.encode()) > NAME_MAX:
         raise ParamError(field, value, "is longer than %d bytes" % NAME_MAX)
-    if value in (".", "..") or not _NETNS.match(value):
+    if value in (".", "..") or not _NETNS.fullmatch(value):
         raise ParamError(field, value, "is not a valid namespace name "
                          "(letters, digits and _ . @ + : - only; no '/', no spaces)")
     return value

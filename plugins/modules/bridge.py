@@ -14,7 +14,7 @@ description:
     VLAN filtering, and brings it up.
   - A link of another kind with the same name stops the module before any change.
 version_added: "0.1.0"
-author: netplumb contributors
+author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
   - netplumb.linux.common.netns

@@ -14,7 +14,7 @@ description:
     them as C(ansible_facts.netplumb_net).
   - A veth's peer is reported by name and namespace, wherever it lives among the namespaces read.
 version_added: "0.1.0"
-author: netplumb contributors
+author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
 attributes:

@@ -17,7 +17,7 @@ description:
   - Names match exactly. A leftover file at the namespace's path that is not a namespace (from an
     interrupted create) is replaced.
 version_added: "0.1.0"
-author: netplumb contributors
+author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
 options:

@@ -14,7 +14,7 @@ description:
   - The route's identity is (O(dst), O(table), O(metric)), as the kernel's. A route with that identity
     but another gateway or device is replaced in place, never duplicated.
 version_added: "0.1.0"
-author: netplumb contributors
+author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
   - netplumb.linux.common.netns

@@ -18,7 +18,7 @@ description:
     name stops the module before any change.
   - Each end then gets its master, MTU and addresses, and is brought up.
 version_added: "0.1.0"
-author: netplumb contributors
+author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
   - netplumb.linux.common.netns

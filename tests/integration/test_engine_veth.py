@@ -19,7 +19,8 @@ def red_blue(sandbox):
     return sandbox
 
 
-def assert_pair(box, params=PAIR):
+def assert_pair(box, params=None):
+    params = params or PAIR
     end = box.link(params["name"], netns=params.get("netns"))
     peer = box.link(params["peer"], netns=params.get("peer_netns"))
     assert end is not None and peer is not None

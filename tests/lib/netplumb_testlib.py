@@ -19,7 +19,7 @@ TIMEOUT = 120
 
 def sh(*argv, check=True, timeout=30):
     """Run a command (argument list, no shell) and return its stdout."""
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (%d): %s" % (" ".join(argv), proc.returncode, proc.stderr))
     return proc.stdout
@@ -79,7 +79,7 @@ class Sandbox:
         """True when ``address`` answers; bounded: ``count`` packets, 2 s each."""
         argv = ["ip", "netns", "exec", netns] if netns else []
         argv += ["ping", "-n", "-q", "-c", str(count), "-W", "2", address]
-        return subprocess.run(argv, capture_output=True, timeout=10 + 2 * count).returncode == 0
+        return subprocess.run(argv, capture_output=True, timeout=10 + 2 * count, check=False).returncode == 0
 
     def snapshot(self):
         """Everything the kernel reports about links, addresses and routes, in
@@ -167,7 +167,7 @@ def run_playbook_file(path, check=False, diff=False, extra_args=()):
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),
                    ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "rtmp"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0")
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False)
     return PlaybookRun(proc, _results(proc.stdout))
 
 

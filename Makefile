@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
-.PHONY: help deps demo test test-unit test-integration clean
+.PHONY: help deps demo test test-unit sanity clean
 
 help:
 	@echo "make demo   - build the recipe's scenarios 1-3 in a sandbox and show them working"
@@ -54,7 +54,12 @@ test: deps $(STAMPS)/venv-old
 ifeq ($(PYTEST_ARGS),)
 	@echo "== engine tests again with pyroute2 0.7 (the oldest supported)"
 	tests/sandbox.sh $(VENV_OLD)/bin/python -m pytest -q tests/integration/test_engine_*.py tests/unit/test_validate.py tests/unit/test_plan.py
+	@echo "== ansible-test sanity"
+	tests/sanity/run.sh
 endif
+
+sanity: deps
+	tests/sanity/run.sh
 
 test-unit: deps
 	$(PY) -m pytest tests/unit

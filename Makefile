@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 COLLECTIONS := $(CURDIR)/.build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netplumb/linux
-APT_PACKAGES := iproute2 iputils-ping util-linux procps python3 python3-venv python3-pip
+APT_PACKAGES := iproute2 iputils-ping util-linux procps git python3 python3-venv python3-pip
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

@@ -19,7 +19,6 @@ from netplumb_testlib import sandboxed  # noqa: E402
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "kernel: needs root and a real kernel (runs in a sandbox)")
     if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "netplumb", "linux")):
         raise pytest.UsageError("run through 'make test' (it links the collection under .build/)")
 

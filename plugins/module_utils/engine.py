@@ -31,6 +31,7 @@ class Outcome:
 def run(resource, params, check_mode=False):
     """Raises ParamError before anything changes, ApplyError after a rollback."""
     spec = resource.parse(params)
+    Kernel.require_library()
     with Kernel(assume_missing_netns_empty=check_mode) as kernel:
         plan = resource.plan(kernel, spec)
         ops = plan.ops

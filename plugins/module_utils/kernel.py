@@ -64,6 +64,11 @@ class Kernel:
     def __exit__(self, *exc):
         self.close()
 
+    @staticmethod
+    def require_library():
+        """Fail before planning, so a node without pyroute2 is left untouched."""
+        _iproute_class()
+
     def ipr(self, netns):
         if netns not in self._sockets:
             iproute = _iproute_class()

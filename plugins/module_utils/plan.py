@@ -45,7 +45,8 @@ class Op:
         if self.action == "link_add" and self.args.get("peer"):
             fields["peer_text"] = " with peer %s%s" % (self.args["peer"], _where(self.args.get("peer_netns")))
         fields["to_text"] = self.args.get("to") or "(host)"
-        fields["changes"] = " ".join("%s=%s" % (k, _fmt(v)) for k, v in sorted(self.args.items()))
+        fields["changes"] = " ".join("%s=%s" % (k, "none" if v is None else _fmt(v))
+                                     for k, v in sorted(self.args.items()))
         return _TEXT[self.action].format(**fields)
 
     def as_dict(self):
@@ -64,7 +65,7 @@ def _where(netns):
 
 def _fmt(value):
     if value is None:
-        return "none"
+        return None
     if isinstance(value, bool):
         return "on" if value else "off"
     if hasattr(value, "as_dict"):

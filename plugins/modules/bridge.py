@@ -77,13 +77,27 @@ operations:
     - op: link_add
       netns: null
       target: v-net-0
-      args: {kind: bridge, mtu: none}
+      args: {kind: bridge, mtu: null}
       description: create bridge v-net-0
 rolled_back:
-  description: On failure, the undo operations that were applied.
+  description: On failure, the undo operations that were applied, in the order they ran.
   returned: failure after a partial apply
   type: list
   elements: str
+not_undone:
+  description: On failure, the applied operations that cannot be undone (deletions).
+  returned: failure after a partial apply
+  type: list
+  elements: str
+rollback_errors:
+  description: On failure, undo operations that themselves failed, with the kernel's reason.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+failed_operation:
+  description: On failure, the operation the kernel refused, in the form of an C(operations) entry.
+  returned: failure after a partial apply
+  type: dict
 field:
   description: On a bad parameter, its name.
   returned: failure on bad input

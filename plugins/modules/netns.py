@@ -61,6 +61,25 @@ operations:
       target: lo
       args: {up: "on"}
       description: set lo (netns red) up=on
+rolled_back:
+  description: On failure, the undo operations that were applied, in the order they ran.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+not_undone:
+  description: On failure, the applied operations that cannot be undone (deletions).
+  returned: failure after a partial apply
+  type: list
+  elements: str
+rollback_errors:
+  description: On failure, undo operations that themselves failed, with the kernel's reason.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+failed_operation:
+  description: On failure, the operation the kernel refused, in the form of an C(operations) entry.
+  returned: failure after a partial apply
+  type: dict
 field:
   description: On a bad parameter, its name.
   returned: failure on bad input

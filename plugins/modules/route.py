@@ -74,13 +74,29 @@ operations:
     - op: route_add
       netns: c1
       target: default via 198.51.100.1 table 254 metric 0
-      args: {route: "..."}
+      args:
+        route: {dst: default, family: ipv4, gateway: 198.51.100.1, dev: null, metric: 0, table: 254,
+                proto: "", scope: "", type: unicast}
       description: add route default via 198.51.100.1 table 254 metric 0 (netns c1)
 rolled_back:
-  description: On failure, the undo operations that were applied.
+  description: On failure, the undo operations that were applied, in the order they ran.
   returned: failure after a partial apply
   type: list
   elements: str
+not_undone:
+  description: On failure, the applied operations that cannot be undone (deletions).
+  returned: failure after a partial apply
+  type: list
+  elements: str
+rollback_errors:
+  description: On failure, undo operations that themselves failed, with the kernel's reason.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+failed_operation:
+  description: On failure, the operation the kernel refused, in the form of an C(operations) entry.
+  returned: failure after a partial apply
+  type: dict
 field:
   description: On a bad parameter, its name.
   returned: failure on bad input

@@ -95,13 +95,27 @@ operations:
     - op: link_add
       netns: red
       target: veth-red
-      args: {kind: veth, peer: veth-blue, peer_netns: blue, mtu: none}
+      args: {kind: veth, peer: veth-blue, peer_netns: blue, mtu: null}
       description: create veth veth-red (netns red) with peer veth-blue (netns blue)
 rolled_back:
-  description: On failure, the undo operations that were applied.
+  description: On failure, the undo operations that were applied, in the order they ran.
   returned: failure after a partial apply
   type: list
   elements: str
+not_undone:
+  description: On failure, the applied operations that cannot be undone (deletions).
+  returned: failure after a partial apply
+  type: list
+  elements: str
+rollback_errors:
+  description: On failure, undo operations that themselves failed, with the kernel's reason.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+failed_operation:
+  description: On failure, the operation the kernel refused, in the form of an C(operations) entry.
+  returned: failure after a partial apply
+  type: dict
 field:
   description: On a bad parameter, its name.
   returned: failure on bad input

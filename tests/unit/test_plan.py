@@ -74,7 +74,7 @@ def test_as_dict_keys_and_values():
         "op": "link_set",
         "netns": "red",
         "target": "c0",
-        "args": {"up": "on", "mtu": 1400, "master": "none", "stp": "off"},
+        "args": {"up": "on", "mtu": 1400, "master": None, "stp": "off"},
         "description": "set c0 (netns red) master=none mtu=1400 stp=off up=on",
     }
     assert "undo" not in data

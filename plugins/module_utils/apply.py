@@ -63,12 +63,13 @@ def _rollback(kernel, failed, cause, done):
         if op.undo is None:
             not_undone.append(op.describe())
             continue
-        try:
-            run(kernel, op.undo)
-            if op.undo.action != "noop":
-                rolled_back.append(op.undo.describe())
-        except Exception as exc:  # keep undoing the rest; report every failure
-            errors.append("%s: %s" % (op.undo.describe(), exc))
+        for undo in op.undo if isinstance(op.undo, tuple) else (op.undo,):
+            try:
+                run(kernel, undo)
+                if undo.action != "noop":
+                    rolled_back.append(undo.describe())
+            except Exception as exc:  # keep undoing the rest; report every failure
+                errors.append("%s: %s" % (undo.describe(), exc))
     reason = cause.args[0].split(": ", 1)[-1] if isinstance(cause, KernelError) else str(cause)
     return ApplyError(failed, reason, rolled_back, not_undone, errors)
 

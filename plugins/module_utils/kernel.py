@@ -17,6 +17,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils import namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import KernelError, MissingLibrary
 from ansible_collections.netplumb.linux.plugins.module_utils.model import Link, NsView, Route
 
+IFA_F_SECONDARY = 0x1
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 AF_INET = 2
@@ -104,13 +105,16 @@ class Kernel:
             raw_addrs = ipr.get_addr()
         except Exception as exc:  # pyroute2 raises NetlinkError and OSError subclasses
             raise netlink_error("reading links of netns %s" % (netns or "(host)"), exc)
-        addrs = {}
+        addrs, secondaries = {}, {}
         for msg in raw_addrs:
             iface = _address(msg)
             if iface is not None:
                 addrs.setdefault(msg["index"], []).append(iface)
+                if msg["flags"] & IFA_F_SECONDARY:
+                    secondaries.setdefault(msg["index"], []).append(iface)
         names = {msg["index"]: msg.get_attr("IFLA_IFNAME") for msg in raw_links}
-        links = [_link(netns, msg, names, addrs.get(msg["index"], [])) for msg in raw_links]
+        links = [_link(netns, msg, names, addrs.get(msg["index"], []), secondaries.get(msg["index"], ()))
+                 for msg in raw_links]
         return NsView(netns, links)
 
     def nsid_of(self, seen_from, other):
@@ -148,7 +152,7 @@ def _address(msg):
     return iface
 
 
-def _link(netns, msg, names, addresses):
+def _link(netns, msg, names, addresses, secondaries):
     info = msg.get_attr("IFLA_LINKINFO")
     kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
     data = info.get_attr("IFLA_INFO_DATA") if info is not None else None
@@ -168,6 +172,7 @@ def _link(netns, msg, names, addresses):
         mtu=msg.get_attr("IFLA_MTU"),
         master=names.get(master) if master else None,
         addresses=tuple(sorted(addresses, key=lambda i: (i.version, i))),
+        secondaries=frozenset(secondaries),
         peer_index=msg.get_attr("IFLA_LINK") if kind == "veth" else None,
         peer_nsid=msg.get_attr("IFLA_LINK_NETNSID") if kind == "veth" else None,
         mac=msg.get_attr("IFLA_ADDRESS") or "",

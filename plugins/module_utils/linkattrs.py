@@ -58,17 +58,48 @@ def converge(plan, want, have, is_new=False):
         plan.add("link", Op("link_set", want.netns, want.name, {"master": want.master},
                             undo({"master": have.master})))
     if want.addresses is not None:
-        current, desired = set(have.addresses), set(want.addresses)
-        for address in sorted(current - desired, key=_order):
-            plan.add("address", Op("addr_del", want.netns, want.name, {"address": address},
-                                   noop(want.name) if is_new else
-                                   Op("addr_add", want.netns, want.name, {"address": address})))
-        for address in sorted(desired - current, key=_order):
-            plan.add("address", Op("addr_add", want.netns, want.name, {"address": address},
-                                   noop(want.name) if is_new else
-                                   Op("addr_del", want.netns, want.name, {"address": address})))
+        _converge_addresses(plan, want, have, is_new)
     if not have.up:
         plan.add("up", Op("link_set", want.netns, want.name, {"up": True}, undo({"up": False})))
+
+
+def _converge_addresses(plan, want, have, is_new):
+    current, desired = set(have.addresses), set(want.addresses)
+    removed = sorted(current - desired, key=_order)
+    # Deleting an IPv4 primary makes the kernel delete its subnet's secondaries
+    # too: wanted secondaries of that subnet are added back. The undo of the
+    # delete restores them all, so their re-add needs none.
+    lost = {a for a in desired & have.secondaries
+            if any(r.version == 4 and r not in have.secondaries and r.network == a.network for r in removed)}
+    for address in removed:
+        plan.add("address", Op("addr_del", want.netns, want.name, {"address": address},
+                               noop(want.name) if is_new else
+                               _readd(want, [address] + _secondaries_of(have, address))))
+    for address in sorted((desired - current) | lost, key=_order):
+        plan.add("address", Op("addr_add", want.netns, want.name, {"address": address},
+                               noop(want.name) if is_new or address in lost else
+                               Op("addr_del", want.netns, want.name, {"address": address})))
+
+
+def _secondaries_of(link, address):
+    """What the kernel deletes along with ``address``."""
+    if address.version != 4 or address in link.secondaries:
+        return []
+    return sorted((a for a in link.secondaries if a.network == address.network), key=_order)
+
+
+def _readd(want, addresses):
+    return tuple(Op("addr_add", want.netns, want.name, {"address": a}) for a in addresses)
+
+
+def restore_ops(link):
+    """Ops that give a link back what a move to another namespace took away."""
+    ops = list(_readd(link, link.primaries_first()))
+    if link.master:
+        ops.append(Op("link_set", link.netns, link.name, {"master": link.master}))
+    if link.up:
+        ops.append(Op("link_set", link.netns, link.name, {"up": True}))
+    return ops
 
 
 def _order(iface):

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import dataclasses
 import ipaddress
-from typing import Optional, Tuple
+from typing import FrozenSet, Optional, Tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Link:
     mtu: int
     master: Optional[str] = None
     addresses: Tuple = ()
+    secondaries: FrozenSet = frozenset()  # IPv4 addresses the kernel holds as secondary
     peer_index: Optional[int] = None
     peer_nsid: Optional[int] = None
     mac: str = ""
@@ -31,7 +32,12 @@ class Link:
     def moved(self, netns):
         """What the kernel leaves of a link moved to another namespace:
         addresses flushed, down, released from its master."""
-        return dataclasses.replace(self, netns=netns, addresses=(), up=False, master=None)
+        return dataclasses.replace(self, netns=netns, addresses=(), secondaries=frozenset(), up=False,
+                                   master=None)
+
+    def primaries_first(self):
+        """Addresses in an order that re-creates primaries before secondaries."""
+        return sorted(self.addresses, key=lambda a: (a in self.secondaries, a.version, a))
 
 
 @dataclasses.dataclass(frozen=True)

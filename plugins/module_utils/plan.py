@@ -36,7 +36,9 @@ class Op:
     netns: Optional[str]
     target: str
     args: dict = dataclasses.field(default_factory=dict)
-    undo: Optional["Op"] = None
+    # The op (or tuple of ops, run in order) that reverts this one; None when
+    # it cannot be reverted (a deletion).
+    undo: Optional[object] = None
 
     def describe(self):
         fields = {"kind": "link", "peer_text": ""}

@@ -70,8 +70,9 @@ def plan(kernel, spec):
                                Op("route_del", want.netns, _text(want), {"route": want})))
         after = want
     else:
-        after = dataclasses.replace(have, gateway=want.gateway, dev=want.dev or have.dev)
-        if (after.gateway, after.dev) != (have.gateway, have.dev):
+        # Without dev, the kernel picks the device for the gateway, as ip route replace does.
+        after = dataclasses.replace(have, gateway=want.gateway, dev=want.dev)
+        if after.gateway != have.gateway or (want.dev is not None and want.dev != have.dev):
             result.add("route", Op("route_replace", want.netns, _text(after), {"route": after},
                                    Op("route_replace", want.netns, _text(have), {"route": have})))
     result.after = _diff_state(after)

@@ -16,7 +16,7 @@ import dataclasses
 from ansible_collections.netplumb.linux.plugins.module_utils import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.linkattrs import (
-    LinkAttrs, check_master, converge, fresh, predicted, state_dict)
+    LinkAttrs, check_master, converge, fresh, predicted, restore_ops, state_dict)
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan
 from ansible_collections.netplumb.linux.plugins.module_utils.topology import (
     find_peer, read_views, require_namespaces)
@@ -118,7 +118,7 @@ def _place(result, kernel, views, link, want, field):
     if blocker is not None:
         _delete(result, kernel, views, _replaceable(blocker, field))
     result.add("move", Op("link_move", link.netns, link.name, {"to": want.netns},
-                          Op("link_move", want.netns, link.name, {"to": link.netns})))
+                          (Op("link_move", want.netns, link.name, {"to": link.netns}),) + tuple(restore_ops(link))))
     return link.moved(want.netns)
 
 

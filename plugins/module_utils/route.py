@@ -75,6 +75,10 @@ def plan(kernel, spec):
         if after.gateway != have.gateway or (want.dev is not None and want.dev != have.dev):
             result.add("route", Op("route_replace", want.netns, _text(after), {"route": after},
                                    Op("route_replace", want.netns, _text(have), {"route": have})))
+        else:
+            after = have
+    if after.dev is None and after.gateway is not None:
+        after = dataclasses.replace(after, dev=_onlink_device(kernel, want.netns, after.gateway))
     result.after = _diff_state(after)
     return result
 
@@ -89,6 +93,14 @@ def _check_dev(kernel, want):
                                    "creates it" % want.dev)
             return
         raise ParamError("dev", want.dev, "is not a link in netns %s" % (want.netns or "(host)"))
+
+
+def _onlink_device(kernel, netns, gateway):
+    """The device the kernel will pick for a gateway: the one whose subnet holds it."""
+    for link in kernel.view(netns).links.values():
+        if any(gateway in address.network for address in link.addresses):
+            return link.name
+    return None
 
 
 def _text(route):

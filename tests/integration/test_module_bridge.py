@@ -6,10 +6,10 @@ view (``ip -d -j link``, ``ip -j addr``) is checked, never only what the module
 reports.
 """
 
-import json
-import time
 
 import pytest
+
+from netplumb_testlib import assert_clean_failure, descriptions
 
 MODULE = "netplumb.linux.bridge"
 
@@ -24,10 +24,6 @@ CASES = {"host": HOST_BRIDGE, "netns": NETNS_BRIDGE}
 
 def task(**params):
     return {MODULE: params}
-
-
-def descriptions(result):
-    return [op["description"] for op in result["operations"]]
 
 
 def info_data(link):
@@ -50,49 +46,6 @@ def assert_bridge(sandbox, spec):
     if spec.get("vlan_filtering") is not None:
         assert bool(info_data(link)["vlan_filtering"]) == spec["vlan_filtering"]
     return link
-
-
-def stable_snapshot(sandbox):
-    """sandbox.snapshot() minus the bridge timers (gc_timer, hello_timer, ...),
-    which the kernel counts down by itself on a bridge that is up: two
-    snapshots of an untouched up bridge differ in them and in nothing else."""
-    return _without_timers(sandbox.snapshot())
-
-
-def settled_snapshot(sandbox, tries=25):
-    """stable_snapshot() once the kernel is done with the last ip command
-    (e.g. turning STP on drops the bridge's carrier a moment later); bounded."""
-    last = stable_snapshot(sandbox)
-    for _attempt in range(tries):
-        time.sleep(0.2)
-        current = stable_snapshot(sandbox)
-        if current == last:
-            return current
-        last = current
-    raise AssertionError("the kernel view did not settle in %.1f s" % (tries * 0.2))
-
-
-def _without_timers(value):
-    if isinstance(value, str) and value[:1] in ("[", "{"):
-        value = json.loads(value)
-    if isinstance(value, dict):
-        return {k: _without_timers(v) for k, v in value.items() if not str(k).endswith("_timer")}
-    if isinstance(value, list):
-        return [_without_timers(v) for v in value]
-    return value
-
-
-def assert_clean_failure(run, field, before, after, engine_field=True):
-    """rc != 0, the one failed result names ``field``, no traceback, nothing changed."""
-    assert run.rc != 0, run
-    assert len(run.failed) == 1, run
-    result = run.failed[0]
-    assert field in result.get("msg", ""), result
-    if engine_field:
-        assert result.get("field") == field, result
-    for text in (run.stdout, run.stderr, json.dumps(result)):
-        assert "Traceback" not in text, run
-    assert after == before
 
 
 # -- 1. changed on first run, kernel shows it ---------------------------------------------
@@ -219,13 +172,13 @@ def test_converges_from_wrong_state(sandbox, case):
     sandbox.ip("link", "set", "br0", "up")
     for argv in spoil:
         sandbox.ip(*argv)
-    before = settled_snapshot(sandbox)
+    before = sandbox.settled_snapshot()
     check = sandbox.playbook([task(**spec)], check=True)
     assert check.rc == 0, check
     assert check.results[0]["changed"] is True
     if expected:
         assert descriptions(check.results[0]) == [expected]
-    assert stable_snapshot(sandbox) == before
+    assert sandbox.snapshot() == before
 
     run = sandbox.playbook([task(**spec), task(**spec)])
     assert run.rc == 0, run

@@ -5,10 +5,11 @@ Every test runs in its own sandbox (fresh network + mount namespace, private
 kernel itself reports (``ip -d -j link``, ``ip -j addr``, ``ip -j route``).
 """
 
-import json
 import time
 
 import pytest
+
+from netplumb_testlib import assert_clean_failure
 
 MODULE = "netplumb.linux.net_facts"
 
@@ -121,19 +122,6 @@ def assert_matches_kernel(sandbox, facts, netns):
     links = {name: {k: v for k, v in link.items() if k in compared} for name, link in facts_ns["links"].items()}
     assert links == kernel_links(sandbox, netns)
     assert fact_routes(facts_ns) == kernel_routes(sandbox, netns)
-
-
-def assert_clean_failure(run, field, before, after, engine_field=True):
-    """rc != 0, the one failed result names ``field``, no traceback, nothing changed."""
-    assert run.rc != 0, run
-    assert len(run.failed) == 1, run
-    result = run.failed[0]
-    assert field in result.get("msg", ""), result
-    if engine_field:
-        assert result.get("field") == field, result
-    for text in (run.stdout, run.stderr, json.dumps(result)):
-        assert "Traceback" not in text, run
-    assert after == before
 
 
 # -- 1./2. what the kernel shows, never changed ------------------------------------------

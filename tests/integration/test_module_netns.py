@@ -5,10 +5,11 @@ Every test runs in its own sandbox (fresh network + mount namespace, private
 ``ip -n NS link``) is checked after every run.
 """
 
-import json
 import os
 
 import pytest
+
+from netplumb_testlib import assert_clean_failure, descriptions
 
 MODULE = "netplumb.linux.netns"
 
@@ -17,23 +18,6 @@ MODULE = "netplumb.linux.netns"
 
 def task(**params):
     return {MODULE: params}
-
-
-def descriptions(result):
-    return [op["description"] for op in result["operations"]]
-
-
-def assert_clean_failure(run, field, before, after, engine_field=True):
-    """rc != 0, the one failed result names ``field``, no traceback, nothing changed."""
-    assert run.rc != 0, run
-    assert len(run.failed) == 1, run
-    result = run.failed[0]
-    assert field in result.get("msg", ""), result
-    if engine_field:
-        assert result.get("field") == field, result
-    for text in (run.stdout, run.stderr, json.dumps(result)):
-        assert "Traceback" not in text, run
-    assert after == before
 
 
 def lo_up(sandbox, netns):

@@ -6,10 +6,10 @@ the kernel's own view (``ip -j route show table all``) is checked, never only
 what the module reports.
 """
 
-import json
-import time
 
 import pytest
+
+from netplumb_testlib import assert_clean_failure, descriptions
 
 MODULE = "netplumb.linux.route"
 
@@ -27,10 +27,6 @@ CASES = {
 
 def task(**params):
     return {MODULE: params}
-
-
-def descriptions(result):
-    return [op["description"] for op in result["operations"]]
 
 
 def uplink(sandbox, name="rt0", netns=None, v4="192.0.2.2/24", v6="2001:db8::2/64"):
@@ -78,32 +74,6 @@ def assert_route(sandbox, spec, dev=None):
     assert route.get("dev") == (spec.get("dev") or dev or "rt0"), route
     assert "nexthops" not in route, route  # not turned into a multipath route
     return route
-
-
-def settled_snapshot(sandbox, tries=25):
-    """sandbox.snapshot() once the kernel is done with the last ip command
-    (operstate follows carrier with a delay); bounded."""
-    last = sandbox.snapshot()
-    for _attempt in range(tries):
-        time.sleep(0.2)
-        current = sandbox.snapshot()
-        if current == last:
-            return current
-        last = current
-    raise AssertionError("the kernel view did not settle in %.1f s" % (tries * 0.2))
-
-
-def assert_clean_failure(run, field, before, after, engine_field=True):
-    """rc != 0, the one failed result names ``field``, no traceback, nothing changed."""
-    assert run.rc != 0, run
-    assert len(run.failed) == 1, run
-    result = run.failed[0]
-    assert field in result.get("msg", ""), result
-    if engine_field:
-        assert result.get("field") == field, result
-    for text in (run.stdout, run.stderr, json.dumps(result)):
-        assert "Traceback" not in text, run
-    assert after == before
 
 
 # -- 1. changed on first run, kernel shows it ---------------------------------------------
@@ -237,7 +207,7 @@ def test_replaced_in_place_not_duplicated(sandbox, case):
     other = "2001:db8::1" if family == 6 else "192.0.2.1"
     sandbox.ip("-%d" % family, "route", "add", spec["dst"], "via", other, "metric", "7", "table",
                "200" if spec.get("table") else "main")
-    before = settled_snapshot(sandbox)
+    before = sandbox.settled_snapshot()
     check = sandbox.playbook([task(**spec)], check=True)
     assert check.rc == 0, check
     assert [op["op"] for op in check.results[0]["operations"]] == ["route_replace"]
@@ -310,7 +280,7 @@ BAD = [
 def test_bad_input_fails_cleanly(sandbox, params, field, engine_field):
     uplink(sandbox)
     sandbox.ip("route", "add", "203.0.113.0/24", "via", "192.0.2.1", "metric", "100")
-    before = settled_snapshot(sandbox)
+    before = sandbox.settled_snapshot()
     run = sandbox.playbook([task(**params)])
     assert_clean_failure(run, field, before, sandbox.snapshot(), engine_field)
 
@@ -318,7 +288,7 @@ def test_bad_input_fails_cleanly(sandbox, params, field, engine_field):
 def test_kernel_refusal_fails_cleanly(sandbox):
     """A gateway that is not on-link: the kernel says no; nothing changes."""
     uplink(sandbox)
-    before = settled_snapshot(sandbox)
+    before = sandbox.settled_snapshot()
     run = sandbox.playbook([task(dst="203.0.113.0/24", gateway="198.51.100.99")])
     assert run.rc != 0, run
     result = run.failed[0]

@@ -6,9 +6,10 @@ view (``ip -d -j link``, ``ip -j addr``, ``ip netns list-id``) is checked,
 never only what the module reports.
 """
 
-import json
 
 import pytest
+
+from netplumb_testlib import assert_clean_failure, descriptions
 
 MODULE = "netplumb.linux.veth"
 
@@ -29,10 +30,6 @@ CASES = {"red-blue": PAIR, "host": HOST_PAIR, "bridge-port": PORT}
 
 def task(**params):
     return {MODULE: params}
-
-
-def descriptions(result):
-    return [op["description"] for op in result["operations"]]
 
 
 def prepare(sandbox, spec):
@@ -81,19 +78,6 @@ def assert_veth(sandbox, spec):
             assert link.get("master") == spec[prefix + "master"]
         if spec.get("mtu") is not None:
             assert link["mtu"] == spec["mtu"]
-
-
-def assert_clean_failure(run, field, before, after, engine_field=True):
-    """rc != 0, the one failed result names ``field``, no traceback, nothing changed."""
-    assert run.rc != 0, run
-    assert len(run.failed) == 1, run
-    result = run.failed[0]
-    assert field in result.get("msg", ""), result
-    if engine_field:
-        assert result.get("field") == field, result
-    for text in (run.stdout, run.stderr, json.dumps(result)):
-        assert "Traceback" not in text, run
-    assert after == before
 
 
 # -- 1. changed on first run, kernel shows it ---------------------------------------------

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 import yaml
 
@@ -99,6 +100,18 @@ class Sandbox:
             }
         return state
 
+    def settled_snapshot(self, tries=25):
+        """snapshot() once the kernel is done with the last ip command (carrier,
+        operstate and STP follow with a delay); bounded to ``tries`` * 0.2 s."""
+        last = self.snapshot()
+        for _attempt in range(tries):
+            time.sleep(0.2)
+            current = self.snapshot()
+            if current == last:
+                return current
+            last = current
+        raise AssertionError("the kernel view did not settle in %.1f s" % (tries * 0.2))
+
     def playbook(self, tasks, check=False, diff=False, extra_args=()):
         """Run ``tasks`` as a one-play playbook on localhost; returns PlaybookRun."""
         return run_playbook(tasks, check=check, diff=diff, extra_args=extra_args)
@@ -182,3 +195,21 @@ def _results(stdout):
             result = task["hosts"].get("localhost", {})
             results.extend(result.get("results", [result]) if "results" in result else [result])
     return results
+
+
+def descriptions(result):
+    """The planned operations of a module result, as text."""
+    return [op["description"] for op in result["operations"]]
+
+
+def assert_clean_failure(run, field, before, after, engine_field=True):
+    """rc != 0, the one failed result names ``field``, no traceback, nothing changed."""
+    assert run.rc != 0, run
+    assert len(run.failed) == 1, run
+    result = run.failed[0]
+    assert field in result.get("msg", ""), result
+    if engine_field:
+        assert result.get("field") == field, result
+    for text in (run.stdout, run.stderr, json.dumps(result)):
+        assert "Traceback" not in text, run
+    assert after == before

@@ -50,7 +50,7 @@ def apply(kernel, ops):
     for op in ops:
         try:
             run(kernel, op)
-        except (NetplumbError, OSError, Exception) as exc:  # pyroute2's errors have no common base
+        except Exception as exc:  # pyroute2's errors share no base class beyond Exception
             cause = exc if isinstance(exc, NetplumbError) else netlink_error(op.describe(), exc)
             raise _rollback(kernel, op, cause, done)
         done.append(op)

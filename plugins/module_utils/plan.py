@@ -91,10 +91,6 @@ class Plan:
     def add(self, phase, op):
         self._ops.append((PHASES.index(phase), len(self._ops), op))
 
-    def extend(self, other):
-        for phase, _seq, op in other._ops:
-            self._ops.append((phase, len(self._ops), op))
-
     @property
     def ops(self):
         return [op for _phase, _seq, op in sorted(self._ops, key=lambda item: item[:2])]

@@ -172,18 +172,6 @@ def test_plan_every_phase():
     assert [op.target for op in result.ops] == list(PHASES)
 
 
-def test_plan_extend_keeps_phases():
-    first, second = Plan(), Plan()
-    first.add("route", Op("route_add", None, "r1"))
-    first.add("address", Op("addr_add", None, "a1", {"address": V4}))
-    second.add("netns", Op("netns_add", None, "red"))
-    second.add("address", Op("addr_add", None, "a2", {"address": V4}))
-    second.add("route", Op("route_add", None, "r2"))
-    first.extend(second)
-    assert [op.target for op in first.ops] == ["red", "a1", "a2", "r1", "r2"]
-    assert [op.target for op in second.ops] == ["red", "a2", "r2"]  # untouched
-
-
 def test_plan_unknown_phase_is_refused():
     with pytest.raises(ValueError):
         Plan().add("later", Op("noop", None, "x"))

@@ -13,6 +13,7 @@ import os
 from ansible_collections.netplumb.linux.plugins.module_utils import namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import KernelError, NetplumbError
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import netlink_error
+from ansible_collections.netplumb.linux.plugins.module_utils.plan import TEXT
 
 # What the kernel answers when it is already as asked; see _tolerated.
 _ALREADY = {
@@ -72,6 +73,16 @@ def _rollback(kernel, failed, cause, done):
                 errors.append("%s: %s" % (undo.describe(), exc))
     reason = cause.args[0].split(": ", 1)[-1] if isinstance(cause, KernelError) else str(cause)
     return ApplyError(failed, reason, rolled_back, not_undone, errors)
+
+
+def register(action, text, runner, already=()):
+    """Teach the engine a new kind of operation: how to describe it (a format
+    string over the op's args, target and where) and how to run it.
+    ``already``: errnos that mean the kernel or filesystem is already so."""
+    TEXT[action] = text
+    _ACTIONS[action] = runner
+    if already:
+        _ALREADY[action] = tuple(already)
 
 
 def run(kernel, op):

@@ -31,7 +31,8 @@ class Outcome:
 def run(resource, params, check_mode=False):
     """Raises ParamError before anything changes, ApplyError after a rollback."""
     spec = resource.parse(params)
-    Kernel.require_library()
+    if getattr(resource, "NEEDS_NETLINK", True):
+        Kernel.require_library()
     with Kernel(assume_missing_netns_empty=check_mode) as kernel:
         plan = resource.plan(kernel, spec)
         ops = plan.ops

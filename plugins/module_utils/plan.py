@@ -12,9 +12,9 @@ from typing import Optional
 
 # Phases keep one order across resources: present builds outward-in, absent
 # tears down in exactly the reverse order.
-PHASES = ("netns", "delete", "bridge", "veth", "move", "link", "address", "up", "route")
+PHASES = ("files", "netns", "delete", "bridge", "veth", "move", "link", "address", "up", "route", "nat")
 
-_TEXT = {
+TEXT = {
     "netns_add": "create netns {target}",
     "netns_del": "delete netns {target}",
     "link_add": "create {kind} {target}{where}{peer_text}",
@@ -49,7 +49,7 @@ class Op:
         fields["to_text"] = self.args.get("to") or "(host)"
         fields["changes"] = " ".join("%s=%s" % (k, "none" if v is None else _fmt(v))
                                      for k, v in sorted(self.args.items()))
-        return _TEXT[self.action].format(**fields)
+        return TEXT[self.action].format(**fields)
 
     def as_dict(self):
         return {

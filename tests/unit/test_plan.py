@@ -55,7 +55,7 @@ def test_describe(op, text):
 
 
 def test_every_action_has_a_description_and_an_implementation():
-    assert set(plan._TEXT) == set(apply._ACTIONS)
+    assert set(plan.TEXT) == set(apply._ACTIONS)
 
 
 def test_unknown_action_cannot_be_described():

@@ -72,6 +72,10 @@ def _fmt(value):
         return "on" if value else "off"
     if hasattr(value, "as_dict"):
         return value.as_dict()
+    if isinstance(value, (list, tuple)):
+        return [_fmt(item) for item in value]
+    if isinstance(value, dict):
+        return {k: _fmt(v) for k, v in value.items()}
     return str(value) if not isinstance(value, (int, str)) else value
 
 

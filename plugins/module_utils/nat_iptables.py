@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iptables backend (legacy or nft variant): the collection's own chains
+``NETPLUMB-*``, each jumped to once from its base chain by a tagged rule, and
+every rule in them tagged with the ownership comment. Read with *-save, changed
+with argument lists; foreign chains and rules are never written."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import shlex
+
+from ansible_collections.netplumb.linux.plugins.module_utils.nat_spec import parse_tag
+from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import run_tool
+
+NAME = "iptables"
+JUMP_TAG = "netplumb:jump"
+# our chain -> (table, base chain, insert the jump first?)
+CHAINS = {
+    "NETPLUMB-POSTROUTING": ("nat", "POSTROUTING", False),
+    "NETPLUMB-PREROUTING": ("nat", "PREROUTING", False),
+    "NETPLUMB-OUTPUT": ("nat", "OUTPUT", False),
+    # before anything else in FORWARD, so a drop policy or a foreign DROP does not win
+    "NETPLUMB-FORWARD": ("filter", "FORWARD", True),
+}
+
+
+def chains_for(rule):
+    if rule.kind in ("masquerade", "snat"):
+        return ["NETPLUMB-POSTROUTING"]
+    if rule.kind == "dnat":
+        return ["NETPLUMB-PREROUTING", "NETPLUMB-OUTPUT"] if rule.output else ["NETPLUMB-PREROUTING"]
+    return ["NETPLUMB-FORWARD"]
+
+
+def _ipt(variant, netns, *args, check=True):
+    return run_tool(netns, ["iptables-%s" % variant, "-w", "5"] + list(args), check=check)
+
+
+def _save(variant, netns, table):
+    return run_tool(netns, ["iptables-%s-save" % variant, "-t", table], check=False).stdout
+
+
+def read(variant, netns):
+    rules = []
+    for table in ("nat", "filter"):
+        for line in _save(variant, netns, table).splitlines():
+            if not line.startswith("-A NETPLUMB-"):
+                continue
+            words = shlex.split(line)
+            tag = parse_tag(words[words.index("--comment") + 1] if "--comment" in words else None)
+            if tag is None:
+                continue
+            rules.append({"identity": tag[0], "content": tag[1], "chain": words[1],
+                          "native": [table] + words[1:], "text": "%s: %s" % (table, line)})
+    return rules
+
+
+def _our_chains(variant, netns):
+    found = set()
+    for table in ("nat", "filter"):
+        for line in _save(variant, netns, table).splitlines():
+            if line.startswith(":NETPLUMB-"):
+                found.add(line[1:].split()[0])
+    return found
+
+
+def natives(rule):
+    return [[CHAINS[chain][0], chain] + _args(rule) for chain in chains_for(rule)]
+
+
+def render(rule):
+    return ["%s: -A %s" % (native[0], " ".join(shlex.quote(w) for w in native[1:])) for native in natives(rule)]
+
+
+def _args(rule):
+    args = []
+    if rule.source:
+        args += ["-s", str(rule.source)]
+    if rule.destination:
+        args += ["-d", str(rule.destination)]
+    if rule.in_interface:
+        args += ["-i", rule.in_interface]
+    if rule.out_interface:
+        args += ["-o", rule.out_interface]
+    if rule.protocol:
+        args += ["-p", rule.protocol]
+    if rule.dport:
+        low, high = rule.dport
+        args += ["-m", rule.protocol, "--dport", str(low) if low == high else "%d:%d" % (low, high)]
+    args += ["-m", "comment", "--comment", rule.tagged_comment()]
+    if rule.kind == "masquerade":
+        args += ["-j", "MASQUERADE"]
+    elif rule.kind == "snat":
+        args += ["-j", "SNAT", "--to-source", rule.to_text()]
+    elif rule.kind == "dnat":
+        args += ["-j", "DNAT", "--to-destination", rule.to_text()]
+    else:
+        args += ["-j", "ACCEPT"]
+    return args
+
+
+def _jump(chain):
+    table, base, _first = CHAINS[chain]
+    return table, [base, "-m", "comment", "--comment", JUMP_TAG, "-j", chain]
+
+
+def apply(variant, netns, remove_tags, add):
+    current = read(variant, netns)
+    existing = _our_chains(variant, netns)
+    for chain in sorted({native[1] for native in add} - existing):
+        table, jump = _jump(chain)
+        _ipt(variant, netns, "-t", table, "-N", chain)
+        _ipt(variant, netns, "-t", table, "-I" if CHAINS[chain][2] else "-A", *jump)
+        existing.add(chain)
+    for rule in current:
+        if "%s:%s" % (rule["identity"], rule["content"]) in remove_tags:
+            _ipt(variant, netns, "-t", rule["native"][0], "-D", *rule["native"][1:])
+    for native in add:
+        _ipt(variant, netns, "-t", native[0], "-A", *native[1:])
+    left = {rule["chain"] for rule in read(variant, netns)}
+    for chain in sorted(existing - left):
+        table, jump = _jump(chain)
+        for _attempt in range(8):  # a jump added twice by hand goes too; bounded
+            if _ipt(variant, netns, "-t", table, "-C", *jump, check=False).returncode != 0:
+                break
+            _ipt(variant, netns, "-t", table, "-D", *jump)
+        _ipt(variant, netns, "-t", table, "-F", chain)
+        _ipt(variant, netns, "-t", table, "-X", chain)
+
+
+def exists(variant, netns):
+    return bool(_our_chains(variant, netns))
+
+
+def holds_rules(variant, netns):
+    """How many rules (anyone's) this iptables variant holds."""
+    return sum(1 for table in ("nat", "filter") for line in _save(variant, netns, table).splitlines()
+               if line.startswith("-A "))

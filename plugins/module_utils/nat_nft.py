@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nftables backend: the collection's own ``table ip netplumb``, spoken to
+through ``nft -j`` (JSON on stdin, argument lists, no shell). Every change is
+one nft transaction, so a rule is replaced atomically and the table goes
+away with its last rule."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+from ansible_collections.netplumb.linux.plugins.module_utils.nat_spec import parse_tag
+from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import run_tool
+
+NAME = "nftables"
+TABLE = "netplumb"
+FAMILY = "ip"
+# chain -> (type, hook, priority): srcnat 100, dstnat -100, filter 0
+CHAINS = {
+    "postrouting": ("nat", "postrouting", 100),
+    "prerouting": ("nat", "prerouting", -100),
+    "output": ("nat", "output", -100),
+    "forward": ("filter", "forward", 0),
+}
+
+
+def chains_for(rule):
+    if rule.kind in ("masquerade", "snat"):
+        return ["postrouting"]
+    if rule.kind == "dnat":
+        return ["prerouting", "output"] if rule.output else ["prerouting"]
+    return ["forward"]
+
+
+def _nft(netns, *args, stdin=None, check=True):
+    return run_tool(netns, ["nft"] + list(args), stdin=stdin, check=check)
+
+
+def read(netns):
+    """Our rules: a list of dicts {tag, identity, content, chain, native, text}."""
+    proc = _nft(netns, "-j", "list", "table", FAMILY, TABLE, check=False)
+    if proc.returncode != 0:
+        return []  # no table: nothing of ours
+    texts = _texts(netns)
+    rules = []
+    for item in json.loads(proc.stdout).get("nftables", []):
+        rule = item.get("rule")
+        if not rule:
+            continue
+        tag = parse_tag(rule.get("comment"))
+        if tag is None:
+            continue
+        native = {k: v for k, v in rule.items() if k != "handle"}
+        rules.append({"identity": tag[0], "content": tag[1], "chain": rule["chain"], "handle": rule["handle"],
+                      "native": native, "text": texts.get(rule["handle"], "")})
+    return rules
+
+
+def _texts(netns):
+    """The rule lines as nft prints them, by handle (for --diff)."""
+    proc = _nft(netns, "-a", "list", "table", FAMILY, TABLE, check=False)
+    texts = {}
+    for line in proc.stdout.splitlines():
+        body, _sep, handle = line.strip().rpartition(" # handle ")
+        if body and handle.isdigit() and "comment" in body:
+            texts[int(handle)] = "%s: %s" % (_chain_of(proc.stdout, line), body)
+    return texts
+
+
+def _chain_of(listing, line):
+    chain = ""
+    for current in listing.splitlines():
+        stripped = current.strip()
+        if stripped.startswith("chain "):
+            chain = stripped.split()[1]
+        if current == line:
+            return chain
+    return chain
+
+
+def natives(rule):
+    """The rule as nft JSON objects, one per chain it lives in."""
+    return [{"family": FAMILY, "table": TABLE, "chain": chain, "comment": rule.tagged_comment(),
+             "expr": _expr(rule, chain)} for chain in chains_for(rule)]
+
+
+def render(rule):
+    """The rule in nft syntax, one line per chain, as --diff shows it."""
+    return ["%s: %s comment \"%s\"" % (chain, " ".join(_words(rule, chain)), rule.tagged_comment())
+            for chain in chains_for(rule)]
+
+
+def _match(left, right, op="=="):
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+def _addr(net):
+    if net.prefixlen == 32:
+        return str(net.network_address)
+    return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
+
+
+def _expr(rule, chain):
+    expr = []
+    if rule.in_interface:
+        expr.append(_match({"meta": {"key": "iifname"}}, rule.in_interface))
+    if rule.out_interface:
+        expr.append(_match({"meta": {"key": "oifname"}}, rule.out_interface))
+    if rule.source:
+        expr.append(_match({"payload": {"protocol": "ip", "field": "saddr"}}, _addr(rule.source)))
+    if rule.destination:
+        expr.append(_match({"payload": {"protocol": "ip", "field": "daddr"}}, _addr(rule.destination)))
+    if rule.protocol:
+        expr.append(_match({"meta": {"key": "l4proto"}}, rule.protocol))
+    if rule.dport:
+        low, high = rule.dport
+        expr.append(_match({"payload": {"protocol": rule.protocol, "field": "dport"}},
+                           low if low == high else {"range": [low, high]}))
+    if rule.kind == "masquerade":
+        expr.append({"masquerade": None})
+    elif rule.kind == "snat":
+        expr.append({"snat": {"addr": str(rule.to_address)}})
+    elif rule.kind == "dnat":
+        target = {"addr": str(rule.to_address)}
+        if rule.to_port:
+            target["port"] = rule.to_port
+        expr.append({"dnat": target})
+    else:
+        expr.append({"accept": None})
+    return expr
+
+
+def _words(rule, chain):
+    words = []
+    if rule.in_interface:
+        words += ["iifname", '"%s"' % rule.in_interface]
+    if rule.out_interface:
+        words += ["oifname", '"%s"' % rule.out_interface]
+    if rule.source:
+        words += ["ip", "saddr", str(rule.source if rule.source.prefixlen < 32 else rule.source.network_address)]
+    if rule.destination:
+        dst = rule.destination
+        words += ["ip", "daddr", str(dst if dst.prefixlen < 32 else dst.network_address)]
+    if rule.protocol and not rule.dport:
+        words += ["meta", "l4proto", rule.protocol]
+    if rule.dport:
+        low, high = rule.dport
+        words += [rule.protocol, "dport", str(low) if low == high else "%d-%d" % (low, high)]
+    verdict = {"masquerade": ["masquerade"], "snat": ["snat", "to", rule.to_text() or ""],
+               "dnat": ["dnat", "to", rule.to_text() or ""], "forward": ["accept"]}[rule.kind]
+    return words + verdict
+
+
+def apply(netns, remove_tags, add):
+    """One transaction: delete our rules carrying ``remove_tags``, add the
+    ``add`` natives, drop the table if nothing of ours is left."""
+    current = read(netns)
+    removing = [r for r in current if "%s:%s" % (r["identity"], r["content"]) in remove_tags]
+    commands = []
+    if add:
+        commands.append({"add": {"table": {"family": FAMILY, "name": TABLE}}})
+        for chain in sorted({n["chain"] for n in add}):
+            kind, hook, prio = CHAINS[chain]
+            commands.append({"add": {"chain": {"family": FAMILY, "table": TABLE, "name": chain, "type": kind,
+                                               "hook": hook, "prio": prio, "policy": "accept"}}})
+    for rule in removing:
+        commands.append({"delete": {"rule": {"family": FAMILY, "table": TABLE, "chain": rule["chain"],
+                                             "handle": rule["handle"]}}})
+    for native in add:
+        commands.append({"add": {"rule": native}})
+    if not add and len(removing) == len(current) and (current or _table_exists(netns)):
+        commands.append({"delete": {"table": {"family": FAMILY, "name": TABLE}}})
+    if commands:
+        _nft(netns, "-j", "-f", "-", stdin=json.dumps({"nftables": commands}))
+
+
+def _table_exists(netns):
+    return _nft(netns, "list", "table", FAMILY, TABLE, check=False).returncode == 0
+
+
+def exists(netns):
+    return _table_exists(netns)

@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nat_rule: one owned MASQUERADE/SNAT/DNAT/forward rule in the backend the
+node really uses. Only rules carrying our tag are read, compared or removed."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.netplumb.linux.plugins.module_utils import apply as engine_apply
+from ansible_collections.netplumb.linux.plugins.module_utils import nat_iptables, nat_nft, nat_spec, namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import have
+from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan
+
+NEEDS_NETLINK = False
+VARIANTS = ("legacy", "nft")
+
+
+def parse(params):
+    return nat_spec.parse(params)
+
+
+class Backend:
+    """nftables, or iptables in one of its two variants, behind one interface."""
+
+    def __init__(self, label):
+        self.label = label
+        self.variant = label.split("-", 1)[1] if label.startswith("iptables-") else None
+
+    def _call(self, name, *args):
+        if self.variant is None:
+            return getattr(nat_nft, name)(*args)
+        return getattr(nat_iptables, name)(self.variant, *args)
+
+    def read(self, netns):
+        return self._call("read", netns)
+
+    def exists(self, netns):
+        return self._call("exists", netns)
+
+    def apply(self, netns, remove_tags, add):
+        self._call("apply", netns, remove_tags, add)
+
+    def natives(self, rule):
+        return (nat_nft if self.variant is None else nat_iptables).natives(rule)
+
+    def render(self, rule):
+        return (nat_nft if self.variant is None else nat_iptables).render(rule)
+
+
+def choose_backend(requested, netns):
+    """The backend and why: where our rules already are, else where the node's
+    own rules live (a docker host's iptables-legacy), else nftables."""
+    if requested == "nftables":
+        return Backend("nftables"), "asked for"
+    if requested == "auto" and have("nft") and nat_nft.exists(netns):
+        return Backend("nftables"), "the collection's table ip netplumb is there"
+    variants = [v for v in VARIANTS if have("iptables-%s" % v)]
+    for variant in variants:
+        if nat_iptables.exists(variant, netns):
+            return Backend("iptables-" + variant), "the collection's NETPLUMB chains are in iptables-" + variant
+    for variant in variants:
+        count = nat_iptables.holds_rules(variant, netns)
+        if count:
+            return (Backend("iptables-" + variant),
+                    "the node's own rules live in iptables-%s (%d rules)" % (variant, count))
+    if requested == "iptables":
+        if not variants:
+            raise ParamError("backend", requested, "is not usable: no iptables-legacy or iptables-nft on the node")
+        return Backend("iptables-" + variants[-1]), "asked for; no rules anywhere yet, so the nft variant"
+    if not have("nft"):
+        raise ParamError("backend", requested, "found neither nft nor iptables on the node")
+    return Backend("nftables"), "no rules in iptables; nftables is the node's own"
+
+
+def plan(kernel, spec):
+    rule = spec.rule
+    if spec.netns and not namespaces.exists(spec.netns):
+        if not kernel.assume_missing_netns_empty:
+            raise ParamError("netns", spec.netns, "is not an existing network namespace")
+        kernel.warnings.append("network namespace %r does not exist; check mode assumes an earlier "
+                               "task creates it, empty" % spec.netns)
+        backend, reason, current = Backend("nftables"), "check mode on a namespace still to be created", []
+    else:
+        backend, reason = choose_backend(spec.backend, spec.netns)
+        current = [r for r in backend.read(spec.netns) if r["identity"] == rule.identity]
+    result = Plan(before={"state": "present", "rules": [r["text"] for r in current]} if current
+                  else {"state": "absent"})
+    result.extra = {"backend": backend.label, "backend_reason": reason}
+    tags = ["%s:%s" % (r["identity"], r["content"]) for r in current]
+    old = [r["native"] for r in current]
+    target = _describe(rule)
+    if spec.state == "absent":
+        result.after = {"state": "absent"}
+        if current:
+            result.add("nat", Op("nat_apply", spec.netns, target,
+                                 {"verb": "delete", "backend": backend.label, "remove": tags, "add": []},
+                                 Op("nat_apply", spec.netns, target,
+                                    {"verb": "restore", "backend": backend.label, "remove": [], "add": old})))
+        return result
+    wanted = backend.natives(rule)
+    result.after = {"state": "present", "rules": backend.render(rule)}
+    if tags == [rule.key] * len(wanted):
+        return result
+    result.add("nat", Op("nat_apply", spec.netns, target,
+                         {"verb": "replace" if current else "add", "backend": backend.label,
+                          "remove": tags, "add": wanted},
+                         Op("nat_apply", spec.netns, target,
+                            {"verb": "restore", "backend": backend.label, "remove": [rule.key], "add": old})))
+    return result
+
+
+def _describe(rule):
+    words = [rule.kind]
+    for label, value in (("from", rule.source), ("to", rule.destination), ("in", rule.in_interface),
+                         ("out", rule.out_interface)):
+        if value:
+            words.append("%s %s" % (label, value))
+    if rule.protocol:
+        words.append(rule.protocol + ("/%s" % "-".join(str(p) for p in sorted(set(rule.dport)))
+                                      if rule.dport else ""))
+    if rule.to_address:
+        words.append("-> %s" % rule.to_text())
+    return " ".join(words)
+
+
+def _run(kernel, op):
+    Backend(op.args["backend"]).apply(op.netns, op.args["remove"], op.args["add"])
+
+
+engine_apply.register("nat_apply", "{verb} rule {target}{where} in {backend}", _run)

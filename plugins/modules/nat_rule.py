@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: nat_rule
+short_description: Manage one owned MASQUERADE, SNAT, DNAT or forward-accept rule
+description:
+  - Adds, updates or removes one IPv4 rule in the collection's own place, never anywhere else. With
+    nftables that is C(table ip netplumb) and its chains C(postrouting) (srcnat), C(prerouting) and
+    C(output) (dstnat) and C(forward) (filter). With iptables it is the chains C(NETPLUMB-POSTROUTING),
+    C(NETPLUMB-PREROUTING), C(NETPLUMB-OUTPUT) (table nat) and C(NETPLUMB-FORWARD) (table filter), each
+    jumped to once from its base chain; the jump into C(NETPLUMB-FORWARD) is inserted first in C(FORWARD).
+  - Every rule carries an ownership comment C(netplumb:<identity>:<content>). Rules without it (docker,
+    kube-proxy, a CNI plugin, an admin) are never read, changed or removed.
+  - A rule's identity is its O(kind) and its match (O(source), O(destination), O(in_interface),
+    O(out_interface), O(protocol), O(dport)). A changed O(to), O(comment) or O(output) replaces that rule;
+    it never adds a second one. When the last owned rule goes, the owned table or chains go too.
+  - IPv4 forwarding is a sysctl, not a rule; see the EXAMPLES for C(ansible.posix.sysctl) with a file in
+    C(/etc/sysctl.d).
+version_added: "0.1.0"
+author: netplumb contributors (@netplumb)
+extends_documentation_fragment:
+  - netplumb.linux.common
+  - netplumb.linux.common.netns
+requirements:
+  - nft (nftables) or iptables on the managed node, for the backend used
+options:
+  kind:
+    description:
+      - V(masquerade) rewrites the source to the outgoing interface's address (postrouting).
+      - V(snat) rewrites the source to O(to) (postrouting).
+      - V(dnat) rewrites the destination to O(to) for traffic arriving from other hosts (prerouting),
+        and with O(output=true) for the node's own traffic too.
+      - V(forward) accepts forwarded traffic that matches, for nodes whose FORWARD policy is drop (as docker sets it).
+    type: str
+    required: true
+    choices: [masquerade, snat, dnat, forward]
+  source:
+    description: Source address or network (CIDR) to match.
+    type: str
+  destination:
+    description: Destination address or network (CIDR) to match.
+    type: str
+  in_interface:
+    description: Incoming interface to match. Not with V(masquerade), V(snat) or O(output=true).
+    type: str
+  out_interface:
+    description: Outgoing interface to match. Not with V(dnat).
+    type: str
+  protocol:
+    description: Layer 4 protocol to match; required with O(dport).
+    type: str
+    choices: [tcp, udp]
+  dport:
+    description: Destination port (V(80)) or range (V(8000-8080)) to match.
+    type: str
+  to:
+    description:
+      - With V(snat), the new source address. With V(dnat), the new destination, V(address) or V(address:port).
+      - Not part of the identity. Required for V(snat) and V(dnat) when O(state=present).
+    type: str
+  output:
+    description: With V(dnat), also rewrite traffic the node itself sends (the output hook).
+    type: bool
+    default: false
+  comment:
+    description: Free text added after the ownership tag (at most 64 characters). Not part of the identity.
+    type: str
+  backend:
+    description:
+      - V(nftables), V(iptables), or V(auto). V(auto) keeps using the backend that already holds the
+        collection's rules; otherwise picks iptables (legacy or nft variant) when the node's own rules live
+        there (as on many docker hosts, so that forward rules sit in the same FORWARD chain), and nftables otherwise.
+      - The choice and why are returned in RV(backend) and RV(backend_reason).
+    type: str
+    choices: [auto, nftables, iptables]
+    default: auto
+  state:
+    description: V(absent) removes the owned rule with this identity (O(to) is then not needed).
+    type: str
+    choices: [present, absent]
+    default: present
+'''
+
+EXAMPLES = r'''
+- name: IPv4 forwarding on, persistently (a sysctl, not a rule)
+  ansible.posix.sysctl:
+    name: net.ipv4.ip_forward
+    value: "1"
+    sysctl_file: /etc/sysctl.d/60-netplumb.conf
+    sysctl_set: true
+
+- name: Containers leave masqueraded as the node (scenario 4)
+  netplumb.linux.nat_rule:
+    kind: masquerade
+    source: 198.51.100.0/24
+    out_interface: uplink0
+
+- name: Port 80 of the node forwards to one container
+  netplumb.linux.nat_rule:
+    kind: dnat
+    protocol: tcp
+    dport: "80"
+    to: 198.51.100.11:8080
+    comment: web
+
+- name: Accept forwarding for the container subnet where FORWARD drops by default
+  netplumb.linux.nat_rule:
+    kind: forward
+    source: 198.51.100.0/24
+
+- name: Remove the port forward
+  netplumb.linux.nat_rule:
+    kind: dnat
+    protocol: tcp
+    dport: "80"
+    state: absent
+'''
+
+RETURN = r'''
+operations:
+  description: The planned operations; applied unless in check mode. Empty when nothing changes.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - op: nat_apply
+      netns: null
+      target: masquerade from 198.51.100.0/24 out uplink0
+      args: {verb: add, backend: nftables, remove: [], add: ["..."]}
+      description: add rule masquerade from 198.51.100.0/24 out uplink0 in nftables
+backend:
+  description: The backend used, V(nftables), V(iptables-legacy) or V(iptables-nft).
+  returned: success
+  type: str
+  sample: nftables
+backend_reason:
+  description: Why that backend.
+  returned: success
+  type: str
+  sample: no rules in iptables; nftables is the node's own
+rolled_back:
+  description: On failure, the undo operations that were applied, in the order they ran.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+failed_operation:
+  description: On failure, the operation that was refused, in the form of an C(operations) entry.
+  returned: failure after a partial apply
+  type: dict
+field:
+  description: On a bad parameter, its name.
+  returned: failure on bad input
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netplumb.linux.plugins.module_utils import nat_rule
+from ansible_collections.netplumb.linux.plugins.module_utils.runner import run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            kind=dict(type="str", required=True, choices=["masquerade", "snat", "dnat", "forward"]),
+            source=dict(type="str"),
+            destination=dict(type="str"),
+            in_interface=dict(type="str"),
+            out_interface=dict(type="str"),
+            protocol=dict(type="str", choices=["tcp", "udp"]),
+            dport=dict(type="str"),
+            to=dict(type="str"),
+            output=dict(type="bool", default=False),
+            comment=dict(type="str"),
+            backend=dict(type="str", default="auto", choices=["auto", "nftables", "iptables"]),
+            netns=dict(type="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, nat_rule)
+
+
+if __name__ == "__main__":
+    main()

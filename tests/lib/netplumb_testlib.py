@@ -16,6 +16,8 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 PYTHON = os.path.join(VENV_BIN, "python")
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 TIMEOUT = 120
+# Node files a test may write (sysctl files, CNI dirs): private per test.
+PRIVATE_DIRS = ("/etc/sysctl.d", "/opt/cni", "/etc/cni", "/var/lib/cni")
 
 
 def sh(*argv, check=True, timeout=30):
@@ -40,6 +42,9 @@ def sandboxed():
             syscalls.mount("none", "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
             syscalls.mount("tmpfs", "/run", "tmpfs", 0)
             os.makedirs("/run/netns")
+            for private in PRIVATE_DIRS:
+                if os.path.isdir(private):
+                    syscalls.mount("tmpfs", private, "tmpfs", 0)
             sh("ip", "link", "set", "lo", "up")
             yield Sandbox()
         finally:

@@ -1,8 +1,9 @@
-"""The recipe's scenarios 1-3 and the containers' default route (demo/recipe.yml,
-the playbook that make demo runs), proven with real traffic."""
+"""The recipe's scenarios 1-4 (demo/recipe.yml, the playbook that make demo
+runs), proven with real traffic."""
 
 import os
 
+from nat_traffic import ask, whoami_server
 from netplumb_testlib import ROOT, run_playbook_file
 
 RECIPE = os.path.join(ROOT, "demo", "recipe.yml")
@@ -32,6 +33,14 @@ def test_recipe_converges_pings_and_is_idempotent(sandbox):
     assert sandbox.ping("203.0.113.1", netns="c1")
     default = [r for r in sandbox.routes("c1") if r["dst"] == "default"]
     assert [(r["gateway"], r["dev"]) for r in default] == [("198.51.100.1", "eth0")]
+    # Scenario 4 (NAT): the wan has no route to the containers; it sees the
+    # node's uplink address, and the node's port 80 reaches c1's server.
+    with whoami_server("wan", 7000):
+        assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"
+    with whoami_server("c1", 8080):
+        assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"
+    with open("/etc/sysctl.d/60-netplumb.conf") as handle:
+        assert "net.ipv4.ip_forward=1" in handle.read().replace(" ", "")
 
     second = run_playbook_file(RECIPE)
     assert second.rc == 0 and second.changed == 0, second

@@ -38,14 +38,23 @@ def _ipt(variant, netns, *args, check=True):
     return run_tool(netns, ["iptables-%s" % variant, "-w", "5"] + list(args), check=check)
 
 
-def _save(variant, netns, table):
-    return run_tool(netns, ["iptables-%s-save" % variant, "-t", table], check=False).stdout
+def _save(variant, netns):
+    """The lines of each existing table. Without -t: naming a table makes the
+    legacy kernel create it, which a read must never do."""
+    tables, current = {}, None
+    for line in run_tool(netns, ["iptables-%s-save" % variant], check=False).stdout.splitlines():
+        if line.startswith("*"):
+            current = tables.setdefault(line[1:].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return tables
 
 
 def read(variant, netns):
     rules = []
+    saved = _save(variant, netns)
     for table in ("nat", "filter"):
-        for line in _save(variant, netns, table).splitlines():
+        for line in saved.get(table, []):
             if not line.startswith("-A NETPLUMB-"):
                 continue
             words = shlex.split(line)
@@ -59,8 +68,9 @@ def read(variant, netns):
 
 def _our_chains(variant, netns):
     found = set()
+    saved = _save(variant, netns)
     for table in ("nat", "filter"):
-        for line in _save(variant, netns, table).splitlines():
+        for line in saved.get(table, []):
             if line.startswith(":NETPLUMB-"):
                 found.add(line[1:].split()[0])
     return found
@@ -136,5 +146,4 @@ def exists(variant, netns):
 
 def holds_rules(variant, netns):
     """How many rules (anyone's) this iptables variant holds."""
-    return sum(1 for table in ("nat", "filter") for line in _save(variant, netns, table).splitlines()
-               if line.startswith("-A "))
+    return sum(1 for lines in _save(variant, netns).values() for line in lines if line.startswith("-A "))

@@ -11,7 +11,7 @@ STAMPS := .stamps
 COLLECTIONS := $(CURDIR)/.build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netplumb/linux
 APT_PACKAGES := iproute2 iputils-ping util-linux procps git python3 python3-venv python3-pip \
-  nftables iptables containerd runc busybox-static containernetworking-plugins
+  nftables iptables containerd runc busybox-static containernetworking-plugins shellcheck
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

@@ -3,6 +3,8 @@
 # private tmpfs over /run (so /run/netns) and over the CNI and sysctl.d
 # directories when they exist. Nothing it creates reaches the host; it all goes when it exits.
 set -eu
+# The inner script is meant to expand inside the new namespaces, not here.
+# shellcheck disable=SC2016
 exec unshare --net --mount --fork -- sh -c '
   set -eu
   mount --make-rprivate /

@@ -24,13 +24,19 @@ attributes:
     platforms: Linux
     description: Linux network namespaces and netlink; runs on the managed node as root.
 requirements:
-  - pyroute2 >= 0.7.2 on the managed node
   - Python >= 3.9 on the managed node
 notes:
   - A call that fails half way undoes the operations it already applied, in reverse order,
     and reports them in C(rolled_back); deletions cannot be undone and are listed in C(not_undone).
   - Every parameter is checked before anything on the node changes; a bad one fails with a message
     that names it, and the name is returned in C(field).
+'''
+
+    # Modules that talk netlink.
+    NETLINK = r'''
+options: {}
+requirements:
+  - pyroute2 >= 0.7.2 on the managed node
 '''
 
     NETNS = r'''

@@ -20,6 +20,7 @@ version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
+  - netplumb.linux.common.netlink
 options:
   name:
     description: "Name of the namespace: letters, digits and C(_ . @ + - :), no C(/), no spaces."

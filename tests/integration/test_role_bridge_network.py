@@ -1,0 +1,85 @@
+"""The bridge_network role on one node (the sandbox), proven with real traffic:
+check mode on a fresh node changes nothing, converge builds scenarios 2-4,
+a second run changes nothing, and state absent leaves the node as it was."""
+
+import os
+import subprocess
+
+from nat_traffic import ask, whoami_server
+from netplumb_testlib import run_playbook
+
+ROLE_VARS = {
+    "bridge_network_cidr": "198.51.100.0/24",
+    "bridge_network_uplink": "uplink0",
+    "bridge_network_containers": [{"name": "c1", "address": "198.51.100.11"},
+                                  {"name": "c2", "address": "198.51.100.12"}],
+    "bridge_network_port_forwards": [{"port": 80, "to": "198.51.100.11:8080"}],
+    "bridge_network_peer_routes": [{"dst": "192.0.2.0/24", "gateway": "203.0.113.2"}],
+}
+SYSCTL_FILE = "/etc/sysctl.d/60-netplumb.conf"
+
+
+def role(**extra):
+    return [{"name": "bridge_network", "ansible.builtin.include_role": {"name": "netplumb.linux.bridge_network"},
+             "vars": dict(ROLE_VARS, **extra)}]
+
+
+def uplink(box):
+    """The node's uplink to a 'wan' namespace, which has no route to the containers."""
+    box.ip("netns", "add", "wan")
+    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "wan")
+    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
+    box.ip("link", "set", "uplink0", "up")
+    box.ip("addr", "add", "203.0.113.2/24", "dev", "eth0", netns="wan")
+    box.ip("link", "set", "eth0", "up", netns="wan")
+
+
+def node_state(box):
+    ruleset = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+    sysctl = open(SYSCTL_FILE).read() if os.path.exists(SYSCTL_FILE) else None
+    return box.settled_snapshot(), ruleset, sysctl
+
+
+def test_check_converge_idempotent_traffic_and_absent(sandbox):
+    uplink(sandbox)
+    before = node_state(sandbox)
+
+    check = run_playbook(role(), check=True, diff=True)
+    assert check.rc == 0, check
+    assert check.changed > 0
+    assert node_state(sandbox) == before, "check mode changed the node"
+
+    first = run_playbook(role())
+    assert first.rc == 0, first
+    assert sorted(sandbox.netns_list()) == ["c1", "c2", "wan"]
+    assert sandbox.ping("198.51.100.12", netns="c1")
+    assert sandbox.ping("198.51.100.11")
+    with whoami_server("wan", 7000):
+        assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"
+    with whoami_server("c1", 8080):
+        assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"
+    assert [r["gateway"] for r in sandbox.routes() if r["dst"] == "192.0.2.0/24"] == ["203.0.113.2"]
+
+    second = run_playbook(role())
+    assert second.rc == 0 and second.changed == 0, second
+
+    gone = run_playbook(role(bridge_network_state="absent"))
+    assert gone.rc == 0, gone
+    snapshot, ruleset, sysctl = node_state(sandbox)
+    assert snapshot == before[0]
+    assert "netplumb" not in ruleset
+    assert "ip_forward" not in (sysctl or "")
+    again = run_playbook(role(bridge_network_state="absent"))
+    assert again.rc == 0 and again.changed == 0, again
+
+
+def test_bad_variables_stop_before_any_change(sandbox):
+    uplink(sandbox)
+    before = node_state(sandbox)
+    for bad in ({"bridge_network_containers": [{"name": "c1"}]},
+                {"bridge_network_state": "gone"},
+                {"bridge_network_port_forwards": [{"port": "eighty", "to": "198.51.100.11"}]}):
+        run = run_playbook(role(**bad))
+        assert run.rc != 0, run
+        assert "argument" in run.stdout.lower() or "validation" in run.stdout.lower(), run
+        assert node_state(sandbox) == before

@@ -16,10 +16,11 @@ PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
-.PHONY: help deps demo test test-unit sanity clean
+.PHONY: help deps demo demo-clean demo-recipe test test-unit sanity clean
 
 help:
-	@echo "make demo   - build the recipe's scenarios 1-3 in a sandbox and show them working"
+	@echo "make demo   - a lab of 2 nodes + wan, site.yml (check, real, again), verify.yml's real traffic"
+	@echo "make demo-clean - tear the lab down"
 	@echo "make test   - install what is needed and run every test"
 
 $(STAMPS)/apt: Makefile
@@ -49,6 +50,14 @@ deps: $(STAMPS)/venv $(COLLECTION_LINK)
 
 demo: deps
 	tests/sandbox.sh demo/run.sh
+
+demo-clean: deps
+	.venv/bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/.venv/bin/python \
+		-e lab_state_dir=$(CURDIR)/.lab playbooks/teardown.yml
+
+# The recipe's scenarios 1-4 on one node, in a throwaway sandbox.
+demo-recipe: deps
+	tests/sandbox.sh demo/recipe.sh
 
 test: deps $(STAMPS)/venv-old
 	tests/sandbox.sh $(PY) -m pytest $(or $(PYTEST_ARGS),tests)

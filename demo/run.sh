@@ -1,37 +1,51 @@
 #!/usr/bin/env bash
-# make demo: runs inside tests/sandbox.sh, so everything below lives in a
-# throwaway network namespace and vanishes when the demo ends.
+# make demo: a lab of 2 simulated nodes and a wan host (namespace sandboxes on
+# this machine, nothing on the host network), site.yml in check mode, for real,
+# again (nothing to change), then verify.yml's real traffic. The lab stays up
+# for you to explore; make demo-clean tears it down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV_BIN=$PWD/.venv/bin
-export ANSIBLE_COLLECTIONS_PATH=$PWD/.build/collections ANSIBLE_RETRY_FILES_ENABLED=0
-export ANSIBLE_LOCAL_TEMP=/run/netplumb-demo/tmp ANSIBLE_REMOTE_TEMP=/run/netplumb-demo/rtmp
-playbook() {
-  "$VENV_BIN/ansible-playbook" -i localhost, -c local \
-    -e "ansible_python_interpreter=$VENV_BIN/python" demo/recipe.yml "$@"
-}
+root=$PWD
+export ANSIBLE_COLLECTIONS_PATH=$root/.build/collections ANSIBLE_RETRY_FILES_ENABLED=0
+export ANSIBLE_LOCAL_TEMP=/run/netplumb-demo/tmp ANSIBLE_REMOTE_TEMP=/tmp/.netplumb-demo
+PY=$root/.venv/bin/python
+playbook() { "$root/.venv/bin/ansible-playbook" -e "ansible_python_interpreter=$PY" "$@"; }
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+recap() { grep -A5 '^PLAY RECAP' | grep -E '^(node|wan|localhost)' | sed 's/^/   /'; }
 
-section "Check mode on a fresh node: what would change (nothing is touched)"
-playbook --check | grep -E 'changed|ok=' | tail -3
+section "Lab: 2 nodes and a wan host (state in .lab/)"
+playbook -i localhost, -c local -e lab_state_dir="$root/.lab" playbooks/lab.yml | recap
+inv=(-i "$root/.lab/inventory.yml")
 
-section "Converge: the recipe's scenarios 1-4"
-playbook --diff
+section "site.yml --check: what a real run would change (nothing is touched)"
+playbook "${inv[@]}" playbooks/site.yml --check | recap
 
-section "Second run: nothing to change"
-recap=$(playbook | tail -3)
-echo "$recap"
-grep -q 'changed=0' <<<"$recap" || { echo "second run changed something" >&2; exit 1; }
+section "site.yml: bridge, containers, forwarding, NAT, routes to the other node, CNI"
+playbook "${inv[@]}" playbooks/site.yml | recap
 
-section "What the kernel shows"
-for ns in red blue c1 c2 wan; do
-  echo "-- netns $ns"; ip -n "$ns" -br addr | sed 's/^/   /'
+section "site.yml again: nothing to change"
+out=$(playbook "${inv[@]}" playbooks/site.yml | recap); echo "$out"
+if grep -qv 'changed=0' <<<"$out"; then echo "the second run changed something" >&2; exit 1; fi
+
+section "What the nodes show"
+for node in node1 node2; do
+  pid=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$root/.lab/nodes.json" "$node")
+  echo "-- $node"
+  for ns in c1 c2; do
+    nsenter -t "$pid" -n -m -p ip -n "$ns" -br -4 addr show dev eth0 | sed "s/^/   $ns: /"
+  done
+  nsenter -t "$pid" -n -m -p ip -4 route show | grep via | sed 's/^/   route: /'
+  nsenter -t "$pid" -n -m -p nft list table ip netplumb | grep -E 'masquerade|dnat' | sed 's/^[[:space:]]*/   nft: /'
+  nsenter -t "$pid" -n -m -p ls /etc/cni/net.d | sed 's/^/   cni config: /'
 done
-echo "-- host"; ip -br link show master v-net-0 | sed 's/^/   /'; ip -br addr show v-net-0 | sed 's/^/   /'
-echo "-- netns c1 routes"; ip -n c1 route | sed 's/^/   /'
 
-section "Firewall: only the collection's own table"
-nft list table ip netplumb | sed 's/^/   /'
+section "verify.yml: real traffic"
+status=0
+out=$(playbook "${inv[@]}" playbooks/verify.yml) || status=$?
+grep -E '^(ok|failed|fatal):.*(item=|-> wan)|^TASK|^ok: \[node' <<<"$out" | sed 's/^/   /'
+if [ "$status" -ne 0 ]; then echo "$out" | tail -30; echo "   verify FAILED" >&2; exit "$status"; fi
+echo "   all checks passed"
 
-section "Traffic"
-exec "$VENV_BIN/python" demo/verify.py
+section "The lab is still up"
+echo "   ANSIBLE_COLLECTIONS_PATH=.build/collections .venv/bin/ansible -i .lab/inventory.yml lab_nodes -m netplumb.linux.net_facts"
+echo "   make demo-clean   # tear it down"

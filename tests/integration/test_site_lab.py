@@ -1,0 +1,100 @@
+"""site.yml and verify.yml on a lab of two nodes and a wan (built by the lab
+role inside the test's sandbox): check mode on fresh nodes predicts exactly
+what the real run changes and leaves every node byte-identical, verify.yml
+passes, a second run changes nothing, and after drift check mode names exactly
+the repair."""
+
+import json
+import os
+import re
+
+from netplumb_testlib import ROOT, run_playbook_file
+from test_lab_role import _in_node, _lab, _recorded, lab_dir  # noqa: F401 pylint: disable=unused-import
+
+SITE = os.path.join(ROOT, "playbooks", "site.yml")
+VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
+NODE_FILES = ("/etc/cni", "/opt/cni", "/etc/sysctl.d")
+
+
+def play(path, state_dir, check=False):
+    run = run_playbook_file(path, check=check, extra_args=["-i", os.path.join(state_dir, "inventory.yml")])
+    return run, _changed_by_task(run.stdout)
+
+
+def _changed_by_task(stdout):
+    """{(host, task name): changed} from the json callback's output."""
+    try:
+        data = json.loads(stdout[stdout.index("{"):])
+    except ValueError:
+        return {}
+    changed = {}
+    for each in data.get("plays", []):
+        for task in each.get("tasks", []):
+            for host, result in task["hosts"].items():
+                changed[(host, task["task"]["name"])] = bool(result.get("changed"))
+    return changed
+
+
+def node_state(pid):
+    """Links, addresses and routes in every namespace of the node, its firewall
+    and the files the roles write: compare for 'unchanged'."""
+    def out(*argv):
+        return _in_node(pid, *argv).stdout
+
+    state = {}
+    namespaces = sorted(out("ip", "netns", "list").split())
+    for netns in [None] + [n for n in namespaces if not n.startswith("(")]:
+        prefix = ["ip", "-n", netns] if netns else ["ip"]
+        links = json.loads(out(*prefix, "-j", "link", "show") or "[]")
+        state[netns or "(node)"] = {
+            "links": sorted((l["ifname"], l.get("master"), l.get("mtu"), "UP" in l["flags"]) for l in links),
+            "addrs": sorted(a["local"] + "/%d" % a["prefixlen"]
+                            for l in json.loads(out(*prefix, "-j", "addr", "show") or "[]")
+                            for a in l.get("addr_info", []) if a.get("scope") != "link"),
+            "routes": out(*prefix, "-4", "route", "show", "table", "all"),
+        }
+    state["nft"] = re.sub(r"packets \d+ bytes \d+", "", out("nft", "list", "ruleset"))
+    for variant in ("legacy", "nft"):
+        state[variant] = re.sub(r"\[\d+:\d+\]", "", out("iptables-%s-save" % variant))
+        state[variant] = "\n".join(l for l in state[variant].splitlines() if not l.startswith("#"))
+    state["files"] = out("sh", "-c", "find %s -type f -exec sha256sum {} + 2>/dev/null | sort" % " ".join(NODE_FILES))
+    return state
+
+
+def lab_state(state_dir):
+    return {node: node_state(pid) for node, pid in _recorded(state_dir).items() if node != "wan"}
+
+
+def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):  # noqa: F811
+    assert _lab(lab_dir).rc == 0
+    fresh = lab_state(lab_dir)
+
+    check, predicted = play(SITE, lab_dir, check=True)
+    assert check.rc == 0, check
+    assert lab_state(lab_dir) == fresh, "check mode changed a node"
+
+    real, applied = play(SITE, lab_dir)
+    assert real.rc == 0, real
+    assert predicted == applied, "check mode did not predict the real run task by task"
+    assert any(applied.values())
+
+    verify, _unused = play(VERIFY, lab_dir)
+    assert verify.rc == 0, verify
+
+    again, changed = play(SITE, lab_dir)
+    assert again.rc == 0 and not any(changed.values()), [k for k, v in changed.items() if v]
+
+    # Drift: c1's cable on node1 pulled out by hand.
+    node1 = _recorded(lab_dir)["node1"]
+    assert _in_node(node1, "ip", "-n", "c1", "link", "del", "eth0").returncode == 0
+    drifted = lab_state(lab_dir)
+    check, predicted = play(SITE, lab_dir, check=True)
+    assert check.rc == 0, check
+    assert lab_state(lab_dir) == drifted
+    repair = sorted(k for k, v in predicted.items() if v)
+    assert repair == [("node1", "netplumb.linux.bridge_network : Each container leaves through the bridge"),
+                      ("node1", "netplumb.linux.bridge_network : Each container plugged into the bridge")], repair
+    real, applied = play(SITE, lab_dir)
+    assert real.rc == 0 and sorted(k for k, v in applied.items() if v) == repair
+    verify, _unused = play(VERIFY, lab_dir)
+    assert verify.rc == 0, verify

@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
-.PHONY: help deps demo demo-clean demo-recipe test test-unit sanity clean
+.PHONY: help deps demo demo-clean demo-recipe test test-unit sanity lint clean
 
 help:
 	@echo "make demo   - a lab of 2 nodes + wan, site.yml (check, real, again), verify.yml's real traffic"
@@ -66,10 +66,15 @@ ifeq ($(PYTEST_ARGS),)
 	tests/sandbox.sh $(VENV_OLD)/bin/python -m pytest -q tests/integration/test_engine_*.py tests/unit/test_validate.py tests/unit/test_plan.py
 	@echo "== ansible-test sanity"
 	tests/sanity/run.sh
+	@echo "== ansible-lint, production profile"
+	$(MAKE) --no-print-directory lint
 endif
 
 sanity: deps
 	tests/sanity/run.sh
+
+lint: deps
+	$(VENV)/bin/ansible-lint --profile production --offline roles playbooks demo
 
 test-unit: deps
 	$(PY) -m pytest tests/unit

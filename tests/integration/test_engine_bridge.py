@@ -6,12 +6,12 @@ states are prepared with ``ip``; after every engine call the kernel's own view
 """
 
 import json
-
 import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils import bridge, engine, netns
 from ansible_collections.netplumb.linux.plugins.module_utils.apply import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError, ParamError
+import netplumb_testlib as testlib
 
 OP_KEYS = {"op", "netns", "target", "args", "description"}
 
@@ -63,21 +63,7 @@ def _without_timers(value):
 
 
 def converge_checked(sandbox, params):
-    """Check mode predicts and changes nothing; the real run applies exactly
-    the prediction; the run after that is a no-op."""
-    before = snapshot(sandbox)
-    predicted = engine.run(bridge, params, check_mode=True)
-    assert snapshot(sandbox) == before, "check mode changed the kernel"
-    real = engine.run(bridge, params)
-    assert real.changed == predicted.changed
-    assert real.operations == predicted.operations
-    assert real.after == predicted.after
-    for op in real.operations:
-        assert set(op) == OP_KEYS
-    again = engine.run(bridge, params)
-    assert not again.changed, again.operations
-    assert again.operations == []
-    return real
+    return testlib.converge_checked(sandbox, bridge, params)
 
 
 # -- create ---------------------------------------------------------------------------

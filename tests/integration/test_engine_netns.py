@@ -8,11 +8,11 @@ Every test runs in its own sandbox (fresh network + mount namespace, private
 
 import os
 import subprocess
-
 import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils import engine, netns
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+import netplumb_testlib as testlib
 
 OP_KEYS = {"op", "netns", "target", "args", "description"}
 
@@ -49,21 +49,7 @@ def ns_inode(name):
 
 
 def converge_checked(sandbox, params):
-    """Check mode predicts and changes nothing; the real run applies exactly
-    the prediction; the run after that is a no-op."""
-    before = sandbox.snapshot()
-    predicted = engine.run(netns, params, check_mode=True)
-    assert sandbox.snapshot() == before, "check mode changed the kernel"
-    real = engine.run(netns, params)
-    assert real.changed == predicted.changed
-    assert real.operations == predicted.operations
-    assert real.after == predicted.after
-    for op in real.operations:
-        assert set(op) == OP_KEYS
-    again = engine.run(netns, params)
-    assert not again.changed, again.operations
-    assert again.operations == []
-    return real
+    return testlib.converge_checked(sandbox, netns, params)
 
 
 # -- create ---------------------------------------------------------------------------

@@ -4,12 +4,12 @@ Every test runs in its own sandbox (fresh network + mount namespace). Wrong
 states are prepared with ``ip``; after every engine call the kernel's own view
 (``ip -j route show``) is checked, not only what the engine reports.
 """
-
 import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils import engine, netns, route
 from ansible_collections.netplumb.linux.plugins.module_utils.apply import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError, ParamError
+import netplumb_testlib as testlib
 
 OP_KEYS = {"op", "netns", "target", "args", "description"}
 
@@ -55,19 +55,7 @@ def op_names(outcome):
 
 
 def converge_checked(sandbox, params):
-    """Check mode first (must change nothing), then the real run (must apply
-    exactly the predicted operations), then a second run (must be a no-op)."""
-    before = sandbox.snapshot()
-    predicted = engine.run(route, params, check_mode=True)
-    assert sandbox.snapshot() == before, "check mode changed the kernel"
-    real = engine.run(route, params)
-    assert real.changed == predicted.changed
-    assert real.operations == predicted.operations
-    assert_ops_shape(real)
-    again = engine.run(route, params)
-    assert not again.changed, again.operations
-    assert again.operations == []
-    return real
+    return testlib.converge_checked(sandbox, route, params, compare_after=False)
 
 
 # -- add ------------------------------------------------------------------------------

@@ -218,3 +218,26 @@ def assert_clean_failure(run, field, before, after, engine_field=True):
     for text in (run.stdout, run.stderr, json.dumps(result)):
         assert "Traceback" not in text, run
     assert after == before
+
+
+OP_KEYS = {"op", "netns", "target", "args", "description"}
+
+
+def converge_checked(box, resource, params, compare_after=True):
+    """Through the engine: check mode predicts and changes nothing; the real
+    run applies exactly the prediction; the run after that is a no-op."""
+    from ansible_collections.netplumb.linux.plugins.module_utils import engine
+    before = box.snapshot()
+    predicted = engine.run(resource, params, check_mode=True)
+    assert box.snapshot() == before, "check mode changed the kernel"
+    real = engine.run(resource, params)
+    assert real.changed == predicted.changed
+    assert real.operations == predicted.operations
+    if compare_after:
+        assert real.after == predicted.after
+    for op in real.operations:
+        assert set(op) == OP_KEYS
+    again = engine.run(resource, params)
+    assert not again.changed, again.operations
+    assert again.operations == []
+    return real

@@ -12,12 +12,14 @@ from netplumb_testlib import ROOT, run_playbook_file
 from test_lab_role import _in_node, _lab, _recorded, lab_dir  # noqa: F401 pylint: disable=unused-import
 
 SITE = os.path.join(ROOT, "playbooks", "site.yml")
+TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
 VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
 NODE_FILES = ("/etc/cni", "/opt/cni", "/etc/sysctl.d")
 
 
-def play(path, state_dir, check=False):
-    run = run_playbook_file(path, check=check, extra_args=["-i", os.path.join(state_dir, "inventory.yml")])
+def play(path, state_dir, check=False, extra=()):
+    run = run_playbook_file(path, check=check,
+                            extra_args=["-i", os.path.join(state_dir, "inventory.yml")] + list(extra))
     return run, _changed_by_task(run.stdout)
 
 
@@ -98,3 +100,9 @@ def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):
     assert real.rc == 0 and sorted(k for k, v in applied.items() if v) == repair
     verify, _unused = play(VERIFY, lab_dir)
     assert verify.rc == 0, verify
+
+    # The roles' undo (teardown.yml's first play, limited to the nodes so the
+    # lab itself stays for the comparison) leaves each node as it was fresh.
+    undo, _unused = play(TEARDOWN, lab_dir, extra=["--limit", "lab_nodes"])
+    assert undo.rc == 0, undo
+    assert lab_state(lab_dir) == fresh, "the roles' undo left something behind or removed too much"

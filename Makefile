@@ -52,7 +52,7 @@ demo: deps
 	tests/sandbox.sh demo/run.sh
 
 demo-clean: deps
-	.venv/bin/ansible-playbook -i localhost, $(if $(wildcard .lab/inventory.yml),-i .lab/inventory.yml) \
+	.venv/bin/ansible-playbook -i localhost, -c local $(if $(wildcard .lab/inventory.yml),-i .lab/inventory.yml) \
 		-e ansible_python_interpreter=$(CURDIR)/.venv/bin/python -e lab_state_dir=$(CURDIR)/.lab playbooks/teardown.yml
 
 # The recipe's scenarios 1-4 on one node, in a throwaway sandbox.

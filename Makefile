@@ -18,6 +18,10 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
 .PHONY: help deps demo demo-clean demo-recipe test test-unit sanity lint clean
 
+# Each mk/*.mk brings its own targets and appends to TEST_STEPS what
+# make test runs after pytest (molecule, gates, ...).
+TEST_STEPS :=
+
 help:
 	@echo "make demo   - a lab of 2 nodes + wan, site.yml (check, real, again), verify.yml's real traffic"
 	@echo "make demo-clean - tear the lab down"
@@ -68,6 +72,7 @@ ifeq ($(PYTEST_ARGS),)
 	tests/sanity/run.sh
 	@echo "== ansible-lint, production profile"
 	$(MAKE) --no-print-directory lint
+	@set -e; for step in $(TEST_STEPS); do echo "== $$step"; $(MAKE) --no-print-directory $$step; done
 endif
 
 sanity: deps
@@ -78,6 +83,8 @@ lint: deps
 
 test-unit: deps
 	$(PY) -m pytest tests/unit
+
+include $(wildcard mk/*.mk)
 
 clean:
 	rm -rf $(VENV) $(VENV_OLD) .build $(STAMPS)

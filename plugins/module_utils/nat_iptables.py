@@ -80,6 +80,11 @@ def natives(rule):
     return [[CHAINS[chain][0], chain] + _args(rule) for chain in chains_for(rule)]
 
 
+def canonical(native):
+    """A native rule as comparable data: table, chain and words as *-save prints them."""
+    return tuple(native)
+
+
 def render(rule):
     return ["%s: -A %s" % (native[0], " ".join(shlex.quote(w) for w in native[1:])) for native in natives(rule)]
 

@@ -86,6 +86,17 @@ def natives(rule):
              "expr": _expr(rule, chain)} for chain in chains_for(rule)]
 
 
+def canonical(native):
+    """A native rule as comparable data. nft drops a ``meta l4proto`` match
+    that a port match already implies, so the comparison drops it too."""
+    implied = {m["match"]["left"]["payload"]["protocol"] for m in native["expr"]
+               if "payload" in m.get("match", {}).get("left", {})}
+    expr = [m for m in native["expr"]
+            if not (m.get("match", {}).get("left") == {"meta": {"key": "l4proto"}}
+                    and m["match"]["right"] in implied)]
+    return json.dumps(dict(native, expr=expr), sort_keys=True)
+
+
 def render(rule):
     """The rule in nft syntax, one line per chain, as --diff shows it."""
     return ["%s: %s comment \"%s\"" % (chain, " ".join(_words(rule, chain)), rule.tagged_comment())

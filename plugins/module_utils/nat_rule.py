@@ -45,6 +45,12 @@ class Backend:
     def natives(self, rule):
         return (nat_nft if self.variant is None else nat_iptables).natives(rule)
 
+    def in_sync(self, current, wanted):
+        """Whether the rules read are exactly the wanted ones, so a rule edited
+        by hand that kept our comment is seen too."""
+        canonical = (nat_nft if self.variant is None else nat_iptables).canonical
+        return sorted(map(canonical, current)) == sorted(map(canonical, wanted))
+
     def render(self, rule):
         return (nat_nft if self.variant is None else nat_iptables).render(rule)
 
@@ -101,7 +107,7 @@ def plan(kernel, spec):
         return result
     wanted = backend.natives(rule)
     result.after = {"state": "present", "rules": backend.render(rule)}
-    if tags == [rule.key] * len(wanted):
+    if tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted):
         return result
     result.add("nat", Op("nat_apply", spec.netns, target,
                          {"verb": "replace" if current else "add", "backend": backend.label,

@@ -113,6 +113,41 @@ def test_changed_target_replaces_the_rule_in_place(sandbox, label):
     assert not converge(dict(PORT_FORWARD, to="198.51.100.12:8080", comment="moved"), **extra).changed
 
 
+def edit_dnat_target_by_hand(label, to):
+    """What an admin might do: point our port forward elsewhere, keeping our comment."""
+    rule = [r for r in nat_rule.Backend(label).read(None) if "dnat" in r["text"].lower()][0]
+    if label == "nftables":
+        body, _sep, tag = rule["text"].split(": ", 1)[1].partition(' comment "')
+        body = re.sub(r"dnat to \S+", "dnat to " + to, body)
+        box_run("nft", "replace", "rule", "ip", "netplumb", rule["chain"], "handle", str(rule["handle"]),
+                *body.split(), "comment", '"%s' % tag)
+    else:
+        native = rule["native"]
+        box_run("iptables-" + label.split("-", 1)[1], "-t", native[0], "-R", native[1], "1",
+                *native[2:-1], to)
+
+
+@pytest.mark.parametrize("label", BACKENDS)
+def test_dnat_target_changed_by_hand_is_drift_and_repaired(sandbox, label):
+    build(sandbox)
+    extra = prepare_backend(sandbox, label)
+    if label != "nftables":  # FORWARD drops (docker's policy)
+        converge(FORWARD, **extra)
+        converge(FORWARD_BACK, **extra)
+    converge(PORT_FORWARD, **extra)
+    edit_dnat_target_by_hand(label, "198.51.100.12:8080")
+    edited = [r for r in nat_rule.Backend(label).read(None) if "dnat" in r["text"].lower()]
+    assert len(edited) == 1 and "198.51.100.12:8080" in edited[0]["text"], edited
+    predicted = engine.run(nat_rule, dict(PORT_FORWARD, **extra), check_mode=True)
+    assert [op["args"]["verb"] for op in predicted.operations] == ["replace"]
+    assert [r for r in nat_rule.Backend(label).read(None) if "dnat" in r["text"].lower()] == edited
+    repaired = converge(PORT_FORWARD, **extra)
+    assert [op["description"] for op in repaired.operations] == [op["description"] for op in predicted.operations]
+    with whoami_server("c1", 8080):
+        assert ask("wan", UPLINK, 80) == WAN  # the container answers again
+    assert not converge(PORT_FORWARD, **extra).changed
+
+
 def test_check_mode_predicts_and_changes_nothing(sandbox):
     build(sandbox)
     before = foreign_state()

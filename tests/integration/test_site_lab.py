@@ -67,6 +67,16 @@ def lab_state(state_dir):
     return {node: node_state(pid) for node, pid in _recorded(state_dir).items() if node != "wan"}
 
 
+def retarget_port_forward(pid, to):
+    listing = _in_node(pid, "nft", "-a", "list", "chain", "ip", "netplumb", "prerouting").stdout
+    line = next(line.strip() for line in listing.splitlines() if "dnat to" in line)
+    body, _sep, handle = line.rpartition(" # handle ")
+    body = re.sub(r"dnat to \S+", "dnat to " + to, body)
+    edit = _in_node(pid, "nft", "replace", "rule", "ip", "netplumb", "prerouting", "handle", handle, body)
+    assert edit.returncode == 0, edit.stderr
+    assert to in _in_node(pid, "nft", "list", "chain", "ip", "netplumb", "prerouting").stdout
+
+
 def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):  # noqa: F811
     assert _lab(lab_dir).rc == 0
     fresh = lab_state(lab_dir)
@@ -86,16 +96,19 @@ def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):
     again, changed = play(SITE, lab_dir)
     assert again.rc == 0 and not any(changed.values()), [k for k, v in changed.items() if v]
 
-    # Drift: c1's cable on node1 pulled out by hand.
-    node1 = _recorded(lab_dir)["node1"]
+    # Drift: c1's cable on node1 pulled out by hand, and node2's port forward
+    # pointed at c2 by hand, keeping the collection's comment.
+    node1, node2 = _recorded(lab_dir)["node1"], _recorded(lab_dir)["node2"]
     assert _in_node(node1, "ip", "-n", "c1", "link", "del", "eth0").returncode == 0
+    retarget_port_forward(node2, "198.51.100.44:8080")
     drifted = lab_state(lab_dir)
     check, predicted = play(SITE, lab_dir, check=True)
     assert check.rc == 0, check
     assert lab_state(lab_dir) == drifted
     repair = sorted(k for k, v in predicted.items() if v)
     assert repair == [("node1", "netplumb.linux.bridge_network : Each container leaves through the bridge"),
-                      ("node1", "netplumb.linux.bridge_network : Each container plugged into the bridge")], repair
+                      ("node1", "netplumb.linux.bridge_network : Each container plugged into the bridge"),
+                      ("node2", "netplumb.linux.bridge_network : Ports of the node forwarded to containers")], repair
     real, applied = play(SITE, lab_dir)
     assert real.rc == 0 and sorted(k for k, v in applied.items() if v) == repair
     verify, _unused = play(VERIFY, lab_dir)

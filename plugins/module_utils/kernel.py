@@ -70,9 +70,12 @@ class Kernel:
         """Fail before planning, so a node without pyroute2 is left untouched."""
         _iproute_class()
 
+    # A resource may set a lighter socket class with IPRoute's calls (rtnl.RtnlSocket).
+    socket_factory = None
+
     def ipr(self, netns):
         if netns not in self._sockets:
-            iproute = _iproute_class()
+            iproute = self.socket_factory or _iproute_class()
             with namespaces.netns_context(netns):
                 self._sockets[netns] = iproute()
         return self._sockets[netns]

@@ -31,8 +31,14 @@ def netns_path(name):
     return os.path.join(NETNS_RUN_DIR, name)
 
 
+_NSFS = []
+
+
 def _nsfs_dev():
-    return os.stat(_SELF_NET).st_dev
+    """The device of the nsfs filesystem: the same for every namespace, read once."""
+    if not _NSFS:
+        _NSFS.append(os.stat(_SELF_NET).st_dev)
+    return _NSFS[0]
 
 
 def exists(name):

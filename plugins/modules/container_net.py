@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: container_net
+short_description: Many containers on one bridge in one call
+description:
+  - Plugs a list of containers into the bridge O(bridge) in one call, the recipe's scenario 2 for hundreds of
+    containers at once. Each container is the named network namespace C(<name>) (created if missing, loopback
+    up) with the interface O(ifname) inside, one end of a veth pair whose other end, on the node, is enslaved to
+    the bridge; the container's interface gets its address, optional MTU, a default route via its gateway and
+    extra routes.
+  - "Host end names: C(veth-<name>) when that is a valid interface name of at most 15 characters (container
+    names of up to 10 characters), otherwise C(vh-) and the first 12 hex digits of the SHA-256 of the name."
+  - "Ownership: the host end carries the mark C(netplumb:container_net:<bridge>:<name>) as its interface alias
+    (C(ip link show) prints it). Links without the mark are never changed or removed, except the pair of an
+    existing container made earlier with the per-container modules (C(veth-<name>) paired with the container's
+    O(ifname)), which is adopted: it gets the mark once."
+  - The node's state is read with one link dump of its namespace and, per existing container namespace, one
+    address and one route dump and two link lookups; namespaces that do not exist yet are not read. The module
+    talks netlink through its own small socket layer and does not need pyroute2.
+version_added: "0.2.0"
+author: netplumb contributors (@netplumb)
+extends_documentation_fragment:
+  - netplumb.linux.common
+options:
+  bridge:
+    description: The bridge in the node's own namespace that the containers' host ends are enslaved to. It must exist.
+    type: str
+    required: true
+  ifname:
+    description: Name of each container's interface inside its namespace.
+    type: str
+    default: eth0
+  gateway:
+    description:
+      - Default gateway of every container that does not set its own C(gateway); it must be in the container's subnet.
+      - Omitted, containers without their own C(gateway) get no default route.
+    type: str
+  containers:
+    description:
+      - The containers. Every field is checked before anything changes; a bad one fails naming it with its
+        index, for example C(containers[3].address).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: "Required. The container's namespace name: letters, digits and C(_ . @ + - :)."
+        type: str
+      address:
+        description:
+          - Required when O(state=present). The address of the container's interface with its prefix
+            (V(198.51.100.11/24)); it is the interface's only address, others are removed.
+        type: str
+      gateway:
+        description: The container's default gateway, in its subnet. Omitted, O(gateway).
+        type: str
+      mtu:
+        description: MTU of both ends of the container's veth (68 to 65535). Omitted, not managed.
+        type: int
+      routes:
+        description: Extra routes in the container, each C(dst) (a network), C(gateway) and optional C(metric).
+          Routes not listed are left alone.
+        type: list
+        elements: dict
+  exclusive:
+    description:
+      - With O(state=present), also remove containers on O(bridge) that are not listed, and only those this module
+        made (host end with the ownership mark for this bridge) - their host end and their namespace.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) builds and converges the listed containers.
+      - V(absent) removes the listed containers (host end and namespace); a host end without the mark is
+        removed only when it is the pair of the container's interface.
+    type: str
+    choices: [present, absent]
+    default: present
+'''
+
+EXAMPLES = r'''
+- name: Bridge v-net-0 with the gateway address
+  netplumb.linux.bridge:
+    name: v-net-0
+    addresses: [198.51.100.1/24]
+
+- name: Containers on v-net-0, one with its own MTU and an extra route
+  netplumb.linux.container_net:
+    bridge: v-net-0
+    gateway: 198.51.100.1
+    containers:
+      - {name: c1, address: 198.51.100.11/24}
+      - name: c2
+        address: 198.51.100.12/24
+        mtu: 1400
+        routes:
+          - {dst: 203.0.113.0/24, gateway: 198.51.100.1}
+
+- name: Only c1 stays; every other container this module made on v-net-0 goes
+  netplumb.linux.container_net:
+    bridge: v-net-0
+    gateway: 198.51.100.1
+    containers:
+      - {name: c1, address: 198.51.100.11/24}
+    exclusive: true
+
+- name: Remove c1
+  netplumb.linux.container_net:
+    bridge: v-net-0
+    containers: [{name: c1}]
+    state: absent
+'''
+
+RETURN = r'''
+operations:
+  description: The planned operations, in order; applied unless in check mode. Empty when nothing changes.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - op: link_add
+      netns: null
+      target: veth-c1
+      args: {kind: veth, peer: eth0, peer_netns: c1, mtu: null}
+      description: create veth veth-c1 with peer eth0 (netns c1)
+rolled_back:
+  description: On failure, the undo operations that were applied, in the order they ran.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+not_undone:
+  description: On failure, the applied operations that cannot be undone (deletions).
+  returned: failure after a partial apply
+  type: list
+  elements: str
+rollback_errors:
+  description: On failure, undo operations that themselves failed, with the kernel's reason.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+failed_operation:
+  description: On failure, the operation the kernel refused, in the form of an C(operations) entry.
+  returned: failure after a partial apply
+  type: dict
+field:
+  description: On a bad parameter, its name, with the container's index (C(containers[3].address)).
+  returned: failure on bad input
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netplumb.linux.plugins.module_utils import container_net
+from ansible_collections.netplumb.linux.plugins.module_utils.runner import run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            bridge=dict(type="str", required=True),
+            ifname=dict(type="str", default="eth0"),
+            gateway=dict(type="str"),
+            containers=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str"),
+                address=dict(type="str"),
+                gateway=dict(type="str"),
+                mtu=dict(type="int"),
+                routes=dict(type="list", elements="dict"),
+            )),
+            exclusive=dict(type="bool", default=False),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, container_net)
+
+
+if __name__ == "__main__":
+    main()

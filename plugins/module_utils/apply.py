@@ -10,7 +10,7 @@ __metaclass__ = type
 import errno
 import os
 
-from ansible_collections.netplumb.linux.plugins.module_utils import namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils import crashpoint, namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import KernelError, NetplumbError
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import netlink_error
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import TEXT
@@ -55,6 +55,7 @@ def apply(kernel, ops):
             cause = exc if isinstance(exc, NetplumbError) else netlink_error(op.describe(), exc)
             raise _rollback(kernel, op, cause, done)
         done.append(op)
+        crashpoint.reached(op.describe())
     return done
 
 

@@ -89,6 +89,8 @@ def plan(kernel, spec):
         op, _old = files.plan_write(spec.path, spec.content, CONFIG_MODE)
         if op is not None:
             result.add("files", op)
+    for op in files.stale_temp_ops(spec.path):
+        result.add("files", op)
     for file_name in remove:
         path = os.path.join(spec.conf_dir, file_name)
         result.add("files", files.delete_op(path, files.read(path)))

@@ -90,6 +90,8 @@ def _plan_absent(spec, before):
         if old is not None:
             result.add("files", files.delete_op(path, old))
             after.pop(name, None)
+        for op in files.stale_temp_ops(path):
+            result.add("files", op)
     result.after = {"bin_dir": spec.bin_dir, "plugins": after}
     result.extra = {"bin_dir": spec.bin_dir, "plugins": {}}
     return result
@@ -113,6 +115,8 @@ def _plan_present(kernel, spec, before, download):
         content = sources[name]
         op, old = files.plan_write(path, content, BINARY_MODE)
         if op is not None:
+            result.add("files", op)
+        for op in files.stale_temp_ops(path):
             result.add("files", op)
         after[name] = {"sha256": files.sha256(content), "mode": "%04o" % BINARY_MODE, "owner": "0:0"}
         installed[name] = {"path": path, "sha256": after[name]["sha256"],

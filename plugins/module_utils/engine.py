@@ -16,6 +16,7 @@ from typing import List, Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.apply import apply
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import Kernel
+from ansible_collections.netplumb.linux.plugins.module_utils.lock import node_lock
 
 
 @dataclasses.dataclass
@@ -33,7 +34,8 @@ def run(resource, params, check_mode=False):
     spec = resource.parse(params)
     if getattr(resource, "NEEDS_NETLINK", True):
         Kernel.require_library()
-    with Kernel(assume_missing_netns_empty=check_mode) as kernel:
+    # One run at a time per node, check mode included (see lock.py).
+    with node_lock(required=not check_mode), Kernel(assume_missing_netns_empty=check_mode) as kernel:
         plan = resource.plan(kernel, spec)
         ops = plan.ops
         if ops and not check_mode:

@@ -17,11 +17,12 @@ __metaclass__ = type
 import dataclasses
 import hashlib
 import os
+import re
 import stat
 import tempfile
 from typing import Optional
 
-from ansible_collections.netplumb.linux.plugins.module_utils import apply
+from ansible_collections.netplumb.linux.plugins.module_utils import apply, crashpoint
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op
 
@@ -115,6 +116,29 @@ def plan_write(path, content, mode, uid=0, gid=0):
     return None, old
 
 
+def stale_temp_ops(path):
+    """Delete ops for the temp files of interrupted atomic writes of ``path``
+    (``.<name>.XXXXXXXX.tmp`` next to it): a run killed between writing its
+    temp file and renaming it leaves one. Safe under the node lock, which no
+    other writer of ours runs without."""
+    directory, base = os.path.split(path)
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    pattern = re.compile(r"\.%s\.[A-Za-z0-9_]{8}\.tmp" % re.escape(base))
+    ops = []
+    for name in sorted(n for n in names if pattern.fullmatch(n)):
+        stale = os.path.join(directory, name)
+        try:
+            old = read(stale)
+        except NetplumbError:
+            continue  # not a regular file: not one of ours
+        ops.append(Op("file_delete", None, stale, {"why": "left by an interrupted write"},
+                      undo=_restore(stale, old, missing_ok=False)))
+    return ops
+
+
 def _write_args(content, mode, uid, gid):
     return {"size": len(content), "sha256": sha256(content), "mode": "%04o" % mode, "owner": owner_text(uid, gid)}
 
@@ -140,6 +164,7 @@ def atomic_write(path, content, mode, uid=0, gid=0):
             os.fchown(handle.fileno(), uid, gid)
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
+        crashpoint.reached("temp file %s written, not yet renamed" % tmp)
         os.rename(tmp, path)
     except BaseException:
         if os.path.lexists(tmp):

@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A test hook that proves a run killed at any point leaves nothing a rerun
+cannot repair. Off unless one of these environment variables is set:
+
+- ``NETPLUMB_TEST_KILL_AFTER=k``: the process sends itself SIGKILL when it
+  reaches its k-th crash point (counted over the whole process, so over several
+  engine runs in one script);
+- ``NETPLUMB_TEST_CRASH_LOG=path``: each crash point reached is appended to
+  ``path``, one line ``<count> <what>``, so a test knows how many there are.
+
+Crash points are reached after each operation of a plan is applied, inside an
+atomic file write (temp file complete, not yet renamed) and after each
+``iptables`` command of a multi-command NAT change.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import signal
+
+KILL_AFTER = "NETPLUMB_TEST_KILL_AFTER"
+CRASH_LOG = "NETPLUMB_TEST_CRASH_LOG"
+
+_reached = [0]
+
+
+def reached(what):
+    """Count one crash point; die here if it is the one asked for."""
+    limit, log = os.environ.get(KILL_AFTER), os.environ.get(CRASH_LOG)
+    if not limit and not log:
+        return
+    _reached[0] += 1
+    if log:
+        with open(log, "a") as handle:
+            handle.write("%d %s\n" % (_reached[0], " ".join(str(what).split())))
+    if limit and _reached[0] >= int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,237 @@
+"""What the reliability suite shares: the whole node as data (kernel, firewall,
+files), normalised for comparing two sandboxes, direct module runs, and the
+figures each test records for docs/reliability.md.
+
+A figure is recorded with ``record(section, name, tried=..., ok=...)`` into
+``.build/reliability/figures.json`` (one object per section and name, updated
+in place), which ``tests/reliability/report.py`` renders.
+"""
+
+import fcntl
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+from cni_fixtures import tree
+from netplumb_testlib import COLLECTIONS, PYTHON, ROOT, sh
+
+FIGURES = os.environ.get("NETPLUMB_RELIABILITY_FIGURES",
+                         os.path.join(ROOT, ".build", "reliability", "figures.json"))
+FILE_ROOTS = ("/opt/cni", "/etc/cni", "/var/lib/cni", "/etc/sysctl.d", "/run/netplumb")
+MODULE_TIMEOUT = 60
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+def record(section, name, **figures):
+    """Keep ``figures`` (numbers and short texts) for the report, under section/name."""
+    os.makedirs(os.path.dirname(FIGURES), exist_ok=True)
+    with open(FIGURES, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        text = handle.read()
+        data = json.loads(text) if text.strip() else {}
+        data.setdefault(section, {})[name] = figures
+        handle.seek(0)
+        handle.truncate()
+        json.dump(data, handle, indent=1, sort_keys=True)
+
+
+# -- running a module the way Ansible runs it ---------------------------------------------------
+
+
+class ModuleRun:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        try:
+            self.result = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            self.result = {}
+
+    @property
+    def killed(self):
+        return self.rc == -9
+
+    def __repr__(self):
+        return "ModuleRun(rc=%s)\n%s\n%s" % (self.rc, self.stdout[-3000:], self.stderr[-2000:])
+
+
+def run_module(name, args, env=None, check_mode=False):
+    """``python -m ansible_collections.netplumb.linux.plugins.modules.<name> args.json``,
+    as Ansible's module wrapper runs it on the node (one process, JSON in and out)."""
+    params = dict(args)
+    if check_mode:
+        params["_ansible_check_mode"] = True
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": params}, handle)
+    try:
+        proc = subprocess.run(
+            [PYTHON, "-m", "ansible_collections.netplumb.linux.plugins.modules." + name, handle.name],
+            capture_output=True, text=True, timeout=MODULE_TIMEOUT, check=False,
+            env=dict(os.environ, PYTHONPATH=COLLECTIONS, **(env or {})))
+    finally:
+        os.unlink(handle.name)
+    return ModuleRun(proc)
+
+
+def converge(steps, env=None, check_mode=False):
+    """The scenario ``steps`` through the engine in one process (converge.py)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(steps, handle)
+    try:
+        argv = [PYTHON, os.path.join(HERE, "converge.py"), handle.name] + (["--check"] if check_mode else [])
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=MODULE_TIMEOUT * 4, check=False,
+                              env=dict(os.environ, PYTHONPATH=COLLECTIONS, **(env or {})))
+    finally:
+        os.unlink(handle.name)
+    return ModuleRun(proc)
+
+
+# -- the whole node as data ---------------------------------------------------------------------
+
+
+def _quiet(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    return proc.stdout
+
+
+def _in(netns, argv):
+    return (["ip", "netns", "exec", netns] if netns else []) + argv
+
+
+def _stable_rules(text):
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        line = re.sub(r"counter packets \d+ bytes \d+", "counter", line)
+        lines.append(re.sub(r"\[\d+:\d+\]", "[0:0]", line))
+    return lines
+
+
+def firewall(netns=None):
+    """nft ruleset (with handles) and both iptables variants, counters stripped."""
+    return {
+        "nft": _stable_rules(_quiet(_in(netns, ["nft", "-a", "list", "ruleset"]))),
+        "iptables-legacy": _stable_rules(_quiet(_in(netns, ["iptables-legacy-save"]))),
+        "iptables-nft": _stable_rules(_quiet(_in(netns, ["iptables-nft-save"]))),
+        "ip6tables-nft": _stable_rules(_quiet(_in(netns, ["ip6tables-nft-save"]))),
+    }
+
+
+def sysctls(netns=None):
+    argv = _in(netns, ["sysctl", "-n", "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"])
+    return _quiet(argv).split()
+
+
+def node_state(box):
+    """Everything a run could touch: links, addresses, routes of every namespace
+    (Sandbox.snapshot), the firewall and forwarding sysctls of every namespace,
+    and the files under the node directories the collection writes to."""
+    state = box.snapshot()
+    for netns in [None] + state["netns"]:
+        key = netns or "(host)"
+        state[key]["firewall"] = firewall(netns)
+        state[key]["sysctl"] = sysctls(netns)
+    state["files"] = {root: tree(root) for root in FILE_ROOTS}
+    return state
+
+
+# Fields that differ between two sandboxes built the same way: kernel indexes,
+# random MAC addresses and what is derived from them.
+_VOLATILE = {"ifindex", "link_index", "link_netnsid", "address", "broadcast", "perm_address",
+             "bridge_id", "root_id", "designated_root", "designated_bridge", "id", "no", "handle",
+             "netnsid", "inet6_addr_gen_mode", "parentbus", "parentdev"}
+
+
+def normalized(state):
+    """``state`` without what differs between two equally built sandboxes:
+    interface indexes, MAC addresses, nft handles, the lock file's content.
+    Lists of links are keyed by name so that creation order does not matter."""
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in _VOLATILE}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, str):
+            return re.sub(r" # handle \d+", "", value)
+        return value
+
+    out = clean(state)
+    for key, ns in out.items():
+        if isinstance(ns, dict) and "link" in ns:
+            ns["link"] = sorted(ns["link"], key=lambda link: link.get("ifname", ""))
+            ns["addr"] = sorted(ns["addr"], key=lambda link: link.get("ifname", ""))
+            ns["route"] = sorted(ns["route"], key=json.dumps)
+            ns["route6"] = sorted(ns["route6"], key=json.dumps)
+    lock = out.get("files", {}).get("/run/netplumb", {})
+    if "engine.lock" in lock:  # the holder's pid is only there for a message
+        lock["engine.lock"] = lock["engine.lock"][:2]
+    return out
+
+
+def items(state, prefix=""):
+    """``state`` flattened to {path: leaf value}: one item per link, address,
+    route, rule line and file, so a comparison can count what moved."""
+    flat = {}
+    if isinstance(state, dict):
+        for key, value in state.items():
+            if key in ("link", "addr") and isinstance(value, list):
+                for link in value:
+                    flat["%s%s/%s" % (prefix, key, link.get("ifname"))] = json.dumps(link, sort_keys=True)
+            elif key in ("route", "route6") and isinstance(value, list):
+                for route in value:
+                    flat["%s%s/%s" % (prefix, key, json.dumps(route, sort_keys=True))] = "present"
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                for line in value:
+                    flat["%s%s/%s" % (prefix, key, line)] = "present"
+            elif isinstance(value, (dict, list)):
+                flat.update(items(value, "%s%s/" % (prefix, key)))
+            else:
+                flat["%s%s" % (prefix, key)] = json.dumps(value)
+    elif isinstance(state, list):
+        for index, value in enumerate(state):
+            flat.update(items(value, "%s%d/" % (prefix, index)))
+    return flat
+
+
+def moved(before, after):
+    """The items of ``before`` that are gone or different in ``after``."""
+    flat_before, flat_after = items(before), items(after)
+    return sorted(key for key, value in flat_before.items() if flat_after.get(key) != value)
+
+
+def stray_files():
+    """Temp files of interrupted writes and other leftovers under the node directories."""
+    found = []
+    for root in FILE_ROOTS:
+        for base, _dirs, names in os.walk(root):
+            found += [os.path.join(base, n) for n in names if n.startswith(".") or n.endswith(".tmp")]
+    return sorted(found)
+
+
+def world_writable():
+    """Files and directories under the node directories anyone may write to."""
+    found = []
+    for root in FILE_ROOTS:
+        for base, dirs, names in os.walk(root):
+            for name in dirs + names:
+                path = os.path.join(base, name)
+                if not os.path.islink(path) and os.lstat(path).st_mode & 0o002:
+                    found.append(path)
+    return sorted(found)
+
+
+def ip_forward(value):
+    with open("/proc/sys/net/ipv4/ip_forward", "w") as handle:  # this sandbox's netns only
+        handle.write("%d\n" % value)
+
+
+__all__ = ["record", "run_module", "node_state", "normalized", "items", "moved", "stray_files",
+           "world_writable", "firewall", "sh", "ip_forward"]

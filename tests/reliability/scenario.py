@@ -1,0 +1,59 @@
+"""The node the reliability suite converges: two containers on a bridge with
+their default routes, masquerade, a port forward and a forward rule, the CNI
+plugins and a conflist: scenarios 2-5 as a list of (module, params) steps.
+
+``converge.py`` runs the steps through the engine in one process (what the
+crash test kills); ``tasks()`` gives the same steps as playbook tasks."""
+
+import copy
+
+SUBNET = "198.51.100.0/24"
+GATEWAY = "198.51.100.1"
+CONTAINERS = (("c1", "198.51.100.11"), ("c2", "198.51.100.12"))
+CNI_PLUGINS = ["bridge", "host-local", "loopback", "portmap"]
+CONFLIST = {
+    "cniVersion": "1.0.0",
+    "name": "pods",
+    "plugins": [
+        {"type": "bridge", "bridge": "cni0", "isGateway": True,
+         "ipam": {"type": "host-local", "ranges": [[{"subnet": "203.0.113.0/25"}]]}},
+        {"type": "portmap", "capabilities": {"portMappings": True}},
+    ],
+}
+
+
+def present(nat_backend="nftables", forward_backend="iptables"):
+    steps = [("netns", {"name": name}) for name, _address in CONTAINERS]
+    steps.append(("bridge", {"name": "v-net-0", "addresses": [GATEWAY + "/24"]}))
+    for name, address in CONTAINERS:
+        steps.append(("veth", {"name": "eth0", "netns": name, "addresses": [address + "/24"],
+                               "peer": "veth-" + name, "peer_master": "v-net-0"}))
+    for name, _address in CONTAINERS:
+        steps.append(("route", {"dst": "default", "gateway": GATEWAY, "netns": name}))
+    steps += [
+        ("nat_rule", {"kind": "masquerade", "source": SUBNET, "out_interface": "uplink0",
+                      "backend": nat_backend}),
+        ("nat_rule", {"kind": "dnat", "protocol": "tcp", "dport": "8080", "in_interface": "uplink0",
+                      "to": CONTAINERS[0][1] + ":80", "backend": nat_backend}),
+        ("nat_rule", {"kind": "forward", "source": SUBNET, "backend": forward_backend}),
+        ("cni_install", {"src": "/usr/lib/cni", "plugins": list(CNI_PLUGINS)}),
+        ("cni_config", {"name": "pods", "config": copy.deepcopy(CONFLIST), "priority": 10}),
+    ]
+    return steps
+
+
+def absent(nat_backend="nftables", forward_backend="iptables"):
+    """The teardown: every step of present() with state absent, in reverse."""
+    steps = []
+    for module, params in reversed(present(nat_backend, forward_backend)):
+        params = dict(params, state="absent")
+        if module == "cni_install":
+            params.pop("src")
+        if module == "cni_config":
+            params.pop("config")
+        steps.append((module, params))
+    return steps
+
+
+def tasks(steps):
+    return [{"netplumb.linux.%s" % module: params} for module, params in steps]

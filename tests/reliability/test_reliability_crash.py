@@ -1,0 +1,146 @@
+"""Crash at any point: SIGKILL at every crash point of a converge (and of a
+teardown) of a node with containers, port forwards and CNI; a rerun must give
+exactly the state of a clean run, with no orphan link, namespace, rule, temp
+file or partial binary or config.
+
+Each kill point gets a fresh sandbox. The sequence runs through the engine in
+one forked process (converge.run_steps), so a global k reaches any module of
+the sequence; the rerun is the same sequence, as the next playbook run.
+Crash points (crashpoint.py): after each applied operation, inside each atomic
+file write before its rename, after each iptables command of a NAT change."""
+
+import os
+import re
+import signal
+import time
+
+import scenario
+from converge import run_steps
+from netplumb_testlib import sandboxed
+from reliability_lib import moved, node_state, normalized, record, stray_files
+
+from ansible_collections.netplumb.linux.plugins.module_utils import crashpoint
+
+
+def _points(tmp_path, steps, name, before_steps=()):
+    """Run ``steps`` cleanly in a fresh sandbox (after ``before_steps``); the
+    normalised end state and the crash points it passed."""
+    log = tmp_path / ("%s.log" % name)
+    with sandboxed() as box:
+        run_steps(before_steps)
+        initial = normalized(node_state(box))
+        assert _forked(steps, {crashpoint.CRASH_LOG: str(log)}) == 0
+        clean = normalized(node_state(box))
+        again = run_steps(steps)
+        assert not any(outcome.changed for outcome in again), [o.operations for o in again if o.changed]
+    points = log.read_text().splitlines()
+    assert points, "no crash point was reached"
+    return initial, clean, points
+
+
+def _forked(steps, env):
+    """Run ``steps`` in a forked child of this process (the engine already
+    imported: cheaper than a new interpreter per kill point) with ``env`` set;
+    its wait status."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.environ.update(env)
+            run_steps(steps)
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError("the run did not end in 120 s")
+
+
+def _kill_everywhere(steps, clean, points, before_steps=()):
+    """Kill the run at each point in turn, then rerun it (in this process,
+    as the next playbook run would); returns the points that did not recover
+    and how many kills left a temp file behind for the rerun to clean."""
+    failures, left_temp = [], 0
+    for k in range(1, len(points) + 1):
+        with sandboxed() as box:
+            run_steps(before_steps)
+            status = _forked(steps, {crashpoint.KILL_AFTER: str(k)})
+            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (k, status)
+            left_temp += bool(stray_files())
+            try:
+                run_steps(steps)
+                error = None
+            except Exception as exc:  # a rerun that fails is a failed recovery, reported below
+                error = "%s: %s" % (type(exc).__name__, exc)
+            state = normalized(node_state(box))
+            strays = stray_files()
+            if error or state != clean or strays:
+                failures.append({"k": k, "point": points[k - 1], "error": error, "strays": strays,
+                                 "differs": _diff_keys(clean, state)})
+    return failures, left_temp
+
+
+def _diff_keys(left, right, prefix=""):
+    if isinstance(left, dict) and isinstance(right, dict):
+        keys = []
+        for key in sorted(set(left) | set(right), key=str):
+            if left.get(key) != right.get(key):
+                keys += _diff_keys(left.get(key), right.get(key), "%s/%s" % (prefix, key))
+        return keys
+    return [prefix]
+
+
+def test_kill_at_every_point_of_a_converge_then_rerun_matches_a_clean_run(tmp_path):
+    steps = scenario.present()
+    _initial, clean, points = _points(tmp_path, steps, "converge")
+    failures, partial = _kill_everywhere(steps, clean, points)
+    record("crash", "converge", tried=len(points), recovered=len(points) - len(failures),
+           kills_leaving_temp_files=partial, steps=len(steps))
+    assert failures == []
+
+
+def test_kill_at_every_point_of_a_teardown_then_rerun_leaves_the_node_as_before(tmp_path):
+    up, down = scenario.present(), scenario.absent()
+    with sandboxed() as box:
+        empty = normalized(node_state(box))
+    _initial, clean, points = _points(tmp_path, down, "teardown", before_steps=up)
+    left = [key for key in moved(clean, empty) + moved(empty, clean) if not key.startswith(_LOCK)]
+    unexplained = [key for key in left if not _by_design(key)]
+    assert unexplained == [], "the teardown is not exact"
+    failures, partial = _kill_everywhere(down, clean, points, before_steps=up)
+    record("crash", "teardown", tried=len(points), recovered=len(points) - len(failures),
+           kills_leaving_temp_files=partial, steps=len(down))
+    record("teardown", "modules", objects_made=len(moved(_up_state(up), empty)),
+           left=len(unexplained), by_design=sorted(set(_by_design(key) for key in left)))
+    assert failures == []
+
+
+_LOCK = "files//run/netplumb/"
+# What a teardown leaves on purpose; anything else left is a failure.
+_DESIGN = (
+    (r"^files/(/opt/cni/bin|/etc/cni/net\.d)$",
+     "the standard CNI directories /opt/cni/bin and /etc/cni/net.d stay (empty), as runtimes expect them"),
+    (r"^\(host\)/firewall/(iptables-nft|nft)/(\*filter|:(INPUT|FORWARD|OUTPUT) ACCEPT \[0:0\]|COMMIT|"
+     r"table ip filter \{|\tchain FORWARD \{|\t\ttype filter hook forward priority filter; policy accept;|\t\}|\})$",
+     "iptables-nft keeps the built-in filter table it made for our FORWARD jump (empty chains, policy "
+     "accept: no effect on traffic)"),
+)
+
+
+def _by_design(key):
+    for pattern, why in _DESIGN:
+        if re.match(pattern, key):
+            return why
+    return None
+
+
+def _up_state(steps):
+    with sandboxed() as box:
+        run_steps(steps)
+        return normalized(node_state(box))

@@ -49,7 +49,8 @@ apply.register("link_alias", "mark {target}{where} as {alias}", _alias)
 def plan(kernel, spec):
     use_lean_sockets(kernel, len(spec.containers))
     host = read_host(kernel)
-    _check_bridge(kernel, host, spec.bridge)
+    if spec.state == "present":
+        _check_bridge(kernel, host, spec.bridge)
     result = Plan(before={}, after={})
     if spec.state == "absent":
         for container in spec.containers:

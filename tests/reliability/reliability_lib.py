@@ -80,6 +80,47 @@ def run_module(name, args, env=None, check_mode=False):
     return ModuleRun(proc)
 
 
+def run_module_forked(name, args, check_mode=False):
+    """The same as run_module, in a forked child of this process instead of a
+    new interpreter (the module's imports already paid): the module's own
+    main() reads the same args file and writes its JSON to stdout; a few ms
+    instead of a third of a second per call."""
+    import runpy  # noqa: F401 (used in the child)
+    import ansible.module_utils.basic  # noqa: F401 (imported once, before forking)
+    params = dict(args, **({"_ansible_check_mode": True} if check_mode else {}))
+    with tempfile.TemporaryDirectory() as tmp:
+        path, out, err = (os.path.join(tmp, n) for n in ("args.json", "stdout", "stderr"))
+        with open(path, "w") as handle:
+            json.dump({"ANSIBLE_MODULE_ARGS": params}, handle)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 70
+            import sys
+            try:
+                for fd, target in ((1, out), (2, err)):
+                    os.dup2(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600), fd)
+                import sys
+                sys.stdout = open(1, "w", closefd=False)
+                sys.stderr = open(2, "w", closefd=False)
+                sys.argv = [name, path]
+                runpy.run_module("ansible_collections.netplumb.linux.plugins.modules." + name,
+                                 run_name="__main__", alter_sys=True)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                import traceback
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _pid, status = os.waitpid(pid, 0)
+        with open(out) as o, open(err) as e:
+            proc = subprocess.CompletedProcess([name], os.waitstatus_to_exitcode(status), o.read(), e.read())
+    return ModuleRun(proc)
+
+
 def converge(steps, env=None, check_mode=False):
     """The scenario ``steps`` through the engine in one process (converge.py)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:

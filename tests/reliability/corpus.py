@@ -1,0 +1,151 @@
+"""The bad-input corpus: every module and every role variable.
+
+A module case is (module, args, field, value): run with ``args`` on a prepared
+node (see prepare()), the module must fail with a message naming ``field``
+and ``value`` (its text), print no traceback, and leave the node exactly as it
+was. ``value`` defaults to the text of ``args[field]``. Archive cases name an
+archive built by cni_fixtures (``@bad:<kind>``, ``@good``) and get its path.
+"""
+
+LONG = "x" * 300
+GOOD_CONFLIST = {"cniVersion": "1.0.0", "name": "pods",
+                 "plugins": [{"type": "bridge", "bridge": "cni0",
+                              "ipam": {"type": "host-local", "ranges": [[{"subnet": "203.0.113.0/25"}]]}}]}
+
+
+def conflist(**changes):
+    config = {"cniVersion": "1.0.0", "name": "pods",
+              "plugins": [{"type": "bridge", "bridge": "cni0",
+                           "ipam": {"type": "host-local", "ranges": [[{"subnet": "203.0.113.0/25"}]]}}]}
+    config.update(changes)
+    return config
+
+
+_UNSET = object()
+
+
+def case(module, args, field, value=_UNSET):
+    return {"module": module, "args": args, "field": field,
+            "value": args.get(field) if value is _UNSET else value}
+
+
+VETH = {"name": "eth0", "peer": "veth-c9", "netns": "red"}
+NAT_DNAT = {"kind": "dnat", "protocol": "tcp", "dport": "8080", "to": "198.51.100.11:80"}
+
+MODULE_CASES = [
+    # netns
+    case("netns", {"name": LONG}, "name"),
+    case("netns", {"name": "a/b"}, "name"),
+    case("netns", {"name": "red blue"}, "name"),
+    case("netns", {"name": "red;reboot"}, "name"),
+    case("netns", {"name": ".."}, "name"),
+    case("netns", {"name": "../../etc"}, "name"),
+    case("netns", {"name": ""}, "name", "''"),
+    case("netns", {"name": "red", "state": "gone"}, "state"),
+    # veth
+    case("veth", dict(VETH, name="veth-much-too-long"), "name"),
+    case("veth", dict(VETH, name="a/b"), "name"),
+    case("veth", dict(VETH, name="eth 0"), "name"),
+    case("veth", dict(VETH, peer="veth;ls"), "peer"),
+    case("veth", dict(VETH, peer=".."), "peer"),
+    case("veth", dict(VETH, netns="nosuch"), "netns"),
+    case("veth", dict(VETH, peer_netns="a/b"), "peer_netns"),
+    case("veth", dict(VETH, addresses=["198.51.100.300/24"]), "addresses", "198.51.100.300/24"),
+    case("veth", dict(VETH, addresses=["198.51.100.11"]), "addresses", "198.51.100.11"),
+    case("veth", dict(VETH, peer_addresses=["fe80::1/64"]), "peer_addresses", "fe80::1/64"),
+    case("veth", dict(VETH, peer_master="nosuchbr"), "peer_master"),
+    case("veth", dict(VETH, peer_master="veth-x"), "peer_master"),
+    case("veth", dict(VETH, mtu=10), "mtu"),
+    case("veth", dict(VETH, mtu=70000), "mtu"),
+    case("veth", dict(VETH, mtu="big"), "mtu"),
+    case("veth", {"name": "eth0", "peer": "eth0"}, "peer"),
+    case("veth", dict(VETH, name="brx"), "name"),
+    # bridge
+    case("bridge", {"name": "br/x"}, "name"),
+    case("bridge", {"name": "lo"}, "name"),
+    case("bridge", {"name": "br-0123456789abc"}, "name"),
+    case("bridge", {"name": "br0", "addresses": ["192.0.2.0/33"]}, "addresses", "192.0.2.0/33"),
+    case("bridge", {"name": "br0", "addresses": ["224.0.0.1/24"]}, "addresses", "224.0.0.1/24"),
+    case("bridge", {"name": "br0", "mtu": 67}, "mtu"),
+    case("bridge", {"name": "br0", "stp": "perhaps"}, "stp"),
+    case("bridge", {"name": "br0", "netns": "nosuch"}, "netns"),
+    case("bridge", {"name": "br0", "vlan_filtering": "sometimes"}, "vlan_filtering"),
+    case("bridge", {"name": "veth-x"}, "name"),
+    # route
+    case("route", {"dst": "300.0.0.0/8", "dev": "br-ext"}, "dst"),
+    case("route", {"dst": "192.0.2.1/24", "dev": "br-ext"}, "dst"),
+    case("route", {"dst": "default;reboot", "dev": "br-ext"}, "dst"),
+    case("route", {"dst": "default", "gateway": "192.0.2.999"}, "gateway"),
+    case("route", {"dst": "default", "gateway": "router"}, "gateway"),
+    case("route", {"dst": "203.0.113.0/24", "dev": "nosuchdev"}, "dev"),
+    case("route", {"dst": "203.0.113.0/24", "dev": "br ext"}, "dev"),
+    case("route", {"dst": "203.0.113.0/24", "dev": "br-ext", "metric": -1}, "metric"),
+    case("route", {"dst": "203.0.113.0/24", "dev": "br-ext", "metric": 2 ** 32}, "metric"),
+    case("route", {"dst": "203.0.113.0/24", "dev": "br-ext", "table": "nosuchtable"}, "table"),
+    case("route", {"dst": "203.0.113.0/24", "dev": "eth0", "netns": "nosuch"}, "netns"),
+    case("route", {"dst": "203.0.113.0/24", "gateway": "2001:db8::1"}, "gateway"),
+    # net_facts
+    case("net_facts", {"netns": ["a/b"]}, "netns", "a/b"),
+    case("net_facts", {"netns": ["red", ".."]}, "netns", ".."),
+    case("net_facts", {"include_host": "maybe"}, "include_host"),
+    # nat_rule
+    case("nat_rule", {"kind": "explode"}, "kind"),
+    case("nat_rule", {"kind": "masquerade", "source": "10.0.0.0/33"}, "source"),
+    case("nat_rule", {"kind": "masquerade", "source": "198.51.100.1/24"}, "source"),
+    case("nat_rule", dict(NAT_DNAT, destination="nowhere"), "destination"),
+    case("nat_rule", dict(NAT_DNAT, dport="0"), "dport"),
+    case("nat_rule", dict(NAT_DNAT, dport="70000"), "dport"),
+    case("nat_rule", dict(NAT_DNAT, dport="90-80"), "dport"),
+    case("nat_rule", dict(NAT_DNAT, protocol="icmp"), "protocol"),
+    case("nat_rule", dict(NAT_DNAT, to="198.51.100.300:80"), "to"),
+    case("nat_rule", dict(NAT_DNAT, to="198.51.100.11:99999"), "to"),
+    case("nat_rule", {"kind": "dnat", "protocol": "tcp", "dport": "8080"}, "to", None),
+    case("nat_rule", {"kind": "dnat", "dport": "8080", "to": "198.51.100.11"}, "protocol", "dport"),
+    case("nat_rule", dict(NAT_DNAT, in_interface="eth 0"), "in_interface"),
+    case("nat_rule", {"kind": "masquerade", "out_interface": "a/b"}, "out_interface"),
+    case("nat_rule", {"kind": "masquerade", "source": "198.51.100.0/24", "to": "192.0.2.1"}, "to"),
+    case("nat_rule", {"kind": "masquerade", "backend": "pf"}, "backend"),
+    case("nat_rule", {"kind": "masquerade", "netns": "nosuch"}, "netns"),
+    case("nat_rule", {"kind": "masquerade", "comment": "x\n-j ACCEPT"}, "comment"),
+    # cni_install
+    case("cni_install", {"src": "https://example.invalid/cni.tgz"}, "checksum", "https://example.invalid/cni.tgz"),
+    case("cni_install", {"src": "@good", "checksum": "md5:0123"}, "checksum"),
+    case("cni_install", {"src": "@good", "checksum": "sha256:" + "0" * 64}, "checksum"),
+    case("cni_install", {"src": "cni.tgz"}, "src"),
+    case("cni_install", {"src": "/nonexistent/cni.tgz"}, "src"),
+    case("cni_install", {"src": "/usr/lib/cni", "plugins": ["../bridge"]}, "plugins", "../bridge"),
+    case("cni_install", {"src": "/usr/lib/cni", "plugins": ["a/b"]}, "plugins", "a/b"),
+    case("cni_install", {"src": "/usr/lib/cni", "plugins": ["aws-cni"]}, "plugins", "aws-cni"),
+    case("cni_install", {"src": "/usr/lib/cni", "bin_dir": "opt/cni/bin"}, "bin_dir"),
+    case("cni_install", {"plugins": ["bridge"], "state": "purged"}, "state"),
+    case("cni_install", {"src": "@bad:traversal"}, "src"),
+    case("cni_install", {"src": "@bad:absolute"}, "src"),
+    case("cni_install", {"src": "@bad:symlink"}, "src"),
+    case("cni_install", {"src": "@bad:hardlink"}, "src"),
+    case("cni_install", {"src": "@bad:device"}, "src"),
+    case("cni_install", {"src": "@bad:oversized"}, "src"),
+    case("cni_install", {"src": "@bad:garbage"}, "src"),
+    # cni_config
+    case("cni_config", {"name": "a/b", "config": conflist(name="a/b")}, "name"),
+    case("cni_config", {"name": "..", "config": conflist(name="..")}, "name"),
+    case("cni_config", {"name": LONG, "config": conflist(name=LONG)}, "name"),
+    case("cni_config", {"name": "pods", "priority": 100, "config": conflist()}, "priority"),
+    case("cni_config", {"name": "pods", "priority": -1, "config": conflist()}, "priority"),
+    case("cni_config", {"name": "pods", "priority": "first", "config": conflist()}, "priority"),
+    case("cni_config", {"name": "pods", "conf_dir": "etc/cni", "config": conflist()}, "conf_dir"),
+    case("cni_config", {"name": "pods", "bin_dir": "bin", "config": conflist()}, "bin_dir"),
+    case("cni_config", {"name": "pods", "config": conflist(cniVersion="banana")}, "cniVersion", "banana"),
+    case("cni_config", {"name": "pods", "config": conflist(plugins=[])}, "plugins", "[]"),
+    case("cni_config", {"name": "pods", "config": conflist(plugins="bridge")}, "plugins", "bridge"),
+    case("cni_config", {"name": "pods", "config": conflist(plugins=[{"type": "../../../bin/sh"}])},
+         "type", "../../../bin/sh"),
+    case("cni_config", {"name": "pods", "config": conflist(plugins=[{"type": "aws-cni"}])}, "type", "aws-cni"),
+    case("cni_config", {"name": "pods", "config": conflist(name="other")}, "name", "other"),
+    # cni_check
+    case("cni_check", {"name": "nosuch"}, "name"),
+    case("cni_check", {"name": "a/b"}, "name"),
+    case("cni_check", {"name": "pods", "ifname": "eth 0"}, "ifname"),
+    case("cni_check", {"name": "pods", "timeout": 0}, "timeout"),
+    case("cni_check", {"config": conflist(plugins=[{"type": "aws-cni"}])}, "type", "aws-cni"),
+    case("cni_check", {"name": "pods", "conf_dir": "net.d"}, "conf_dir"),
+]

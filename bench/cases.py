@@ -1,0 +1,62 @@
+"""The playbooks the benchmark times, as data (written to a temporary file per run)."""
+
+BRIDGE = "v-net-0"
+GATEWAY = "198.51.100.1"
+PLEN = 24
+
+
+def containers(n, prefix="c"):
+    """n containers on 198.51.100.0/24 (n <= 240)."""
+    return [{"name": "%s%d" % (prefix, i), "address": "198.51.100.%d/%d" % (10 + i, PLEN)} for i in range(n)]
+
+
+def _play(tasks, hosts="localhost"):
+    return [{"name": "bench", "hosts": hosts, "gather_facts": False, "tasks": tasks}]
+
+
+def _bridge_task():
+    return {"name": "bridge", "netplumb.linux.bridge": {"name": BRIDGE, "addresses": ["%s/%d" % (GATEWAY, PLEN)]}}
+
+
+def container_net(n, hosts="localhost", prefix="c", state="present"):
+    """The bridge and n containers: two tasks."""
+    args = {"bridge": BRIDGE, "gateway": GATEWAY, "containers": containers(n, prefix), "state": state}
+    tasks = [_bridge_task()] if state == "present" else []
+    return _play(tasks + [{"name": "containers", "netplumb.linux.container_net": args}], hosts)
+
+
+def naive(n):
+    """The recipe typed into Ansible: one ip command per step, looped over the
+    containers (one task item per step per container)."""
+    items = containers(n)
+
+    def step(name, argv):
+        return {"name": name, "ansible.builtin.command": {"argv": argv}, "loop": items,
+                "loop_control": {"label": "{{ item.name }}"}}
+
+    return _play([
+        {"name": "bridge", "ansible.builtin.command": {"argv": ["ip", "link", "add", BRIDGE, "type", "bridge"]}},
+        {"name": "bridge address",
+         "ansible.builtin.command": {"argv": ["ip", "addr", "add", "%s/%d" % (GATEWAY, PLEN), "dev", BRIDGE]}},
+        {"name": "bridge up", "ansible.builtin.command": {"argv": ["ip", "link", "set", BRIDGE, "up"]}},
+        step("netns", ["ip", "netns", "add", "{{ item.name }}"]),
+        step("veth", ["ip", "link", "add", "veth-{{ item.name }}", "type", "veth", "peer", "name", "eth0",
+                      "netns", "{{ item.name }}"]),
+        step("host end on the bridge", ["ip", "link", "set", "veth-{{ item.name }}", "master", BRIDGE]),
+        step("host end up", ["ip", "link", "set", "veth-{{ item.name }}", "up"]),
+        step("lo up", ["ip", "-n", "{{ item.name }}", "link", "set", "lo", "up"]),
+        step("address", ["ip", "-n", "{{ item.name }}", "addr", "add", "{{ item.address }}", "dev", "eth0"]),
+        step("eth0 up", ["ip", "-n", "{{ item.name }}", "link", "set", "eth0", "up"]),
+        step("default route", ["ip", "-n", "{{ item.name }}", "route", "add", "default", "via", GATEWAY]),
+    ])
+
+
+def veth_loop(n):
+    """n netplumb.linux.veth task items (a pair each)."""
+    return _play([{"name": "veth pairs", "netplumb.linux.veth": {"name": "va{{ item }}", "peer": "vb{{ item }}"},
+                   "loop": list(range(n))}])
+
+
+def true_loop(n):
+    """n ansible.builtin.command task items running /bin/true: Ansible's own per-item cost."""
+    return _play([{"name": "true", "ansible.builtin.command": {"argv": ["/bin/true"]}, "loop": list(range(n))}])

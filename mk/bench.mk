@@ -1,0 +1,17 @@
+# make bench: the benchmarks of bench/ (see docs/performance.md), in one go
+# inside a throwaway sandbox; rewrites docs/performance.md and its plot.
+# Not part of make test (tests carry no timing assertions); the smoke test
+# tests/integration/test_bench_smoke.py checks that the scripts still run.
+#   make bench BENCH_ARGS="--sizes 10,50 --fleet none"   (a quicker look)
+.PHONY: bench bench-deps
+BENCH_ARGS ?=
+
+$(STAMPS)/bench: requirements-bench.txt $(STAMPS)/venv
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
+bench-deps: $(STAMPS)/bench
+
+bench: deps $(STAMPS)/bench
+	tests/sandbox.sh $(PY) bench/run.py --json .build/bench.json --doc docs/performance.md \
+		--plot docs/performance.png $(BENCH_ARGS)

@@ -150,6 +150,7 @@ field:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible.module_utils.urls import fetch_url
 
 from ansible_collections.netplumb.linux.plugins.module_utils import cni_archive, cni_plugins
@@ -192,6 +193,10 @@ def main():
         required_if=[("state", "present", ("src",)), ("state", "absent", ("plugins",))],
         supports_check_mode=True,
     )
+    # A password in the URL (https://user:secret@host/...) is a secret: masked in every output.
+    secret = urlsplit(module.params["src"] or "").password
+    if secret:
+        module.no_log_values.add(secret)
     run_module(module, cni_plugins.with_download(lambda url: download(module, url)))
 
 

@@ -93,8 +93,9 @@ def targets(results):
                 "%.2fx" % (veth / true if true > 0 else float("inf")), veth <= 1.3 * true))
     fleet = results.get("fleet")
     if fleet:
-        out.append(("fleet %dx%d, forks %d: wall time and ratio to 1 node" % (fleet["nodes"], fleet["per_node"],
-                                                                            fleet["nodes"]),
+        label = "fleet %dx%d, forks %d: wall time and ratio to 1 node" % (
+            fleet["nodes"], fleet["per_node"], fleet["nodes"])
+        out.append((label,
                     "%.1f s, %.2fx" % (fleet["all_cold"], fleet["all_cold"] / fleet["one_cold"]), None))
     return out
 
@@ -149,8 +150,8 @@ def write_doc(results, path, plot_path):
         template = handle.read()
     target_lines = ["| target | measured | |", "|---|---|---|"]
     for name, measured, holds in targets(results):
-        target_lines.append("| %s | %s | %s |" % (name, measured, {True: "holds", False: "**does not hold**",
-                                                                  None: "measured"}[holds]))
+        verdict = {True: "holds", False: "**does not hold**", None: "measured"}[holds]
+        target_lines.append("| %s | %s | %s |" % (name, measured, verdict))
     plot_text = ("![time per container vs n](%s)" % os.path.relpath(plot_path, os.path.dirname(path))
                  if plot_path else "(no plot: matplotlib was not installed)")
     text = template.format(

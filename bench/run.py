@@ -170,7 +170,7 @@ def fleet_times(nodes, per_node):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="10,50,200", help="container counts (default 10,50,200)")
     parser.add_argument("--naive", type=int, default=20, help="containers in the naive playbook (default 20)")
     parser.add_argument("--loop", type=int, default=50, help="items of the per-task loops (default 50)")
@@ -188,9 +188,9 @@ def main(argv=None):
 
     started = time.time()
     engine_times(1)  # imports and first-use costs out of the way
-    results = {"machine": "%s, %d CPUs, Linux %s, Python %s" % (platform.machine(), os.cpu_count(),
-                                                               platform.release(), platform.python_version()),
-               "sizes": sizes}
+    machine = "%s, %d CPUs, Linux %s, Python %s" % (
+        platform.machine(), os.cpu_count(), platform.release(), platform.python_version())
+    results = {"machine": machine, "sizes": sizes}
     results["inprocess"] = side_by_side(sizes, args.repeat)
     results["playbook"] = {}
     for n in sizes:

@@ -20,17 +20,17 @@ tasks (``veth-<name>`` paired with its ``eth0``), which is adopted and marked.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.netplumb.linux.plugins.module_utils import apply, namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils import apply, container_spec, namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.container_read import (
     read_host, read_netns, use_lean_sockets)
-from ansible_collections.netplumb.linux.plugins.module_utils.container_spec import (
-    default_route, mark, owner, parse)  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.netplumb.linux.plugins.module_utils.container_spec import default_route, mark, owner
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import KernelError, ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.linkattrs import LinkAttrs, converge, fresh
 from ansible_collections.netplumb.linux.plugins.module_utils.model import Route
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan, noop
 
 NEEDS_NETLINK = False  # the lean socket needs no pyroute2
+parse = container_spec.parse
 MAIN_TABLE = 254
 _FAMILIES = {4: 2, 6: 10}  # AF_INET, AF_INET6
 

@@ -130,6 +130,7 @@ def test_exclusive_removes_only_its_own_containers_on_that_bridge(sandbox):
     sandbox.ip("netns", "add", "f1")
     sandbox.ip("link", "add", "veth-f1", "type", "veth", "peer", "name", "eth0", "netns", "f1")
     sandbox.ip("link", "set", "veth-f1", "master", BRIDGE)
+
     def foreign_links():
         return {name: {k: sandbox.link(name).get(k) for k in ("ifindex", "master", "ifalias", "mtu", "address")}
                 for name in ("foreign0", "foreign0p", "veth-f1")}

@@ -106,8 +106,8 @@ def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):
     assert check.rc == 0, check
     assert lab_state(lab_dir) == drifted
     repair = sorted(k for k, v in predicted.items() if v)
-    assert repair == [("node1", "netplumb.linux.bridge_network : Each container leaves through the bridge"),
-                      ("node1", "netplumb.linux.bridge_network : Each container plugged into the bridge"),
+    assert repair == [("node1", "netplumb.linux.bridge_network : Each container plugged into the bridge, "
+                                "leaving through it"),
                       ("node2", "netplumb.linux.bridge_network : Ports of the node forwarded to containers")], repair
     real, applied = play(SITE, lab_dir)
     assert real.rc == 0 and sorted(k for k, v in applied.items() if v) == repair

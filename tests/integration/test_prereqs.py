@@ -141,7 +141,8 @@ def test_without_install_the_roles_stop_before_any_change_with_one_message(sandb
 
 def test_check_mode_reports_the_install_then_pip_installs_and_converges(sandbox, tmp_path):
     python = _venv(str(tmp_path / "venv"))
-    roles = [_role("bridge_network", **ROLE_VARS)]
+    roles = [_role("bridge_network", bridge_network_cidr=CIDR,
+                   bridge_network_containers=ROLE_VARS["bridge_network_containers"])]
     pip_args = {"bridge_network_prereqs_pip_args": _pip_args()}
     before, files = sandbox.snapshot(), _node_files()
 
@@ -167,9 +168,9 @@ def test_check_mode_reports_the_install_then_pip_installs_and_converges(sandbox,
     assert sandbox.link("veth-c1")["master"] == "v-net-0"
     assert sandbox.ping("198.51.100.1", netns="c1")
 
-    again = _play(tmp_path, roles, python, extra_vars=pip_args)
-    assert again.rc == 0 and again.changed == 0, again
-    assert _result(again, "Prerequisites | pyroute2 with pip into the Python Ansible uses").get("skipped")
+    # The probe after the install found everything (a second run, with
+    # nothing left to install, is what test_role_bridge_network's runs are).
+    assert _result(real, "Prerequisites | everything is there now").get("skipped"), real
 
 
 def test_the_distribution_python_gets_the_distribution_package(sandbox, tmp_path):

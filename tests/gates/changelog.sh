@@ -38,4 +38,4 @@ cd "$tree"
 export ANSIBLE_COLLECTIONS_PATH=$base PATH=$venv/bin:$PATH
 "$venv/bin/antsibull-changelog" release --version "$version" --date "$(date +%Y-%m-%d)"
 cp CHANGELOG.rst "$root/CHANGELOG.rst"
-echo "CHANGELOG.rst: $version (unreleased) from $(ls "$root/changelogs/fragments" | wc -l) fragments"
+echo "CHANGELOG.rst: $version (unreleased) from $(find "$root/changelogs/fragments" -name '*.yml' | wc -l) fragments"

@@ -10,10 +10,8 @@ import json
 import os
 import shutil
 
-import pytest
-
 import corpus
-from cni_fixtures import CHAIN, REFERENCE, cni_archives  # noqa: F401 (a fixture)
+from cni_fixtures import CHAIN, REFERENCE, cni_archives  # pylint: disable=unused-import # noqa: F401
 from reliability_lib import node_state, normalized, record, run_module_forked
 
 from ansible_collections.netplumb.linux.plugins.module_utils import engine, facts

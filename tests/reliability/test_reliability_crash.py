@@ -7,7 +7,7 @@ Each kill point gets a fresh sandbox. The sequence runs through the engine in
 one forked process (converge.run_steps), so a global k reaches any module of
 the sequence; the rerun is the same sequence, as the next playbook run.
 Crash points (crashpoint.py): after each applied operation, inside each atomic
-file write before its rename, after each iptables command of a NAT change."""
+file write before its rename."""
 
 import os
 import re

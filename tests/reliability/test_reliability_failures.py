@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 import scenario
-from cni_fixtures import CHAIN, REFERENCE, cni_archives, http_archives  # noqa: F401 (fixtures)
+from cni_fixtures import CHAIN, REFERENCE, cni_archives, http_archives  # pylint: disable=unused-import # noqa: F401
 from converge import resource, run_steps
 from reliability_lib import node_state, normalized, record, run_module, stray_files, world_writable
 

@@ -1,0 +1,14 @@
+# The reliability suite (tests/reliability) runs with every make test, as part
+# of pytest. make reliability-report runs it alone and rewrites
+# docs/reliability.md from the figures it records.
+.PHONY: reliability reliability-report
+
+RELIABILITY_FIGURES := $(CURDIR)/.build/reliability/figures.json
+
+reliability: deps
+	tests/sandbox.sh $(PY) -m pytest -q tests/reliability
+
+reliability-report: deps
+	rm -f $(RELIABILITY_FIGURES)
+	tests/sandbox.sh $(PY) -m pytest -q tests/reliability
+	$(PY) tests/reliability/report.py $(RELIABILITY_FIGURES) docs/reliability.md

@@ -11,6 +11,8 @@ Every measurement runs in a fresh network + mount namespace of its own
 """
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -80,18 +82,47 @@ def _timed(call):
     return time.perf_counter() - start, result
 
 
+def module_run(params, check=False):
+    """The module's main() in this process, as AnsiballZ runs it once Python and
+    Ansible are loaded: argument checks, the engine, the JSON result."""
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+    from ansible_collections.netplumb.linux.plugins.modules import container_net as module
+    args = dict(params, _ansible_check_mode=check, _ansible_diff=False)
+    basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    basic._ANSIBLE_PROFILE = "legacy"  # what ansible-core 2.19 hands modules by default
+    out = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out):
+        try:
+            module.main()
+        except SystemExit:
+            pass
+    elapsed = time.perf_counter() - start
+    result = json.loads(out.getvalue())
+    if result.get("failed"):
+        raise RuntimeError(result.get("msg"))
+    return elapsed, result
+
+
 def engine_times(n):
-    """container_net's engine in process (what the module runs): check on a cold
-    node, the real cold run, the no-change run, check mode with no change."""
+    """container_net in process: the engine (what the module runs) on a cold
+    node in check mode, the real cold run, the no-change run, check mode with
+    no change; and the module's main() (argument checks and JSON result on
+    top) for the no-change run and check mode on a cold node."""
     params = {"bridge": cases.BRIDGE, "gateway": cases.GATEWAY, "containers": cases.containers(n)}
     with sandboxed() as box:
         _bridge(box)
+        module_check, checked = module_run(params, check=True)
         check, predicted = _timed(lambda: engine.run(container_net, params, check_mode=True))
         cold, real = _timed(lambda: engine.run(container_net, params))
         same, again = _timed(lambda: engine.run(container_net, params))
         check_same, _unused = _timed(lambda: engine.run(container_net, params, check_mode=True))
-    assert predicted.operations == real.operations and real.changed and not again.changed
-    return {"check_cold": check, "cold": cold, "nochange": same, "check_nochange": check_same}
+        module_same, unchanged = module_run(params)
+    assert predicted.operations == real.operations == checked["operations"] and real.changed
+    assert not again.changed and not unchanged["changed"]
+    return {"check_cold": check, "cold": cold, "nochange": same, "check_nochange": check_same,
+            "module_check_cold": module_check, "module_nochange": module_same}
 
 
 def floor_time(n):

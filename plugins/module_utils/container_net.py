@@ -20,6 +20,10 @@ tasks (``veth-<name>`` paired with its ``eth0``), which is adopted and marked.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import errno
+import ipaddress
+import os
+
 from ansible_collections.netplumb.linux.plugins.module_utils import apply, container_spec, namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.container_read import (
     read_host, read_netns, use_lean_sockets)
@@ -43,7 +47,70 @@ def _alias(kernel, op):
     sock.link("set", index=found[0], ifalias=op.args["alias"])
 
 
+def _container_add(kernel, op):
+    """A whole new container in one step, on the call's sockets: namespace,
+    veth with its peer inside, host end marked on the bridge and up, then lo,
+    the address, the interface up and the routes. A failure half way removes
+    what this step made before it is reported (earlier steps roll back)."""
+    args = op.args
+    namespaces.create(op.target)
+    try:
+        host_sock = kernel.ipr(None)
+        fd = namespaces.open_netns(op.target)
+        try:
+            host_sock.link("add", ifname=args["host"], kind="veth", mtu=args["mtu"],
+                           peer={"ifname": args["ifname"], "net_ns_fd": fd, "mtu": args["mtu"]})
+        finally:
+            os.close(fd)
+        host = _index(host_sock, None, args["host"])
+        host_sock.link("set", index=host, master=_index(host_sock, None, args["bridge"]), ifalias=args["mark"],
+                       state="up")
+        sock = kernel.ipr(op.target)
+        sock.link("set", index=_index(sock, op.target, "lo"), state="up")
+        eth = _index(sock, op.target, args["ifname"])
+        address = args["address"]
+        sock.addr("add", index=eth, address=str(address.ip), prefixlen=address.network.prefixlen)
+        sock.link("set", index=eth, state="up")
+        for text in args["routes"]:
+            dst, gateway, metric = _parse_route(text)
+            sock.route("add", dst=dst, table=MAIN_TABLE, priority=metric, gateway=gateway, oif=eth)
+    except Exception:
+        _container_del(kernel, op)
+        raise
+
+
+def _container_del(kernel, op):
+    kernel.forget(op.target)
+    try:
+        found = kernel.ipr(None).link_lookup(ifname=op.args["host"])
+        if found:
+            kernel.ipr(None).link("del", index=found[0])
+    except OSError as exc:
+        if getattr(exc, "code", None) != errno.ENODEV:
+            raise
+    namespaces.delete(op.target)
+
+
+def _index(sock, netns, name):
+    found = sock.link_lookup(ifname=name)
+    if not found:
+        raise KernelError("%s in netns %s" % (name, netns or "(host)"), errno.ENODEV, "no such link")
+    return found[0]
+
+
+def _parse_route(text):
+    """'default via 198.51.100.1' or '203.0.113.0/24 via 198.51.100.1 metric 10'."""
+    words = text.split()
+    gateway = ipaddress.ip_address(words[2])
+    dst = words[0] if words[0] != "default" else ("0.0.0.0/0" if gateway.version == 4 else "::/0")
+    return dst, str(gateway), int(words[4]) if len(words) > 4 else 0
+
+
 apply.register("link_alias", "mark {target}{where} as {alias}", _alias)
+apply.register("container_add", "create container {target}: {ifname} {address} in netns {target}, "
+                                "host end {host} on {bridge}", _container_add)
+apply.register("container_del", "remove container {target} (host end {host} and netns {target})",
+               _container_del)
 
 
 def plan(kernel, spec):
@@ -108,6 +175,9 @@ def _plan_container(result, kernel, spec, host, want):
                              "container_net; left alone" % (spec.ifname, other.name))
         result.add("delete", Op("link_del", want.name, spec.ifname))
     new_ns = not ns.exists
+    if new_ns and hlink is None:
+        _plan_new(result, spec, want)
+        return
     if new_ns:
         result.add("netns", Op("netns_add", None, want.name, undo=Op("netns_del", None, want.name)))
     lo = ns.get("lo")
@@ -131,6 +201,15 @@ def _plan_container(result, kernel, spec, host, want):
              is_new=not paired)
     _plan_routes(result, spec, want, ns.routes if paired else {}, is_new=not paired)
     result.after[want.name] = _want_state(spec, want, have_eth, ns.routes if paired else {})
+
+
+def _plan_new(result, spec, want):
+    """A container with nothing of it on the node yet: one batched step."""
+    args = {"host": want.host, "bridge": spec.bridge, "mark": mark(spec.bridge, want.name), "ifname": spec.ifname,
+            "address": want.address, "mtu": want.mtu, "routes": [_route_line(r) for r in _wanted_routes(want)]}
+    result.add("veth", Op("container_add", None, want.name, args,
+                          Op("container_del", None, want.name, {"host": want.host})))
+    result.after[want.name] = _want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), {})
 
 
 def _wanted_routes(want):

@@ -24,6 +24,8 @@ description:
   - The node's state is read with one link dump of its namespace and, per existing container namespace, one
     address and one route dump and two link lookups; namespaces that do not exist yet are not read. The module
     talks netlink through its own small socket layer and does not need pyroute2.
+  - A container with nothing of it on the node yet is made in one operation (C(container_add)), whose undo removes
+    it whole; an existing one is converged with the usual link, address and route operations.
 version_added: "0.2.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:

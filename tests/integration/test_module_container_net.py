@@ -71,7 +71,7 @@ def test_refused_step_is_rolled_back(sandbox):
     run = sandbox.playbook(task(containers))
     assert run.rc != 0, run
     result = run.failed[0]
-    assert result["failed_operation"]["op"] == "route_add", result
+    assert result["failed_operation"]["op"] == "container_add", result
     assert result["rolled_back"] and not result["rollback_errors"], result
     assert "Traceback" not in run.stdout + run.stderr
     assert sandbox.settled_snapshot() == before

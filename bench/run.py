@@ -200,6 +200,32 @@ def fleet_times(nodes, per_node):
     return result
 
 
+IMPORTS = (
+    ("python", "pass"),
+    ("+ ansible.module_utils.basic", "import ansible.module_utils.basic"),
+    ("+ netplumb veth module_utils", "import ansible.module_utils.basic; "
+     "from ansible_collections.netplumb.linux.plugins.module_utils import runner, veth"),
+    ("+ pyroute2 (what veth imports to talk netlink)", "import ansible.module_utils.basic; "
+     "from ansible_collections.netplumb.linux.plugins.module_utils import runner, veth; from pyroute2 import IPRoute"),
+    ("+ netplumb container_net module_utils", "import ansible.module_utils.basic; "
+     "from ansible_collections.netplumb.linux.plugins.module_utils import runner, container_net"),
+)
+
+
+def import_costs(repeat=5):
+    """Seconds (median) for a fresh Python to import what a module run imports."""
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    result = {}
+    for label, code in IMPORTS:
+        runs = []
+        for _unused in range(repeat):
+            start = time.perf_counter()
+            subprocess.run([PYTHON, "-c", code], env=env, check=True, timeout=60)
+            runs.append(time.perf_counter() - start)
+        result[label] = statistics.median(runs)
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="10,50,200", help="container counts (default 10,50,200)")
@@ -231,6 +257,7 @@ def main(argv=None):
     results["naive"] = {"n": args.naive, "seconds": naive_time(args.naive)}
     log("per-task loops, %d items" % args.loop)
     results["loop"] = dict(loop_times(args.loop), n=args.loop)
+    results["imports"] = import_costs(args.repeat)
     if args.fleet != "none":
         nodes, per_node = (int(x) for x in args.fleet.split("x"))
         results["fleet"] = fleet_times(nodes, per_node)

@@ -79,7 +79,7 @@ sanity: deps
 	tests/sanity/run.sh
 
 lint: deps
-	$(VENV)/bin/ansible-lint --profile production --offline roles playbooks demo
+	$(VENV)/bin/ansible-lint --profile production --offline roles playbooks demo molecule
 
 test-unit: deps
 	$(PY) -m pytest tests/unit

@@ -12,7 +12,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils import cni_plugins,
 
 RESOURCES = {"netns": "netns", "veth": "veth", "bridge": "bridge", "route": "route",
              "net_facts": "facts", "nat_rule": "nat_rule", "cni_config": "cni_config",
-             "cni_check": "cni_check"}
+             "cni_check": "cni_check", "container_net": "container_net"}
 
 
 def resource(module):

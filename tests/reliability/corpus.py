@@ -32,6 +32,18 @@ def case(module, args, field, value=_UNSET):
 VETH = {"name": "eth0", "peer": "veth-c9", "netns": "red"}
 NAT_DNAT = {"kind": "dnat", "protocol": "tcp", "dport": "8080", "to": "198.51.100.11:80"}
 
+
+def containers(*changes, **params):
+    """container_net on the prepared bridge br-ext: c1 and c2, then ``changes``
+    (index, {field: value}) merged into the listed containers."""
+    listed = [{"name": "c1", "address": "198.51.100.11/24"}, {"name": "c2", "address": "198.51.100.12/24"}]
+    for index, change in changes:
+        while len(listed) <= index:
+            listed.append({"name": "c%d" % (len(listed) + 1), "address": "198.51.100.%d/24" % (len(listed) + 11)})
+        listed[index] = dict(listed[index], **change)
+    return dict({"bridge": "br-ext", "gateway": "198.51.100.1", "containers": listed}, **params)
+
+
 MODULE_CASES = [
     # netns
     case("netns", {"name": LONG}, "name"),
@@ -84,6 +96,33 @@ MODULE_CASES = [
     case("route", {"dst": "203.0.113.0/24", "dev": "br-ext", "table": "nosuchtable"}, "table"),
     case("route", {"dst": "203.0.113.0/24", "dev": "eth0", "netns": "nosuch"}, "netns"),
     case("route", {"dst": "203.0.113.0/24", "gateway": "2001:db8::1"}, "gateway"),
+    # container_net: a bad field names the container's index
+    case("container_net", containers((1, {"address": "198.51.100.300/24"})), "containers[1].address",
+         "198.51.100.300/24"),
+    case("container_net", containers((1, {"address": "198.51.100.12"})), "containers[1].address", "198.51.100.12"),
+    case("container_net", containers((1, {"address": None})), "containers[1].address", None),
+    case("container_net", containers((2, {"name": "a/b"})), "containers[2].name", "a/b"),
+    case("container_net", containers((1, {"name": ".."})), "containers[1].name", ".."),
+    case("container_net", containers((1, {"name": "c1"})), "containers[1].name", "c1"),
+    case("container_net", containers((1, {"address": "198.51.100.11/24"})), "containers[1].address",
+         "198.51.100.11/24"),
+    # an unknown key is refused by Ansible's argument spec, which names it without the index or value
+    case("container_net", containers((0, {"colour": "red"})), "containers.colour", None),
+    case("container_net", containers((1, {"mtu": 10})), "containers[1].mtu", "10"),
+    case("container_net", containers((1, {"gateway": "203.0.113.1"})), "containers[1].gateway", "203.0.113.1"),
+    case("container_net", containers((1, {"address": "198.51.100.1/24"})), "containers[1].address",
+         "198.51.100.1/24"),
+    case("container_net", containers((1, {"routes": [{"dst": "default", "gateway": "198.51.100.1"}]})),
+         "containers[1].routes[0].dst", "default"),
+    case("container_net", containers((1, {"routes": [{"dst": "203.0.113.0/24", "gateway": "2001:db8::1"}]})),
+         "containers[1].routes[0].gateway", "2001:db8::1"),
+    case("container_net", containers(gateway="nowhere"), "gateway"),
+    case("container_net", containers(bridge="nosuchbr"), "bridge"),
+    case("container_net", containers(bridge="veth-x"), "bridge"),
+    case("container_net", containers(ifname="eth 0"), "ifname"),
+    # host end veth-x is taken by a veth nobody marked; red holds a bridge named brx
+    case("container_net", containers((1, {"name": "x"})), "containers[1].name", "x"),
+    case("container_net", containers((0, {"name": "red"}), ifname="brx"), "containers[0].name", "red"),
     # net_facts
     case("net_facts", {"netns": ["a/b"]}, "netns", "a/b"),
     case("net_facts", {"netns": ["red", ".."]}, "netns", ".."),

@@ -1,5 +1,6 @@
 """The node the reliability suite converges: two containers on a bridge with
-their default routes, masquerade, a port forward and a forward rule, the CNI
+their default routes (made with netns, veth and route), two more plugged in by
+one container_net call, masquerade, a port forward and a forward rule, the CNI
 plugins and a conflist: scenarios 2-5 as a list of (module, params) steps.
 
 ``converge.py`` runs the steps through the engine in one process (what the
@@ -10,6 +11,8 @@ import copy
 SUBNET = "198.51.100.0/24"
 GATEWAY = "198.51.100.1"
 CONTAINERS = (("c1", "198.51.100.11"), ("c2", "198.51.100.12"))
+# plugged in by container_net, in one call
+BATCH = (("c3", "198.51.100.13"), ("c4", "198.51.100.14"))
 CNI_PLUGINS = ["bridge", "host-local", "loopback", "portmap"]
 CONFLIST = {
     "cniVersion": "1.0.0",
@@ -30,6 +33,9 @@ def present(nat_backend="nftables", forward_backend="iptables"):
                                "peer": "veth-" + name, "peer_master": "v-net-0"}))
     for name, _address in CONTAINERS:
         steps.append(("route", {"dst": "default", "gateway": GATEWAY, "netns": name}))
+    steps.append(("container_net", {"bridge": "v-net-0", "gateway": GATEWAY,
+                                    "containers": [{"name": name, "address": address + "/24"}
+                                                   for name, address in BATCH]}))
     steps += [
         ("nat_rule", {"kind": "masquerade", "source": SUBNET, "out_interface": "uplink0",
                       "backend": nat_backend}),
@@ -40,6 +46,12 @@ def present(nat_backend="nftables", forward_backend="iptables"):
         ("cni_config", {"name": "pods", "config": copy.deepcopy(CONFLIST), "priority": 10}),
     ]
     return steps
+
+
+def kernel_and_masquerade():
+    """The steps up to the masquerade: the kernel objects and the first rule."""
+    steps = present()
+    return steps[:[module for module, _params in steps].index("nat_rule") + 1]
 
 
 def absent(nat_backend="nftables", forward_backend="iptables"):

@@ -30,7 +30,7 @@ def _start(path, tmp, index):
 def test_four_playbooks_at_once_all_succeed_and_converge_right(sandbox, tmp_path):
     # containers on the bridge with their routes, and the masquerade: the
     # kernel objects and the firewall, where two runs would collide
-    steps = scenario.present()[:8]
+    steps = scenario.kernel_and_masquerade()
     with sandboxed() as reference:
         run_steps(steps)
         expected = normalized(node_state(reference))

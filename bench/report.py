@@ -134,7 +134,7 @@ def plot(results, path):
         return False
     sizes = results["sizes"]
     naive = _per(results["naive"]["seconds"], results["naive"]["n"])
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(7, 5.5), dpi=110)
     ax.plot(sizes, [naive] * len(sizes), "o--", label="naive playbook (ip per step, measured at n=%d)"
             % results["naive"]["n"])
     ax.plot(sizes, [_per(results["playbook"][n]["cold"], n) for n in sizes], "s-",
@@ -153,7 +153,7 @@ def plot(results, path):
     ax.set_ylabel("time per container (ms)")
     ax.set_title("Time per container, measured side by side in one run")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

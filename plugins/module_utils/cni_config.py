@@ -86,7 +86,7 @@ def plan(kernel, spec):
     if present:
         for op in files.mkdir_ops(spec.conf_dir, DIR_MODE):
             result.add("files", op)
-        op, _old = files.plan_write(spec.path, spec.content, CONFIG_MODE)
+        op, _old = files.plan_write(spec.path, _content(spec), CONFIG_MODE)
         if op is not None:
             result.add("files", op)
     for op in files.stale_temp_ops(spec.path):
@@ -100,6 +100,17 @@ def plan(kernel, spec):
         _warn_shadowed(kernel, spec, after_names)
     result.extra = {"path": spec.path}
     return result
+
+
+def _content(spec):
+    """The bytes our file should hold: the file's own when it already holds
+    the same config with keys in another order or other spacing (no rewrite
+    for a dict that came in another order), else the config as given."""
+    old = files.read(spec.path)
+    if old is not None and old.content is not None and old.content != spec.content \
+            and cni_conflist.same_content(old.content, spec.config):
+        return old.content
+    return spec.content
 
 
 def _same_network(spec, file_name):

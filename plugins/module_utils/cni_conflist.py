@@ -65,6 +65,38 @@ def check_structure(config, name=None, field="config"):
     return result
 
 
+def same_content(data, config):
+    """Whether the bytes ``data`` (a config file) hold exactly ``config``,
+    whatever their key order and spacing: object keys are unordered in JSON
+    and to libcni, list order (the plugin chain) is not. Types are compared
+    strictly (``true`` is not ``1``, ``1`` is not ``1.0``); a file with a
+    duplicated key or that is not UTF-8 JSON is never the same."""
+    try:
+        found = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return _equal(found, config)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _DuplicateKey("duplicate key")
+    return result
+
+
+def _equal(left, right):
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_equal(left[key], right[key]) for key in left)
+    if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+        return len(left) == len(right) and all(_equal(a, b) for a, b in zip(left, right))
+    return type(left) is type(right) and left == right
+
+
 def plugin_types(config, field="config"):
     """(field, type) of every binary the list runs: each plugin and its IPAM."""
     found = []

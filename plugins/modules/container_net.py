@@ -88,11 +88,7 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Bridge v-net-0 with the gateway address
-  netplumb.linux.bridge:
-    name: v-net-0
-    addresses: [198.51.100.1/24]
-
+# The bridge comes first (netplumb.linux.bridge: name v-net-0, addresses [198.51.100.1/24]).
 - name: Containers on v-net-0, one with its own MTU and an extra route
   netplumb.linux.container_net:
     bridge: v-net-0

@@ -12,7 +12,7 @@ __metaclass__ = type
 import shlex
 
 from ansible_collections.netplumb.linux.plugins.module_utils.nat_spec import parse_tag
-from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import run_tool
+from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import have, run_tool
 
 NAME = "iptables"
 JUMP_TAG = "netplumb:jump"
@@ -34,15 +34,24 @@ def chains_for(rule):
     return ["NETPLUMB-FORWARD"]
 
 
-def _ipt(variant, netns, *args, check=True):
-    return run_tool(netns, ["iptables-%s" % variant, "-w", "5"] + list(args), check=check)
+FAMILIES = (4, 6)
 
 
-def _save(variant, netns):
+def tool(variant, family):
+    return "%s-%s" % ("ip6tables" if family == 6 else "iptables", variant)
+
+
+def _ipt(variant, family, netns, *args, check=True):
+    return run_tool(netns, [tool(variant, family), "-w", "5"] + list(args), check=check)
+
+
+def _save(variant, netns, family=4):
     """The lines of each existing table. Without -t: naming a table makes the
     legacy kernel create it, which a read must never do."""
     tables, current = {}, None
-    for line in run_tool(netns, ["iptables-%s-save" % variant], check=False).stdout.splitlines():
+    if family == 6 and not have(tool(variant, 6) + "-save"):
+        return tables  # a node without ip6tables holds no IPv6 rules of ours
+    for line in run_tool(netns, [tool(variant, family) + "-save"], check=False).stdout.splitlines():
         if line.startswith("*"):
             current = tables.setdefault(line[1:].strip(), [])
         elif current is not None:
@@ -50,9 +59,13 @@ def _save(variant, netns):
     return tables
 
 
-def read(variant, netns):
+def read(variant, netns, families=FAMILIES):
+    return [rule for family in families for rule in _read_family(variant, netns, family)]
+
+
+def _read_family(variant, netns, family):
     rules = []
-    saved = _save(variant, netns)
+    saved = _save(variant, netns, family)
     for table in ("nat", "filter"):
         for line in saved.get(table, []):
             if not line.startswith("-A NETPLUMB-"):
@@ -61,14 +74,14 @@ def read(variant, netns):
             tag = parse_tag(words[words.index("--comment") + 1] if "--comment" in words else None)
             if tag is None:
                 continue
-            rules.append({"identity": tag[0], "content": tag[1], "chain": words[1],
+            rules.append({"family": family, "identity": tag[0], "content": tag[1], "chain": words[1],
                           "native": [table] + words[1:], "text": "%s: %s" % (table, line)})
     return rules
 
 
-def _our_chains(variant, netns):
+def _our_chains(variant, netns, family):
     found = set()
-    saved = _save(variant, netns)
+    saved = _save(variant, netns, family)
     for table in ("nat", "filter"):
         for line in saved.get(table, []):
             if line.startswith(":NETPLUMB-"):
@@ -121,34 +134,38 @@ def _jump(chain):
     return table, [base, "-m", "comment", "--comment", JUMP_TAG, "-j", chain]
 
 
-def apply(variant, netns, remove_tags, add):
-    current = read(variant, netns)
-    existing = _our_chains(variant, netns)
+def apply(variant, netns, family, remove_tags, add):
+    def ipt(*args, **kwargs):
+        return _ipt(variant, family, netns, *args, **kwargs)
+
+    current = read(variant, netns, (family,))
+    existing = _our_chains(variant, netns, family)
     for chain in sorted({native[1] for native in add} - existing):
         table, jump = _jump(chain)
-        _ipt(variant, netns, "-t", table, "-N", chain)
-        _ipt(variant, netns, "-t", table, "-I" if CHAINS[chain][2] else "-A", *jump)
+        ipt("-t", table, "-N", chain)
+        ipt("-t", table, "-I" if CHAINS[chain][2] else "-A", *jump)
         existing.add(chain)
     for rule in current:
         if "%s:%s" % (rule["identity"], rule["content"]) in remove_tags:
-            _ipt(variant, netns, "-t", rule["native"][0], "-D", *rule["native"][1:])
+            ipt("-t", rule["native"][0], "-D", *rule["native"][1:])
     for native in add:
-        _ipt(variant, netns, "-t", native[0], "-A", *native[1:])
-    left = {rule["chain"] for rule in read(variant, netns)}
+        ipt("-t", native[0], "-A", *native[1:])
+    left = {rule["chain"] for rule in read(variant, netns, (family,))}
     for chain in sorted(existing - left):
         table, jump = _jump(chain)
         for _attempt in range(8):  # a jump added twice by hand goes too; bounded
-            if _ipt(variant, netns, "-t", table, "-C", *jump, check=False).returncode != 0:
+            if ipt("-t", table, "-C", *jump, check=False).returncode != 0:
                 break
-            _ipt(variant, netns, "-t", table, "-D", *jump)
-        _ipt(variant, netns, "-t", table, "-F", chain)
-        _ipt(variant, netns, "-t", table, "-X", chain)
+            ipt("-t", table, "-D", *jump)
+        ipt("-t", table, "-F", chain)
+        ipt("-t", table, "-X", chain)
 
 
 def exists(variant, netns):
-    return bool(_our_chains(variant, netns))
+    return any(_our_chains(variant, netns, family) for family in FAMILIES)
 
 
 def holds_rules(variant, netns):
-    """How many rules (anyone's) this iptables variant holds."""
-    return sum(1 for lines in _save(variant, netns).values() for line in lines if line.startswith("-A "))
+    """How many rules (anyone's) this iptables variant holds, both families."""
+    return sum(1 for family in FAMILIES for lines in _save(variant, netns, family).values()
+               for line in lines if line.startswith("-A "))

@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: netplumb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The nftables backend: the collection's own ``table ip netplumb``, spoken to
-through ``nft -j`` (JSON on stdin, argument lists, no shell). Every change is
-one nft transaction, so a rule is replaced atomically and the table goes
-away with its last rule."""
+"""The nftables backend: the collection's own ``table ip netplumb`` (and
+``table ip6 netplumb`` for IPv6 rules), spoken to through ``nft -j`` (JSON on
+stdin, argument lists, no shell). Every change is one nft transaction, so a
+rule is replaced atomically and a table goes away with its last rule."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -16,7 +16,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import ru
 
 NAME = "nftables"
 TABLE = "netplumb"
-FAMILY = "ip"
+FAMILIES = {4: "ip", 6: "ip6"}
 # chain -> (type, hook, priority): srcnat 100, dstnat -100, filter 0
 CHAINS = {
     "postrouting": ("nat", "postrouting", 100),
@@ -38,12 +38,16 @@ def _nft(netns, *args, stdin=None, check=True):
     return run_tool(netns, ["nft"] + list(args), stdin=stdin, check=check)
 
 
-def read(netns):
-    """Our rules: a list of dicts {tag, identity, content, chain, native, text}."""
-    proc = _nft(netns, "-j", "list", "table", FAMILY, TABLE, check=False)
+def read(netns, families=(4, 6)):
+    """Our rules: a list of dicts {family, identity, content, chain, handle, native, text}."""
+    return [rule for family in families for rule in _read_table(netns, family)]
+
+
+def _read_table(netns, family):
+    proc = _nft(netns, "-j", "list", "table", FAMILIES[family], TABLE, check=False)
     if proc.returncode != 0:
         return []  # no table: nothing of ours
-    texts = _texts(netns)
+    texts = _texts(netns, family)
     rules = []
     for item in json.loads(proc.stdout).get("nftables", []):
         rule = item.get("rule")
@@ -53,14 +57,15 @@ def read(netns):
         if tag is None:
             continue
         native = {k: v for k, v in rule.items() if k != "handle"}
-        rules.append({"identity": tag[0], "content": tag[1], "chain": rule["chain"], "handle": rule["handle"],
+        rules.append({"family": family, "identity": tag[0], "content": tag[1], "chain": rule["chain"],
+                      "handle": rule["handle"],
                       "native": native, "text": texts.get(rule["handle"], "")})
     return rules
 
 
-def _texts(netns):
+def _texts(netns, family):
     """The rule lines as nft prints them, by handle (for --diff)."""
-    proc = _nft(netns, "-a", "list", "table", FAMILY, TABLE, check=False)
+    proc = _nft(netns, "-a", "list", "table", FAMILIES[family], TABLE, check=False)
     texts = {}
     for line in proc.stdout.splitlines():
         body, _sep, handle = line.strip().rpartition(" # handle ")
@@ -82,7 +87,7 @@ def _chain_of(listing, line):
 
 def natives(rule):
     """The rule as nft JSON objects, one per chain it lives in."""
-    return [{"family": FAMILY, "table": TABLE, "chain": chain, "comment": rule.tagged_comment(),
+    return [{"family": FAMILIES[rule.family], "table": TABLE, "chain": chain, "comment": rule.tagged_comment(),
              "expr": _expr(rule, chain)} for chain in chains_for(rule)]
 
 
@@ -108,21 +113,22 @@ def _match(left, right, op="=="):
 
 
 def _addr(net):
-    if net.prefixlen == 32:
+    if net.prefixlen == net.max_prefixlen:
         return str(net.network_address)
     return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
 
 
 def _expr(rule, chain):
     expr = []
+    ip = FAMILIES[rule.family]
     if rule.in_interface:
         expr.append(_match({"meta": {"key": "iifname"}}, rule.in_interface))
     if rule.out_interface:
         expr.append(_match({"meta": {"key": "oifname"}}, rule.out_interface))
     if rule.source:
-        expr.append(_match({"payload": {"protocol": "ip", "field": "saddr"}}, _addr(rule.source)))
+        expr.append(_match({"payload": {"protocol": ip, "field": "saddr"}}, _addr(rule.source)))
     if rule.destination:
-        expr.append(_match({"payload": {"protocol": "ip", "field": "daddr"}}, _addr(rule.destination)))
+        expr.append(_match({"payload": {"protocol": ip, "field": "daddr"}}, _addr(rule.destination)))
     if rule.protocol:
         expr.append(_match({"meta": {"key": "l4proto"}}, rule.protocol))
     if rule.dport:
@@ -145,15 +151,17 @@ def _expr(rule, chain):
 
 def _words(rule, chain):
     words = []
+    ip = FAMILIES[rule.family]
     if rule.in_interface:
         words += ["iifname", '"%s"' % rule.in_interface]
     if rule.out_interface:
         words += ["oifname", '"%s"' % rule.out_interface]
     if rule.source:
-        words += ["ip", "saddr", str(rule.source if rule.source.prefixlen < 32 else rule.source.network_address)]
+        src = rule.source
+        words += [ip, "saddr", str(src if src.prefixlen < src.max_prefixlen else src.network_address)]
     if rule.destination:
         dst = rule.destination
-        words += ["ip", "daddr", str(dst if dst.prefixlen < 32 else dst.network_address)]
+        words += [ip, "daddr", str(dst if dst.prefixlen < dst.max_prefixlen else dst.network_address)]
     if rule.protocol and not rule.dport:
         words += ["meta", "l4proto", rule.protocol]
     if rule.dport:
@@ -164,32 +172,34 @@ def _words(rule, chain):
     return words + verdict
 
 
-def apply(netns, remove_tags, add):
-    """One transaction: delete our rules carrying ``remove_tags``, add the
-    ``add`` natives, drop the table if nothing of ours is left."""
-    current = read(netns)
+def apply(netns, family, remove_tags, add):
+    """One transaction in the family's table: delete our rules carrying
+    ``remove_tags``, add the ``add`` natives, drop the table if nothing of
+    ours is left."""
+    current = read(netns, (family,))
+    name = FAMILIES[family]
     removing = [r for r in current if "%s:%s" % (r["identity"], r["content"]) in remove_tags]
     commands = []
     if add:
-        commands.append({"add": {"table": {"family": FAMILY, "name": TABLE}}})
+        commands.append({"add": {"table": {"family": name, "name": TABLE}}})
         for chain in sorted({n["chain"] for n in add}):
             kind, hook, prio = CHAINS[chain]
-            commands.append({"add": {"chain": {"family": FAMILY, "table": TABLE, "name": chain, "type": kind,
+            commands.append({"add": {"chain": {"family": name, "table": TABLE, "name": chain, "type": kind,
                                                "hook": hook, "prio": prio, "policy": "accept"}}})
     for rule in removing:
-        commands.append({"delete": {"rule": {"family": FAMILY, "table": TABLE, "chain": rule["chain"],
+        commands.append({"delete": {"rule": {"family": name, "table": TABLE, "chain": rule["chain"],
                                              "handle": rule["handle"]}}})
     for native in add:
         commands.append({"add": {"rule": native}})
-    if not add and len(removing) == len(current) and (current or _table_exists(netns)):
-        commands.append({"delete": {"table": {"family": FAMILY, "name": TABLE}}})
+    if not add and len(removing) == len(current) and (current or _table_exists(netns, family)):
+        commands.append({"delete": {"table": {"family": name, "name": TABLE}}})
     if commands:
         _nft(netns, "-j", "-f", "-", stdin=json.dumps({"nftables": commands}))
 
 
-def _table_exists(netns):
-    return _nft(netns, "list", "table", FAMILY, TABLE, check=False).returncode == 0
+def _table_exists(netns, family):
+    return _nft(netns, "list", "table", FAMILIES[family], TABLE, check=False).returncode == 0
 
 
 def exists(netns):
-    return _table_exists(netns)
+    return any(_table_exists(netns, family) for family in FAMILIES)

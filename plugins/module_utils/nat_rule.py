@@ -33,14 +33,14 @@ class Backend:
             return getattr(nat_nft, name)(*args)
         return getattr(nat_iptables, name)(self.variant, *args)
 
-    def read(self, netns):
-        return self._call("read", netns)
+    def read(self, netns, families=(4, 6)):
+        return self._call("read", netns, families)
 
     def exists(self, netns):
         return self._call("exists", netns)
 
-    def apply(self, netns, remove_tags, add):
-        self._call("apply", netns, remove_tags, add)
+    def apply(self, netns, family, remove_tags, add):
+        self._call("apply", netns, family, remove_tags, add)
 
     def natives(self, rule):
         return (nat_nft if self.variant is None else nat_iptables).natives(rule)
@@ -90,7 +90,7 @@ def plan(kernel, spec):
         backend, reason, current = Backend("nftables"), "check mode on a namespace still to be created", []
     else:
         backend, reason = choose_backend(spec.backend, spec.netns)
-        current = [r for r in backend.read(spec.netns) if r["identity"] == rule.identity]
+        current = [r for r in backend.read(spec.netns, (rule.family,)) if r["identity"] == rule.identity]
     result = Plan(before={"state": "present", "rules": [r["text"] for r in current]} if current
                   else {"state": "absent"})
     result.extra = {"backend": backend.label, "backend_reason": reason}
@@ -101,24 +101,27 @@ def plan(kernel, spec):
         result.after = {"state": "absent"}
         if current:
             result.add("nat", Op("nat_apply", spec.netns, target,
-                                 {"verb": "delete", "backend": backend.label, "remove": tags, "add": []},
+                                 {"verb": "delete", "backend": backend.label, "family": rule.family,
+                                  "remove": tags, "add": []},
                                  Op("nat_apply", spec.netns, target,
-                                    {"verb": "restore", "backend": backend.label, "remove": [], "add": old})))
+                                    {"verb": "restore", "backend": backend.label, "family": rule.family,
+                                     "remove": [], "add": old})))
         return result
     wanted = backend.natives(rule)
     result.after = {"state": "present", "rules": backend.render(rule)}
     if tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted):
         return result
     result.add("nat", Op("nat_apply", spec.netns, target,
-                         {"verb": "replace" if current else "add", "backend": backend.label,
+                         {"verb": "replace" if current else "add", "backend": backend.label, "family": rule.family,
                           "remove": tags, "add": wanted},
                          Op("nat_apply", spec.netns, target,
-                            {"verb": "restore", "backend": backend.label, "remove": [rule.key], "add": old})))
+                            {"verb": "restore", "backend": backend.label, "family": rule.family,
+                             "remove": [rule.key], "add": old})))
     return result
 
 
 def _describe(rule):
-    words = [rule.kind]
+    words = [rule.kind] + (["ipv6"] if rule.family == 6 else [])
     for label, value in (("from", rule.source), ("to", rule.destination), ("in", rule.in_interface),
                          ("out", rule.out_interface)):
         if value:
@@ -132,7 +135,7 @@ def _describe(rule):
 
 
 def _run(kernel, op):
-    Backend(op.args["backend"]).apply(op.netns, op.args["remove"], op.args["add"])
+    Backend(op.args["backend"]).apply(op.netns, op.args.get("family", 4), op.args["remove"], op.args["add"])
 
 
 engine_apply.register("nat_apply", "{verb} rule {target}{where} in {backend}", _run)

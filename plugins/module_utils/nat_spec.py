@@ -25,6 +25,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.errors import Param
 
 KINDS = ("masquerade", "snat", "dnat", "forward")
 BACKENDS = ("auto", "nftables", "iptables")
+FAMILIES = {"ipv4": 4, "ipv6": 6}
 PROTOCOLS = ("tcp", "udp")
 TAG_PREFIX = "netplumb:"
 COMMENT_MAX = 64
@@ -44,9 +45,11 @@ class NatRule:
     to_port: Optional[int] = None
     comment: str = ""
     output: bool = False                   # dnat: also for the node's own traffic
+    family: int = 4                        # 4 or 6
 
     def match(self):
-        return {
+        family = {"family": 6} if self.family == 6 else {}  # IPv4 rules keep the tags of earlier releases
+        return dict(family, **{
             "kind": self.kind,
             "source": str(self.source) if self.source else None,
             "destination": str(self.destination) if self.destination else None,
@@ -54,7 +57,7 @@ class NatRule:
             "out_interface": self.out_interface,
             "protocol": self.protocol,
             "dport": list(self.dport) if self.dport else None,
-        }
+        })
 
     def as_dict(self):
         data = self.match()
@@ -64,7 +67,9 @@ class NatRule:
     def to_text(self):
         if self.to_address is None:
             return None
-        return "%s:%d" % (self.to_address, self.to_port) if self.to_port else str(self.to_address)
+        if not self.to_port:
+            return str(self.to_address)
+        return ("[%s]:%d" if self.family == 6 else "%s:%d") % (self.to_address, self.to_port)
 
     @property
     def identity(self):
@@ -129,25 +134,40 @@ def parse(params):
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX or not _COMMENT.fullmatch(comment):
         raise ParamError("comment", comment, "must be at most %d characters of letters, digits, "
                          "spaces and _ . , : / @ + = -" % COMMENT_MAX)
-    rule = NatRule(kind=kind, source=_net("source", params.get("source")),
-                   destination=_net("destination", params.get("destination")),
+    source = _net("source", params.get("source"))
+    destination = _net("destination", params.get("destination"))
+    family = _family(params.get("family"), (("source", source), ("destination", destination), ("to", to_address)))
+    rule = NatRule(kind=kind, source=source, destination=destination,
                    in_interface=in_interface, out_interface=out_interface, protocol=protocol, dport=dport,
-                   to_address=to_address, to_port=to_port, comment=comment, output=output)
+                   to_address=to_address, to_port=to_port, comment=comment, output=output, family=family)
     return NatRuleSpec(rule, backend, validate.netns("netns", params.get("netns")), state)
+
+
+def _family(value, addresses):
+    """4 or 6: the family of the rule's addresses, which must agree with each
+    other and with ``family`` when given; IPv4 for a rule without any."""
+    asked = None if value in (None, "") else FAMILIES[validate.choice("family", value, tuple(FAMILIES))]
+    seen = [(field, address) for field, address in addresses if address is not None]
+    for field, address in seen:
+        if asked is not None and address.version != asked:
+            raise ParamError(field, str(address), "is IPv%d but family is %s" % (address.version, value))
+        if address.version != seen[0][1].version:
+            raise ParamError(field, str(address), "is IPv%d but %s is IPv%d" % (
+                address.version, seen[0][0], seen[0][1].version))
+    if asked is not None:
+        return asked
+    return seen[0][1].version if seen else 4
 
 
 def _net(field, value):
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise ParamError(field, value, "must be an IPv4 address or network in CIDR form")
+        raise ParamError(field, value, "must be an IPv4 or IPv6 address or network in CIDR form")
     try:
-        net = ipaddress.ip_network(value, strict=True)
+        return ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
-        raise ParamError(field, value, "is not an IPv4 address or network: %s" % exc)
-    if net.version != 4:
-        raise ParamError(field, value, "is IPv6; this release manages IPv4 NAT only")
-    return net
+        raise ParamError(field, value, "is not an IPv4 or IPv6 address or network: %s" % exc)
 
 
 def _iface(field, value):
@@ -189,13 +209,26 @@ def _to(kind, value, state):
         raise ParamError("to", value, "is required with kind %s" % kind)
     if not isinstance(value, str):
         raise ParamError("to", value, "must be an address, or address:port for dnat")
-    address, _sep, port = value.partition(":")
+    address, port = _split_port(value)
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
-        raise ParamError("to", value, "is not an IPv4 address%s" % (" (with an optional :port)" if kind == "dnat" else ""))
-    if parsed.version != 4:
-        raise ParamError("to", value, "is IPv6; this release manages IPv4 NAT only")
+        raise ParamError("to", value, "is not an IPv4 or IPv6 address%s" % (
+            " (with an optional :port; [IPv6]:port)" if kind == "dnat" else ""))
     if port and kind != "dnat":
         raise ParamError("to", value, "takes no port with kind snat")
     return parsed, (_port("to", value, port) if port else None)
+
+
+def _split_port(value):
+    """address and port text of ``198.51.100.11:8080``, ``[2001:db8::11]:8080``,
+    ``2001:db8::11`` or ``198.51.100.11``."""
+    if value.startswith("["):
+        address, bracket, rest = value[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ParamError("to", value, "must be [IPv6 address]:port")
+        return address, rest[1:]
+    if value.count(":") > 1:
+        return value, ""
+    address, _sep, port = value.partition(":")
+    return address, port

@@ -10,17 +10,18 @@ DOCUMENTATION = r'''
 module: nat_rule
 short_description: Manage one owned MASQUERADE, SNAT, DNAT or forward-accept rule
 description:
-  - Adds, updates or removes one IPv4 rule in the collection's own place, never anywhere else. With
-    nftables that is C(table ip netplumb) and its chains C(postrouting) (srcnat), C(prerouting) and
+  - Adds, updates or removes one IPv4 or IPv6 rule in the collection's own place, never anywhere else. With
+    nftables that is C(table ip netplumb) (C(table ip6 netplumb) for IPv6) and its chains C(postrouting) (srcnat), C(prerouting) and
     C(output) (dstnat) and C(forward) (filter). With iptables it is the chains C(NETPLUMB-POSTROUTING),
     C(NETPLUMB-PREROUTING), C(NETPLUMB-OUTPUT) (table nat) and C(NETPLUMB-FORWARD) (table filter), each
     jumped to once from its base chain; the jump into C(NETPLUMB-FORWARD) is inserted first in C(FORWARD).
+    IPv6 rules live in the same chains of ip6tables (the same variant, legacy or nft).
   - Every rule carries an ownership comment C(netplumb:<identity>:<content>). Rules without it (docker,
     kube-proxy, a CNI plugin, an admin) are never read, changed or removed.
-  - A rule's identity is its O(kind) and its match (O(source), O(destination), O(in_interface),
+  - A rule's identity is its O(kind), its family and its match (O(source), O(destination), O(in_interface),
     O(out_interface), O(protocol), O(dport)). A changed O(to), O(comment) or O(output) replaces that rule;
     it never adds a second one. When the last owned rule goes, the owned table or chains go too.
-  - IPv4 forwarding is a sysctl, not a rule; see the EXAMPLES for C(ansible.posix.sysctl) with a file in
+  - Forwarding (C(net.ipv4.ip_forward), C(net.ipv6.conf.all.forwarding)) is a sysctl, not a rule; see the EXAMPLES for C(ansible.posix.sysctl) with a file in
     C(/etc/sysctl.d).
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
@@ -28,7 +29,7 @@ extends_documentation_fragment:
   - netplumb.linux.common
   - netplumb.linux.common.netns
 requirements:
-  - nft (nftables) or iptables on the managed node, for the backend used
+  - nft (nftables) or iptables on the managed node, for the backend used (ip6tables for IPv6 rules with iptables)
 options:
   kind:
     description:
@@ -61,9 +62,16 @@ options:
     type: str
   to:
     description:
-      - With V(snat), the new source address. With V(dnat), the new destination, V(address) or V(address:port).
+      - With V(snat), the new source address. With V(dnat), the new destination, V(address) or V(address:port);
+        an IPv6 address with a port is written V([2001:db8::11]:8080).
       - Not part of the identity. Required for V(snat) and V(dnat) when O(state=present).
     type: str
+  family:
+    description:
+      - V(ipv4) or V(ipv6). Omitted, the family of O(source), O(destination) and O(to), which must agree;
+        IPv4 for a rule with no address at all (for example a masquerade matching only O(out_interface)).
+    type: str
+    choices: [ipv4, ipv6]
   output:
     description: With V(dnat), also rewrite traffic the node itself sends (the output hook).
     type: bool
@@ -108,6 +116,19 @@ EXAMPLES = r'''
     dport: "80"
     to: 198.51.100.11:8080
     comment: web
+
+- name: The same port forward for IPv6 clients, to the container's IPv6 address
+  netplumb.linux.nat_rule:
+    kind: dnat
+    protocol: tcp
+    dport: "80"
+    to: "[2001:db8:100::11]:8080"
+
+- name: IPv6 containers leave masqueraded as the node too
+  netplumb.linux.nat_rule:
+    kind: masquerade
+    source: 2001:db8:100::/64
+    out_interface: uplink0
 
 - name: Accept forwarding for the container subnet where FORWARD drops by default
   netplumb.linux.nat_rule:
@@ -176,6 +197,7 @@ def main():
             protocol=dict(type="str", choices=["tcp", "udp"]),
             dport=dict(type="str"),
             to=dict(type="str"),
+            family=dict(type="str", choices=["ipv4", "ipv6"]),
             output=dict(type="bool", default=False),
             comment=dict(type="str"),
             backend=dict(type="str", default="auto", choices=["auto", "nftables", "iptables"]),

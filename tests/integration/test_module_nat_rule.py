@@ -374,7 +374,10 @@ BAD = [
     # (id, params, field, field set by the engine)
     ("source-host-bits", dict(MASQUERADE, source="198.51.100.1/24"), "source", True),
     ("source-octet-300", dict(MASQUERADE, source="10.0.0.300/8"), "source", True),
-    ("source-ipv6", dict(MASQUERADE, source="2001:db8::/64"), "source", True),
+    ("source-ipv6-family-ipv4", dict(MASQUERADE, source="2001:db8::/64", family="ipv4"), "source", True),
+    ("snat-ipv6-source-ipv4-to", {"kind": "snat", "source": "2001:db8::/64", "to": UPLINK}, "to", True),
+    ("dnat-to-ipv6-unclosed-bracket", dict(PORT_FORWARD, to="[2001:db8::11:8080"), "to", True),
+    ("family-unknown", dict(MASQUERADE, family="ipv5"), "family", False),
     ("dport-0", dict(PORT_FORWARD, dport="0"), "dport", True),
     ("dport-70000", dict(PORT_FORWARD, dport="70000"), "dport", True),
     ("dport-name", dict(PORT_FORWARD, dport="http"), "dport", True),

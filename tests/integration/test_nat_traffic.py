@@ -7,7 +7,8 @@ import re
 import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils import engine, nat_rule
-from nat_topology import FORWARD, FORWARD_BACK, MASQUERADE, PORT_FORWARD, UPLINK, WAN, build
+from nat_topology import (FORWARD, FORWARD6, FORWARD_BACK, FORWARD_BACK6, MASQUERADE, MASQUERADE6, PORT_FORWARD,
+                          PORT_FORWARD6, UPLINK, UPLINK6, WAN, WAN6, build, build6)
 from nat_traffic import ask, whoami_server
 
 BACKENDS = ["nftables", "iptables-nft", "iptables-legacy"]
@@ -42,7 +43,7 @@ def foreign_state():
     import subprocess
     out = {}
     ruleset = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=False).stdout
-    out["nft"] = re.sub(r"table ip netplumb \{.*?\n\}\n?", "", ruleset, flags=re.S)
+    out["nft"] = re.sub(r"table ip6? netplumb \{.*?\n\}\n?", "", ruleset, flags=re.S)
     out["nft"] = re.sub(r"\tchain NETPLUMB-[A-Z]+ \{.*?\n\t\}\n\n?", "", out["nft"], flags=re.S)
     out["nft"] = "\n".join(line for line in out["nft"].splitlines()
                            if "NETPLUMB" not in line and "netplumb" not in line)
@@ -50,11 +51,12 @@ def foreign_state():
     # and keeps it, empty and accepting, after we leave: inert, so not compared.
     out["nft"] = re.sub(r"\tchain [A-Z]+ \{\n\t\ttype \w+ hook \w+ priority [\w-]+; policy accept;\n\t\}\n\n?",
                         "", out["nft"])
+    out["nft"] = re.sub(r"table \w+ \w+ \{\n\}\n?", "", out["nft"])  # and the table they were in, now empty
     for variant in ("legacy", "nft"):
-        for table in ("nat", "filter"):
-            text = subprocess.run(["iptables-%s-save" % variant, "-t", table], capture_output=True, text=True,
+        for table, tool in (("nat", "iptables"), ("filter", "iptables"), ("nat", "ip6tables"), ("filter", "ip6tables")):
+            text = subprocess.run(["%s-%s-save" % (tool, variant), "-t", table], capture_output=True, text=True,
                                   check=False).stdout
-            out[variant + table] = [re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines()
+            out[tool + variant + table] = [re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines()
                                     if not line.startswith("#") and "NETPLUMB" not in line]
     out["nft"] = [re.sub(r"counter packets \d+ bytes \d+", "counter", line)
                   for line in out["nft"].splitlines() if line.strip()]
@@ -92,6 +94,39 @@ def test_masquerade_and_port_forward_carry_real_traffic(sandbox, label):
     converge(PORT_FORWARD, **extra)
     with whoami_server("c1", 8080):
         assert ask("wan", UPLINK, 80) == WAN  # answered by the container, seeing the real client
+    assert_same(foreign_state(), foreign)
+    for params in rules:
+        assert not converge(params, **extra).changed
+        converge(params, state="absent", **extra)
+    assert_same(foreign_state(), foreign)
+    assert nat_rule.Backend(label).read(None) == []
+    assert not nat_rule.Backend(label).exists(None), "owned table/chains left behind"
+
+
+def docker_like6(variant):
+    """docker's IPv6 FORWARD policy (with ip6tables enabled) is drop too."""
+    box_run("ip6tables-%s" % variant, "-P", "FORWARD", "DROP")
+
+
+@pytest.mark.parametrize("label", BACKENDS)
+def test_ipv6_masquerade_and_port_forward_carry_real_traffic(sandbox, label):
+    build(sandbox)
+    build6(sandbox)
+    extra = prepare_backend(sandbox, label)
+    if label != "nftables":
+        docker_like6(label.split("-", 1)[1])
+    foreign = foreign_state()
+    rules = [MASQUERADE6, PORT_FORWARD6] + ([FORWARD6, FORWARD_BACK6] if label != "nftables" else [])
+    with whoami_server("wan", 7000, host="::"):
+        assert ask("c1", WAN6, 7000) is None  # no route back from the wan
+        for params in rules[:1] + rules[2:]:
+            outcome = converge(params, **extra)
+            assert outcome.extra["backend"] == label, outcome.extra
+        assert ask("c1", WAN6, 7000) == UPLINK6  # the wan saw the node, not the container
+    converge(PORT_FORWARD6, **extra)
+    with whoami_server("c1", 8080, host="::"):
+        assert ask("wan", UPLINK6, 80) == WAN6
+        assert ask("wan", UPLINK, 80) is None  # the IPv6 port forward leaves IPv4 alone
     assert_same(foreign_state(), foreign)
     for params in rules:
         assert not converge(params, **extra).changed

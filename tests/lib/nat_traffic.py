@@ -11,7 +11,7 @@ import time
 SERVER = r"""
 import socket, sys
 host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-srv = socket.socket()
+srv = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((host, port))
 srv.listen(8)

@@ -1,7 +1,9 @@
 """Bad role variables: every case of role_corpus.py in one ansible-playbook
 run (a block per case, its rescue keeping what failed and why). Each must be
 rejected by the role's argument spec, before the role's first task, with a
-message naming the variable and the value, and the node must be unchanged."""
+message naming the variable and the value, and the node must be unchanged.
+The format cases (right type, wrong content) must be rejected by the role's
+first task (tasks/validate.yml), also naming the variable and the value."""
 
 import role_corpus
 from netplumb_testlib import run_playbook
@@ -42,7 +44,8 @@ def test_role_argument_specs_reject_bad_variables_before_any_task(sandbox):
         msg = entry.get("msg", "")
         named = (variable in msg or variable.split("_", 1)[-1] in msg) and (text is None or text in msg)
         if number >= len(role_corpus.ROLE_CASES):
-            format_rejected += bool(entry.get("rejected"))
+            # rejected by the role's first task, tasks/validate.yml
+            format_rejected += bool(entry.get("rejected")) and "validate" in entry.get("task", "").lower()
             format_named += named
             continue
         wrong = []
@@ -63,3 +66,6 @@ def test_role_argument_specs_reject_bad_variables_before_any_task(sandbox):
     assert after == before
     assert bad == [], "\n".join(map(repr, bad))
     assert format_rejected == len(role_corpus.FORMAT_CASES)
+    assert format_named == len(role_corpus.FORMAT_CASES), [
+        (role, variable, seen.get(number, {}).get("msg", "")[:300])
+        for number, (role, _vars, variable, _text) in enumerate(cases) if number >= len(role_corpus.ROLE_CASES)]

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: invalid_vars
+short_description: What is wrong with variables whose format an argument spec cannot check
+version_added: "0.2.0"
+author: netplumb contributors (@netplumb)
+description:
+  - Takes a list of checks, each C([variable name, value, kind]), and returns one message per value that is
+    not of its kind, naming the variable and the value, for example
+    C(bridge_network_cidr: '300.0.0.0/24' is not a network in CIDR form ...). An empty list means all are good.
+  - The checks are the ones the collection's modules make on their own parameters, so a role can fail on a
+    bad variable before its first change, with the variable's name instead of a module's option.
+  - "Kinds: V(network) (CIDR, host bits zero), V(address) (an IP address without prefix), V(ifname) (an
+    interface name), V(cni_network_name) (a CNI network name), V(absolute_path). A kind ending in C(?)
+    also accepts an empty string or null (the variable is optional)."
+options:
+  _input:
+    description: The checks, each a list of variable name, value and kind.
+    type: list
+    elements: list
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: Variables the argument spec cannot judge
+  ansible.builtin.assert:
+    that: _problems | length == 0
+    fail_msg: "{{ _problems | join('; ') }}"
+    quiet: true
+  vars:
+    _problems: >-
+      {{ [['bridge_network_cidr', bridge_network_cidr, 'network'],
+          ['bridge_network_gateway', bridge_network_gateway, 'address?']] | netplumb.linux.invalid_vars }}
+'''
+
+RETURN = r'''
+_value:
+  description: One message per bad value, naming the variable and the value; empty when every value is good.
+  type: list
+  elements: str
+'''
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.netplumb.linux.plugins.module_utils import cni_names, validate
+from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+
+_KINDS = {
+    "network": validate.network,
+    "address": validate.ip,
+    "ifname": validate.ifname,
+    "cni_network_name": cni_names.network_name,
+    "absolute_path": cni_names.absolute_path,
+}
+
+
+def _plain(value):
+    """Templated values as plain Python data, so messages show them as written."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return dict((_plain(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def invalid_vars(checks):
+    if not isinstance(checks, (list, tuple)):
+        raise AnsibleFilterError("invalid_vars: expects a list of [name, value, kind], got %r" % (checks,))
+    problems = []
+    for check in checks:
+        if not isinstance(check, (list, tuple)) or len(check) != 3:
+            raise AnsibleFilterError("invalid_vars: %r is not [name, value, kind]" % (check,))
+        name, value, kind = str(check[0]), _plain(check[1]), str(check[2])
+        optional = kind.endswith("?")
+        kind = kind.rstrip("?")
+        if kind not in _KINDS:
+            raise AnsibleFilterError("invalid_vars: unknown kind %r for %s (%s)" % (kind, name, ", ".join(sorted(_KINDS))))
+        if optional and value in (None, ""):
+            continue
+        try:
+            _KINDS[kind](name, value)
+        except ParamError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"invalid_vars": invalid_vars}

@@ -24,6 +24,7 @@ _ALREADY = {
 }
 
 
+_IFA_F_NODAD = 0x02
 _SCOPE_LINK = 253
 _SCOPE_ANY = 255
 
@@ -164,8 +165,9 @@ def _link_set(kernel, op):
 
 def _addr(kernel, op, command):
     iface = op.args["address"]
+    extra = {"flags": _IFA_F_NODAD} if op.args.get("nodad") and command == "add" else {}
     kernel.ipr(op.netns).addr(command, index=_index(kernel, op.netns, op.target),
-                              address=str(iface.ip), prefixlen=iface.network.prefixlen)
+                              address=str(iface.ip), prefixlen=iface.network.prefixlen, **extra)
 
 
 def _route(kernel, op, command):

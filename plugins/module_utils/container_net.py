@@ -27,7 +27,7 @@ import os
 from ansible_collections.netplumb.linux.plugins.module_utils import apply, container_spec, namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.container_read import (
     read_host, read_netns, use_lean_sockets)
-from ansible_collections.netplumb.linux.plugins.module_utils.container_spec import default_route, mark, owner
+from ansible_collections.netplumb.linux.plugins.module_utils.container_spec import default_routes, kernel_metric, mark, owner
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import KernelError, ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.linkattrs import LinkAttrs, converge, fresh
 from ansible_collections.netplumb.linux.plugins.module_utils.model import Route
@@ -37,6 +37,9 @@ NEEDS_NETLINK = False  # the lean socket needs no pyroute2
 parse = container_spec.parse
 MAIN_TABLE = 254
 _FAMILIES = {4: 2, 6: 10}  # AF_INET, AF_INET6
+# A container's IPv6 address is usable at once: container_net hands out
+# distinct addresses on a bridge it owns (as container runtimes do).
+IFA_F_NODAD = 0x02
 
 
 def _alias(kernel, op):
@@ -68,8 +71,9 @@ def _container_add(kernel, op):
         sock = kernel.ipr(op.target)
         sock.link("set", index=_index(sock, op.target, "lo"), state="up")
         eth = _index(sock, op.target, args["ifname"])
-        address = args["address"]
-        sock.addr("add", index=eth, address=str(address.ip), prefixlen=address.network.prefixlen)
+        for address in map(ipaddress.ip_interface, args["address"].split()):
+            sock.addr("add", index=eth, address=str(address.ip), prefixlen=address.network.prefixlen,
+                      flags=IFA_F_NODAD if address.version == 6 else 0)
         sock.link("set", index=eth, state="up")
         for text in args["routes"]:
             dst, gateway, metric = _parse_route(text)
@@ -103,7 +107,7 @@ def _parse_route(text):
     words = text.split()
     gateway = ipaddress.ip_address(words[2])
     dst = words[0] if words[0] != "default" else ("0.0.0.0/0" if gateway.version == 4 else "::/0")
-    return dst, str(gateway), int(words[4]) if len(words) > 4 else 0
+    return dst, str(gateway), int(words[4]) if len(words) > 4 else kernel_metric(gateway.version, 0)
 
 
 apply.register("link_alias", "mark {target}{where} as {alias}", _alias)
@@ -197,8 +201,11 @@ def _plan_container(result, kernel, spec, host, want):
                               noop(want.host) if not paired else
                               Op("link_alias", None, want.host, {"alias": host.alias(want.host) or ""})))
     converge(result, LinkAttrs(None, want.host, None, spec.bridge, want.mtu), have_host, is_new=not paired)
-    converge(result, LinkAttrs(want.name, spec.ifname, (want.address,), None, want.mtu), have_eth,
+    converge(result, LinkAttrs(want.name, spec.ifname, want.addresses, None, want.mtu), have_eth,
              is_new=not paired)
+    for op in result.ops:
+        if op.action == "addr_add" and op.netns == want.name and op.args["address"].version == 6:
+            op.args["nodad"] = True
     _plan_routes(result, spec, want, ns.routes if paired else {}, is_new=not paired)
     result.after[want.name] = _want_state(spec, want, have_eth, ns.routes if paired else {})
 
@@ -206,14 +213,14 @@ def _plan_container(result, kernel, spec, host, want):
 def _plan_new(result, spec, want):
     """A container with nothing of it on the node yet: one batched step."""
     args = {"host": want.host, "bridge": spec.bridge, "mark": mark(spec.bridge, want.name), "ifname": spec.ifname,
-            "address": want.address, "mtu": want.mtu, "routes": [_route_line(r) for r in _wanted_routes(want)]}
+            "address": " ".join(str(a) for a in want.addresses), "mtu": want.mtu, "routes": [_route_line(r) for r in _wanted_routes(want)]}
     result.add("veth", Op("container_add", None, want.name, args,
                           Op("container_del", None, want.name, {"host": want.host})))
     result.after[want.name] = _want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), {})
 
 
 def _wanted_routes(want):
-    return ([default_route(want)] if want.gateway is not None else []) + list(want.routes)
+    return default_routes(want) + list(want.routes)
 
 
 def _plan_routes(result, spec, want, actual, is_new):
@@ -253,8 +260,9 @@ def _route_text(route):
 
 
 def _route_line(route):
+    shown = route.metric != kernel_metric(route.dst.version, 0)
     return "%s via %s%s" % ("default" if route.dst.prefixlen == 0 else route.dst, route.gateway,
-                            " metric %d" % route.metric if route.metric else "")
+                            " metric %d" % route.metric if shown else "")
 
 
 def _routes_state(routes):
@@ -282,7 +290,7 @@ def _want_state(spec, want, have_eth, actual):
         "host_end": want.host,
         "master": spec.bridge,
         "mtu": want.mtu if want.mtu is not None else have_eth.mtu,
-        "addresses": [str(want.address)],
+        "addresses": [str(a) for a in want.addresses],
         "up": True,
         "routes": _routes_state(routes.values()),
     }

@@ -30,7 +30,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.errors import Param
 MARK = "netplumb:container_net:"
 _HOST_PREFIX = "veth-"
 _HASHED_PREFIX = "vh-"
-_KEYS = ("name", "address", "gateway", "mtu", "routes")
+_KEYS = ("name", "address", "gateway", "address6", "gateway6", "mtu", "routes")
 _ROUTE_KEYS = ("dst", "gateway", "metric")
 
 
@@ -50,6 +50,12 @@ class Container:
     gateway: Optional[object] = None
     mtu: Optional[int] = None
     routes: Tuple = ()
+    address6: Optional[object] = None  # ipaddress interface, the second family of a dual-stack container
+    gateway6: Optional[object] = None
+
+    @property
+    def addresses(self):
+        return tuple(a for a in (self.address, self.address6) if a is not None)
 
     def field(self, key):
         return "containers[%d].%s" % (self.index, key)
@@ -92,6 +98,10 @@ def parse(params):
     exclusive = bool(validate.boolean("exclusive", params.get("exclusive")))
     default_gw = params.get("gateway")
     default_gw = validate.ip("gateway", default_gw) if default_gw not in (None, "") else None
+    default_gw6 = params.get("gateway6")
+    default_gw6 = validate.ip("gateway6", default_gw6) if default_gw6 not in (None, "") else None
+    if default_gw6 is not None and default_gw6.version != 6:
+        raise ParamError("gateway6", params.get("gateway6"), "is not an IPv6 address")
     raw = params.get("containers")
     if raw is None:
         raw = []
@@ -99,11 +109,12 @@ def parse(params):
         raise ParamError("containers", raw, "must be a list of containers")
     containers, names, hosts, addresses = [], {}, {}, {}
     for index, item in enumerate(raw):
-        container = _container(index, item, default_gw, state)
+        container = _container(index, item, (default_gw, default_gw6), state)
         checks = [(names, "name", container.name, container.name),
                   (hosts, "name", container.host, container.name)]
-        if container.address is not None:
-            checks.append((addresses, "address", container.address.ip, str(container.address)))
+        for key, address in (("address", container.address), ("address6", container.address6)):
+            if address is not None:
+                checks.append((addresses, key, address.ip, str(address)))
         for seen, key, value, shown in checks:
             if value in seen:
                 raise ParamError(container.field(key), shown, "is already used by containers[%d]" % seen[value])
@@ -112,7 +123,7 @@ def parse(params):
     return ContainerNetSpec(bridge, ifname, tuple(containers), exclusive, state)
 
 
-def _container(index, item, default_gw, state):
+def _container(index, item, default_gws, state):
     prefix = "containers[%d]" % index
     if not isinstance(item, dict):
         raise ParamError(prefix, item, "must be a dictionary with name and address")
@@ -128,18 +139,36 @@ def _container(index, item, default_gw, state):
     if item.get("address") in (None, ""):
         raise ParamError(prefix + ".address", item.get("address"), "is required (an address with prefix)")
     address = validate.interface_address(prefix + ".address", item["address"])
-    gateway = item.get("gateway")
-    gateway = validate.ip(prefix + ".gateway", gateway) if gateway not in (None, "") else default_gw
-    if gateway is not None:
-        field = prefix + (".gateway" if item.get("gateway") not in (None, "") else ".address")
-        if gateway.version != address.version or gateway not in address.network:
-            raise ParamError(field, str(gateway) if field.endswith("gateway") else str(address),
-                             "puts the gateway %s outside the container's subnet %s" % (gateway, address.network))
-        if gateway == address.ip:
-            raise ParamError(field, str(address), "is the gateway's own address")
+    gateway = _gateway(prefix, item, "", address, default_gws[0])
+    address6 = gateway6 = None
+    if item.get("address6") not in (None, ""):
+        address6 = validate.interface_address(prefix + ".address6", item["address6"])
+        if address6.version != 6 or address.version != 4:
+            raise ParamError(prefix + ".address6", item["address6"],
+                             "must be IPv6, next to an IPv4 address (a dual-stack container)")
+        gateway6 = _gateway(prefix, item, "6", address6, default_gws[1])
+    elif item.get("gateway6") not in (None, ""):
+        raise ParamError(prefix + ".gateway6", item["gateway6"], "needs address6")
     mtu = validate.mtu(prefix + ".mtu", item.get("mtu"))
     routes = _routes(prefix + ".routes", item.get("routes"), address)
-    return Container(index, name, host_end(name), address, gateway, mtu, routes)
+    return Container(index, name, host_end(name), address, gateway, mtu, routes, address6, gateway6)
+
+
+def _gateway(prefix, item, suffix, address, default):
+    """The container's own gateway(6), else the call's default, checked against its address(6)."""
+    key = "gateway" + suffix
+    gateway = item.get(key)
+    gateway = validate.ip("%s.%s" % (prefix, key), gateway) if gateway not in (None, "") else default
+    if gateway is None:
+        return None
+    own = item.get(key) not in (None, "")
+    field = "%s.%s" % (prefix, key if own else "address" + suffix)
+    if gateway.version != address.version or gateway not in address.network:
+        raise ParamError(field, str(gateway) if own else str(address),
+                         "puts the gateway %s outside the container's subnet %s" % (gateway, address.network))
+    if gateway == address.ip:
+        raise ParamError(field, str(address), "is the gateway's own address")
+    return gateway
 
 
 def _routes(field, raw, address):
@@ -165,7 +194,7 @@ def _routes(field, raw, address):
         gateway = validate.ip(where + ".gateway", item["gateway"])
         if gateway.version != dst.version:
             raise ParamError(where + ".gateway", item["gateway"], "is not of the same family as dst %s" % dst)
-        metric = validate.integer(where + ".metric", item.get("metric"), 0, 2 ** 32 - 1) or 0
+        metric = kernel_metric(dst.version, validate.integer(where + ".metric", item.get("metric"), 0, 2 ** 32 - 1))
         if (dst, metric) in seen:
             raise ParamError(where + ".dst", str(dst), "is listed twice with metric %d" % metric)
         seen.add((dst, metric))
@@ -176,7 +205,11 @@ def _routes(field, raw, address):
 _DEFAULT = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
 
 
-def default_route(container):
-    if container.gateway is None:
-        return None
-    return ExtraRoute(_DEFAULT[container.gateway.version], container.gateway, 0)
+def kernel_metric(version, metric):
+    """The metric as the kernel stores it: an IPv6 route's 0 becomes 1024."""
+    return metric or (1024 if version == 6 else 0)
+
+
+def default_routes(container):
+    return [ExtraRoute(_DEFAULT[gateway.version], gateway, kernel_metric(gateway.version, 0))
+            for gateway in (container.gateway, container.gateway6) if gateway is not None]

@@ -256,10 +256,10 @@ class RtnlSocket:
         else:
             raise ValueError("link command %r" % command)
 
-    def addr(self, command, index, address, prefixlen):
+    def addr(self, command, index, address, prefixlen, flags=0):
         ip = ipaddress.ip_address(address)
         family = _FAMILY[ip.version]
-        body = _IFADDR.pack(family, prefixlen, 0, 0, index) + _attr(IFA_LOCAL, ip.packed) + _attr(IFA_ADDRESS, ip.packed)
+        body = _IFADDR.pack(family, prefixlen, flags, 0, index) + _attr(IFA_LOCAL, ip.packed) + _attr(IFA_ADDRESS, ip.packed)
         if command == "add":
             self.request(RTM_NEWADDR, body, NLM_F_CREATE | NLM_F_EXCL)
         else:

@@ -44,6 +44,10 @@ options:
       - Default gateway of every container that does not set its own C(gateway); it must be in the container's subnet.
       - Omitted, containers without their own C(gateway) get no default route.
     type: str
+  gateway6:
+    description:
+      - IPv6 default gateway of every dual-stack container that does not set its own C(gateway6).
+    type: str
   containers:
     description:
       - The containers. Every field is checked before anything changes; a bad one fails naming it with its
@@ -62,6 +66,14 @@ options:
         type: str
       gateway:
         description: The container's default gateway, in its subnet. Omitted, O(gateway).
+        type: str
+      address6:
+        description:
+          - An IPv6 address with its prefix (V(2001:db8:100::11/64)) next to the IPv4 C(address): a dual-stack
+            container. Added without duplicate address detection, so it is usable at once.
+        type: str
+      gateway6:
+        description: The container's IPv6 default gateway, in the subnet of C(address6). Omitted, O(gateway6).
         type: str
       mtu:
         description: MTU of both ends of the container's veth (68 to 65535). Omitted, not managed.
@@ -100,6 +112,14 @@ EXAMPLES = r'''
         mtu: 1400
         routes:
           - {dst: 203.0.113.0/24, gateway: 198.51.100.1}
+
+- name: A dual-stack container (the bridge holds 2001:db8:100::1/64 too)
+  netplumb.linux.container_net:
+    bridge: v-net-0
+    gateway: 198.51.100.1
+    gateway6: 2001:db8:100::1
+    containers:
+      - {name: c3, address: 198.51.100.13/24, address6: "2001:db8:100::13/64"}
 
 - name: Only c1 stays; every other container this module made on v-net-0 goes
   netplumb.linux.container_net:
@@ -165,10 +185,13 @@ def main():
             bridge=dict(type="str", required=True),
             ifname=dict(type="str", default="eth0"),
             gateway=dict(type="str"),
+            gateway6=dict(type="str"),
             containers=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str"),
                 address=dict(type="str"),
                 gateway=dict(type="str"),
+                address6=dict(type="str"),
+                gateway6=dict(type="str"),
                 mtu=dict(type="int"),
                 routes=dict(type="list", elements="dict"),
             )),

@@ -223,3 +223,46 @@ def test_a_hundred_containers_in_one_call(sandbox):
     assert sandbox.ping("198.51.100.2", netns="n99")
     # Each new container is one batched step.
     assert [op["op"] for op in real.operations] == ["container_add"] * 100
+
+
+def dual(index, **extra):
+    return ct(index, address6="2001:db8:100::%d/64" % (10 + index), **extra)
+
+
+def test_dual_stack_containers_reach_each_other_in_both_families(sandbox):
+    bridge(sandbox)
+    sandbox.ip("addr", "add", "2001:db8:100::1/64", "dev", BRIDGE, "nodad")
+    want = params([dual(1), dual(2), ct(3)], gateway6="2001:db8:100::1")
+    real = converge_checked(sandbox, container_net, want)
+    assert real.changed
+    assert sandbox.addresses("eth0", netns="c1") == ["198.51.100.11/24", "2001:db8:100::11/64"]
+    assert sandbox.addresses("eth0", netns="c3") == ["198.51.100.13/24"]  # IPv4 only: no IPv6 address added
+    defaults = sorted(r.get("gateway") for r in sandbox.routes(netns="c2") if r["dst"] == "default")
+    assert defaults == ["198.51.100.1", "2001:db8:100::1"], defaults
+    assert sandbox.ping("2001:db8:100::12", netns="c1")  # usable at once: no duplicate address detection wait
+    assert sandbox.ping("2001:db8:100::1", netns="c2")
+    assert sandbox.ping("198.51.100.12", netns="c1")
+    assert not engine.run(container_net, want).changed
+    # drift in the second family only: its address is put back (the kernel keeps an
+    # IPv6 route via a gateway when the address goes), nothing else
+    sandbox.ip("addr", "del", "2001:db8:100::12/64", "dev", "eth0", netns="c2")
+    sandbox.settled_snapshot()
+    repaired = converge_checked(sandbox, container_net, want)
+    assert [(op["op"], op["args"].get("address")) for op in repaired.operations] == [
+        ("addr_add", "2001:db8:100::12/64")], repaired.operations
+    assert sandbox.ping("2001:db8:100::11", netns="c2")
+
+
+@pytest.mark.parametrize("container, field", [
+    (dict(ct(1), address6="2001:db8:100::11"), "containers[0].address6"),
+    (dict(ct(1), address6="198.51.100.99/24"), "containers[0].address6"),
+    (dict(ct(1), gateway6="2001:db8:100::1"), "containers[0].gateway6"),
+    (dict(ct(1), address6="2001:db8:100::11/64", gateway6="2001:db8:999::1"), "containers[0].gateway6"),
+])
+def test_bad_ipv6_input_names_the_field(sandbox, container, field):
+    bridge(sandbox)
+    before = sandbox.snapshot()
+    with pytest.raises(ParamError) as err:
+        engine.run(container_net, params([container]))
+    assert err.value.field == field, err.value
+    assert sandbox.snapshot() == before

@@ -71,6 +71,13 @@ def prepare_veth(box):
     box.ip("link", "add", "v-net-0", "type", "bridge")
 
 
+def prepare_container_net(box):
+    box.ip("link", "add", "v-net-0", "type", "bridge")
+    box.ip("addr", "add", "198.51.100.1/24", "dev", "v-net-0")
+    box.ip("addr", "add", "2001:db8:100::1/64", "dev", "v-net-0")
+    box.ip("link", "set", "v-net-0", "up")
+
+
 def prepare_bridge(box):
     _netns(box, "lab")
 
@@ -102,6 +109,7 @@ def prepare_cni_check(box):
 PREPARE = {
     "veth": prepare_veth,
     "bridge": prepare_bridge,
+    "container_net": prepare_container_net,
     "route": prepare_route,
     "net_facts": prepare_net_facts,
     "cni_config": prepare_cni_config,

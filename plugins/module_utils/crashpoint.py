@@ -10,8 +10,11 @@ cannot repair. Off unless one of these environment variables is set:
 - ``NETPLUMB_TEST_CRASH_LOG=path``: each crash point reached is appended to
   ``path``, one line ``<count> <what>``, so a test knows how many there are.
 
-Crash points are reached after each operation of a plan is applied and inside
-an atomic file write (temp file complete, not yet renamed).
+Crash points are reached after each operation of a plan is applied, inside
+an atomic file write (temp file complete, not yet renamed) and after each
+iptables command of a NAT change (nat_iptables.apply: a change is several
+commands). An nftables change is one transaction, applied whole or not at
+all, so it has no point inside.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import shlex
 
+from ansible_collections.netplumb.linux.plugins.module_utils import crashpoint
 from ansible_collections.netplumb.linux.plugins.module_utils.nat_spec import parse_tag
 from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import have, run_tool
 
@@ -84,8 +85,36 @@ def _our_chains(variant, netns, family):
     saved = _save(variant, netns, family)
     for table in ("nat", "filter"):
         for line in saved.get(table, []):
-            if line.startswith(":NETPLUMB-"):
+            if line.startswith(":NETPLUMB-") and line[1:].split()[0] in CHAINS:
                 found.add(line[1:].split()[0])
+    return found
+
+
+def problems(variant, netns, family, chains=None):
+    """What a run killed between two commands leaves broken in our chains of
+    ``family``, from one *-save read. With ``chains`` (where a wanted rule
+    lives): those of them that their base chain does not jump to (killed after
+    -N). Without: our chains that hold no rule of ours, which only a run killed
+    in a teardown (after a -D) leaves."""
+    found = []
+    for table, lines in sorted(_save(variant, netns, family).items()):
+        ours = [line[1:].split()[0] for line in lines if line.startswith(":NETPLUMB-")]
+        used, jumped = set(), set()
+        for line in lines:
+            if not line.startswith("-A "):
+                continue
+            words = shlex.split(line)
+            comment = words[words.index("--comment") + 1] if "--comment" in words else None
+            target = words[words.index("-j") + 1] if "-j" in words[:-1] else None
+            if words[1].startswith("NETPLUMB-") and parse_tag(comment) is not None:
+                used.add(words[1])
+            elif comment == JUMP_TAG and target in CHAINS and words[1] == CHAINS[target][1]:
+                jumped.add(target)
+        for chain in sorted(c for c in ours if c in CHAINS):
+            if chains is None and chain not in used:
+                found.append("%s %s holds no rule of ours" % (table, chain))
+            elif chains is not None and chain in chains and chain not in jumped:
+                found.append("%s %s has no jump from %s" % (table, chain, CHAINS[chain][1]))
     return found
 
 
@@ -138,27 +167,44 @@ def apply(variant, netns, family, remove_tags, add):
     def ipt(*args, **kwargs):
         return _ipt(variant, family, netns, *args, **kwargs)
 
+    def change(*args):
+        """One command that changes a table; a run may die right after it."""
+        ipt(*args)
+        crashpoint.reached("%s %s" % (tool(variant, family), " ".join(args)))
+
+    def jump_to(chain):
+        """The tagged jump from the base chain, added when missing: a run
+        killed right after -N left a chain that nothing jumps to."""
+        table, jump = _jump(chain)
+        if ipt("-t", table, "-C", *jump, check=False).returncode != 0:
+            change("-t", table, "-I" if CHAINS[chain][2] else "-A", *jump)
+
     current = read(variant, netns, (family,))
     existing = _our_chains(variant, netns, family)
-    for chain in sorted({native[1] for native in add} - existing):
-        table, jump = _jump(chain)
-        ipt("-t", table, "-N", chain)
-        ipt("-t", table, "-I" if CHAINS[chain][2] else "-A", *jump)
-        existing.add(chain)
+    needed = sorted({native[1] for native in add})
+    for chain in needed:
+        if chain not in existing:
+            change("-t", CHAINS[chain][0], "-N", chain)
+            existing.add(chain)
+        jump_to(chain)
     for rule in current:
         if "%s:%s" % (rule["identity"], rule["content"]) in remove_tags:
-            ipt("-t", rule["native"][0], "-D", *rule["native"][1:])
+            change("-t", rule["native"][0], "-D", *rule["native"][1:])
     for native in add:
-        ipt("-t", native[0], "-A", *native[1:])
+        change("-t", native[0], "-A", *native[1:])
     left = {rule["chain"] for rule in read(variant, netns, (family,))}
+    for chain in sorted(left - set(needed)):  # a repair: rules of ours whose jump is missing
+        jump_to(chain)
+    # Chains holding no rule of ours go, with their jump: those emptied now
+    # and those a run killed half way through a teardown left behind.
     for chain in sorted(existing - left):
         table, jump = _jump(chain)
         for _attempt in range(8):  # a jump added twice by hand goes too; bounded
             if ipt("-t", table, "-C", *jump, check=False).returncode != 0:
                 break
-            ipt("-t", table, "-D", *jump)
-        ipt("-t", table, "-F", chain)
-        ipt("-t", table, "-X", chain)
+            change("-t", table, "-D", *jump)
+        change("-t", table, "-F", chain)
+        change("-t", table, "-X", chain)
 
 
 def exists(variant, netns):

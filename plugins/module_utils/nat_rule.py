@@ -54,6 +54,16 @@ class Backend:
     def render(self, rule):
         return (nat_nft if self.variant is None else nat_iptables).render(rule)
 
+    def problems(self, netns, family, wanted):
+        """What a run killed half way left broken in our chains: a chain the
+        ``wanted`` natives need that nothing jumps to or, for a removal (none
+        wanted), a chain of ours left empty. nftables has none: each change
+        is one transaction."""
+        if self.variant is None:
+            return []
+        chains = {native[1] for native in wanted} if wanted else None
+        return nat_iptables.problems(self.variant, netns, family, chains)
+
 
 def choose_backend(requested, netns):
     """The backend and why: where our rules already are, else where the node's
@@ -97,19 +107,26 @@ def plan(kernel, spec):
     tags = ["%s:%s" % (r["identity"], r["content"]) for r in current]
     old = [r["native"] for r in current]
     target = _describe(rule)
+    wanted = backend.natives(rule) if spec.state == "present" else []
+    broken = backend.problems(spec.netns, rule.family, wanted)
+    if broken:
+        result.before["problems"] = broken
     if spec.state == "absent":
         result.after = {"state": "absent"}
-        if current:
+        if current or broken:
             result.add("nat", Op("nat_apply", spec.netns, target,
-                                 {"verb": "delete", "backend": backend.label, "family": rule.family,
+                                 {"verb": "delete" if current else "repair", "backend": backend.label,
+                                  "family": rule.family,
                                   "remove": tags, "add": []},
                                  Op("nat_apply", spec.netns, target,
                                     {"verb": "restore", "backend": backend.label, "family": rule.family,
                                      "remove": [], "add": old})))
         return result
-    wanted = backend.natives(rule)
     result.after = {"state": "present", "rules": backend.render(rule)}
     if tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted):
+        if broken:  # the rule is right but does not work (no jump): repaired, nothing to undo
+            result.add("nat", Op("nat_apply", spec.netns, target, {"verb": "repair", "backend": backend.label,
+                                                                   "family": rule.family, "remove": [], "add": []}))
         return result
     result.add("nat", Op("nat_apply", spec.netns, target,
                          {"verb": "replace" if current else "add", "backend": backend.label, "family": rule.family,

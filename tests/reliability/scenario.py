@@ -56,15 +56,25 @@ def kernel_and_masquerade():
 
 def absent(nat_backend="nftables", forward_backend="iptables"):
     """The teardown: every step of present() with state absent, in reverse."""
-    steps = []
-    for module, params in reversed(present(nat_backend, forward_backend)):
+    return teardown(present(nat_backend, forward_backend))
+
+
+def nat_only(backend="iptables"):
+    """The scenario's three rules alone (masquerade, port forward, forward), on one backend."""
+    return [(module, dict(params, backend=backend)) for module, params in present() if module == "nat_rule"]
+
+
+def teardown(steps):
+    """``steps`` with state absent, in reverse."""
+    down = []
+    for module, params in reversed(steps):
         params = dict(params, state="absent")
         if module == "cni_install":
             params.pop("src")
         if module == "cni_config":
             params.pop("config")
-        steps.append((module, params))
-    return steps
+        down.append((module, params))
+    return down
 
 
 def tasks(steps):

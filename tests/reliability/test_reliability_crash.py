@@ -121,15 +121,37 @@ def test_kill_at_every_point_of_a_teardown_then_rerun_leaves_the_node_as_before(
     assert failures == []
 
 
+def test_kill_between_the_iptables_commands_of_nat_rules_then_rerun_recovers(tmp_path):
+    """The three rules alone, all on iptables (the nft variant): each iptables
+    command of the nat and filter tables is a kill point, in converge and teardown."""
+    up, down = scenario.nat_only("iptables"), scenario.teardown(scenario.nat_only("iptables"))
+    with sandboxed() as box:
+        empty = normalized(node_state(box))
+    _initial, clean, points = _points(tmp_path, up, "nat-converge")
+    assert sum(" -N NETPLUMB-" in point for point in points) == 3, points
+    failures, _partial = _kill_everywhere(up, clean, points)
+    record("crash", "iptables NAT converge", tried=len(points), recovered=len(points) - len(failures),
+           kills_leaving_temp_files=0, steps=len(up))
+    _initial, clean, down_points = _points(tmp_path, down, "nat-teardown", before_steps=up)
+    left = [key for key in moved(clean, empty) + moved(empty, clean) if not key.startswith(_LOCK)]
+    assert [key for key in left if not _by_design(key)] == [], "\n".join(left)
+    down_failures, _partial = _kill_everywhere(down, clean, down_points, before_steps=up)
+    record("crash", "iptables NAT teardown", tried=len(down_points),
+           recovered=len(down_points) - len(down_failures), kills_leaving_temp_files=0, steps=len(down))
+    assert (failures, down_failures) == ([], []), "\n".join(
+        "%s: %s" % (f["point"], f["error"] or f["differs"] or f["strays"]) for f in failures + down_failures)
+
+
 _LOCK = "files//run/netplumb/"
 # What a teardown leaves on purpose; anything else left is a failure.
 _DESIGN = (
     (r"^files/(/opt/cni/bin|/etc/cni/net\.d)$",
      "the standard CNI directories /opt/cni/bin and /etc/cni/net.d stay (empty), as runtimes expect them"),
-    (r"^\(host\)/firewall/(iptables-nft|nft)/(\*filter|:(INPUT|FORWARD|OUTPUT) ACCEPT \[0:0\]|COMMIT|"
-     r"table ip filter \{|\tchain FORWARD \{|\t\ttype filter hook forward priority filter; policy accept;|\t\}|\})$",
-     "iptables-nft keeps the built-in filter table it made for our FORWARD jump (empty chains, policy "
-     "accept: no effect on traffic)"),
+    (r"^\(host\)/firewall/(iptables-nft|nft)/(\*(filter|nat)|:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) "
+     r"ACCEPT \[0:0\]|COMMIT|table ip (filter|nat) \{|\tchain (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) \{|"
+     r"\t\ttype (filter|nat) hook [a-z]+ priority [a-z]+; policy accept;|\t\}|\}|)$",
+     "iptables-nft keeps the built-in tables it made for our jumps (filter, and nat when NAT rules are on "
+     "iptables): empty chains, policy accept, no effect on traffic"),
 )
 
 

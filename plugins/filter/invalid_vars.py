@@ -82,7 +82,8 @@ def invalid_vars(checks):
         optional = kind.endswith("?")
         kind = kind.rstrip("?")
         if kind not in _KINDS:
-            raise AnsibleFilterError("invalid_vars: unknown kind %r for %s (%s)" % (kind, name, ", ".join(sorted(_KINDS))))
+            raise AnsibleFilterError("invalid_vars: unknown kind %r for %s (%s)"
+                                     % (kind, name, ", ".join(sorted(_KINDS))))
         if optional and value in (None, ""):
             continue
         try:

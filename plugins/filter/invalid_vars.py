@@ -11,9 +11,9 @@ short_description: What is wrong with variables whose format an argument spec ca
 version_added: "0.2.0"
 author: netplumb contributors (@netplumb)
 description:
-  - Takes a list of checks, each C([variable name, value, kind]), and returns one message per value that is
+  - "Takes a list of checks, each C([variable name, value, kind]), and returns one message per value that is
     not of its kind, naming the variable and the value, for example
-    C(bridge_network_cidr: '300.0.0.0/24' is not a network in CIDR form ...). An empty list means all are good.
+    C(bridge_network_cidr: '300.0.0.0/24' is not a network in CIDR form ...). An empty list means all are good."
   - The checks are the ones the collection's modules make on their own parameters, so a role can fail on a
     bad variable before its first change, with the variable's name instead of a module's option.
   - "Kinds: V(network) (CIDR, host bits zero), V(address) (an IP address without prefix), V(ifname) (an

@@ -57,7 +57,7 @@ def foreign_state():
             text = subprocess.run(["%s-%s-save" % (tool, variant), "-t", table], capture_output=True, text=True,
                                   check=False).stdout
             out[tool + variant + table] = [re.sub(r"\[\d+:\d+\]", "", line) for line in text.splitlines()
-                                    if not line.startswith("#") and "NETPLUMB" not in line]
+                                           if not line.startswith("#") and "NETPLUMB" not in line]
     out["nft"] = [re.sub(r"counter packets \d+ bytes \d+", "counter", line)
                   for line in out["nft"].splitlines() if line.strip()]
     return out

@@ -28,9 +28,13 @@ SECTIONS = [
      "task. \"Format\" cases are values of the right type that only the role's tasks can judge."),
     ("crash", "2. Crash at any point",
      "SIGKILL at every crash point (after each applied operation, inside each atomic file write before its "
-     "rename) of a converge of two containers on a bridge with routes, "
-     "masquerade, a port forward, a forward rule, CNI plugins and a conflist, and of its teardown; then a "
-     "rerun, whose result must equal a clean run's (normalised snapshot) with no temp file left."),
+     "rename, between the iptables commands of one NAT change) of a converge of two containers on a bridge "
+     "with routes, two more plugged in by one container_net call, masquerade, a port forward, a forward "
+     "rule (iptables), CNI plugins and a conflist, and of its teardown; then a rerun, whose result must equal "
+     "a clean run's (normalised snapshot) with no temp file left. \"iptables NAT\" is the same for the three "
+     "rules alone, all on iptables, so that each iptables command of the nat and filter tables is a kill "
+     "point. nftables changes are one `nft` transaction each: the kernel applies all of it or none, so "
+     "there is nothing between to kill."),
     ("partial_failure", "3. Partial failure rolls back",
      "An operation fails half way; the call must fail clearly and the node be exactly as before."),
     ("concurrency", "4. Concurrent runs",
@@ -46,7 +50,15 @@ SECTIONS = [
      "world-writable; a password in a source URL must not appear in any output. URLs without checksum, "
      "wrong checksums and archive member attacks are bad-input cases above."),
     ("teardown", "7. Teardown is exact",
-     "After `state: absent` of every module of the scenario: what is left that was not there before."),
+     "After `state: absent` of every module of the scenario: what is left that was not there before. Two "
+     "things stay on purpose, and nothing else may. The directories /opt/cni/bin and /etc/cni/net.d, "
+     "empty: they are the standard locations containerd, CRI-O and kubelet look in, created by the "
+     "collection when missing and left for the runtime that expects them (the files in them are removed). "
+     "And iptables-nft's built-in tables: `table ip filter` with its FORWARD chain (and `table ip nat` with "
+     "its base chains when NAT rules are on iptables-nft): iptables-nft creates a table the first time a rule "
+     "goes into it (our jumps) and never deletes it; once our jumps and NETPLUMB chains are gone it holds no "
+     "rule and its policy is accept, so it is inert (no effect on traffic). Deleting it could remove a table "
+     "another tool has just started using, so it is left to iptables-nft, as `iptables -F` also leaves it."),
 ]
 
 

@@ -32,10 +32,15 @@ for node in node1 node2; do
   pid=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$root/.lab/nodes.json" "$node")
   echo "-- $node"
   for ns in c1 c2; do
-    nsenter -t "$pid" -n -m -p ip -n "$ns" -br -4 addr show dev eth0 | sed "s/^/   $ns: /"
+    nsenter -t "$pid" -n -m -p ip -n "$ns" -br addr show dev eth0 | sed -E "s/ fe80::[^ ]+//; s/^/   $ns: /"
   done
-  nsenter -t "$pid" -n -m -p ip -4 route show | grep via | sed 's/^/   route: /'
-  nsenter -t "$pid" -n -m -p nft list table ip netplumb | grep -E 'masquerade|dnat' | sed 's/^[[:space:]]*/   nft: /'
+  for family in -4 -6; do
+    nsenter -t "$pid" -n -m -p ip "$family" route show | grep via | sed 's/^/   route: /'
+  done
+  for table in ip ip6; do
+    nsenter -t "$pid" -n -m -p nft list table "$table" netplumb | grep -E 'masquerade|dnat' |
+      sed -E 's/ comment .*//; s/^[[:space:]]*/   nft: /'
+  done
   nsenter -t "$pid" -n -m -p ls /etc/cni/net.d | sed 's/^/   cni config: /'
 done
 

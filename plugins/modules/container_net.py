@@ -69,7 +69,7 @@ options:
         type: str
       address6:
         description:
-          - An IPv6 address with its prefix (V(2001:db8:100::11/64)) next to the IPv4 C(address): a dual-stack
+          - An IPv6 address with its prefix (V(2001:db8:100::11/64)) next to the IPv4 C(address), for a dual-stack
             container. Added without duplicate address detection, so it is usable at once.
         type: str
       gateway6:

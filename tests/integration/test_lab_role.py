@@ -37,8 +37,11 @@ NODE_CHECK = [{
              "netplumb_net.host.links.eth0.addresses | select('match', '192\\.') | list"
              " == [lab_uplink_address]",
              "netplumb_net.host.links.eth0.state == 'up'",
+             "netplumb_net.host.links.eth0.addresses | select('match', '2001:') | list"
+             " == [lab_uplink_address6]",
+             "lab_uplink_address6 == '2001:db8:ffff::%x/64' % (10 + lab_node_index | int)",
              "netplumb_net.host.routes | selectattr('dst', 'equalto', 'default')"
-             " | map(attribute='gateway') | list == ['192.0.2.254']",
+             " | map(attribute='gateway') | sort == ['192.0.2.254', '2001:db8:ffff::fe']",
              "node_hostname.stdout == inventory_hostname",
          ]}},
     ],
@@ -151,6 +154,7 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
     assert _ping(pids["node1"], "192.0.2.12")
     assert _ping(pids["node1"], "192.0.2.254")
     assert _ping(pids["node2"], "192.0.2.11")
+    assert _ping(pids["node1"], "2001:db8:ffff::c") and _ping(pids["node2"], "2001:db8:ffff::fe")
     assert "fabric0" in _in_node(pids["wan"], "ip", "-br", "link").stdout
     # Nothing leaked into the namespace that ran the playbook.
     assert sandbox.link("fabric0") is None and sandbox.link("n1") is None

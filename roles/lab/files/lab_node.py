@@ -162,7 +162,12 @@ def links(pid):
 
 def _addresses(link):
     return ["%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info", [])
-            if a.get("family") == "inet"]
+            if a.get("family") in ("inet", "inet6")]
+
+
+def _add_address(address, dev):
+    """ip addr add, IPv6 without duplicate address detection (usable at once)."""
+    return ["addr", "add", address, "dev", dev] + (["nodad"] if ":" in address else [])
 
 
 def _is_up(link):
@@ -187,16 +192,32 @@ def cmd_plan(args):
     gateway = net.network_address + 254
     if 10 + args.count >= 254:
         raise LabError("lab_node_count %d does not fit: node addresses run from .11 to .253" % args.count)
+    net6 = _fabric6(args.cidr6)
     nodes = [{"name": "%s%d" % (args.prefix, i), "index": i, "uplink": "n%d" % i,
-              "address": "%s/%d" % (net.network_address + 10 + i, net.prefixlen)}
+              "address": "%s/%d" % (net.network_address + 10 + i, net.prefixlen),
+              "address6": "%s/%d" % (net6.network_address + 10 + i, net6.prefixlen) if net6 else ""}
              for i in range(1, args.count + 1)]
     wanted = {n["name"] for n in nodes} | {WAN}
     present = recorded(args.state_dir)
     present.update(find_nodes(args.state_dir))
+    gateway6 = net6.network_address + 254 if net6 else ""
     return {"changed": False, "state_dir": args.state_dir, "nodes": nodes,
-            "wan": {"name": WAN, "address": "%s/%d" % (gateway, net.prefixlen)},
-            "gateway": str(gateway), "bridge": "fabric0",
+            "wan": {"name": WAN, "address": "%s/%d" % (gateway, net.prefixlen),
+                    "address6": "%s/%d" % (gateway6, net6.prefixlen) if net6 else ""},
+            "gateway": str(gateway), "gateway6": str(gateway6), "bridge": "fabric0",
             "recorded": present, "extra": sorted(set(present) - wanted)}
+
+
+def _fabric6(cidr6):
+    if not cidr6:
+        return None
+    try:
+        net6 = ipaddress.ip_network(cidr6, strict=True)
+    except ValueError as exc:
+        raise LabError("lab_fabric_cidr6 %r is not an IPv6 network: %s" % (cidr6, exc))
+    if net6.version != 6 or net6.prefixlen > 120:
+        raise LabError("lab_fabric_cidr6 %s: an IPv6 network of /120 or larger is needed" % net6)
+    return net6
 
 
 def cmd_node(args):
@@ -255,8 +276,9 @@ def cmd_fabric(args):
         raise LabError("%s in the wan is not a bridge" % args.bridge)
     if bridge is None:
         todo.append(["link", "add", args.bridge, "type", "bridge"])
-    if bridge is None or args.address not in _addresses(bridge):
-        todo.append(["addr", "add", args.address, "dev", args.bridge])
+    for address in filter(None, (args.address, args.address6)):
+        if bridge is None or address not in _addresses(bridge):
+            todo.append(_add_address(address, args.bridge))
     if bridge is None or not _is_up(bridge):
         todo.append(["link", "set", args.bridge, "up"])
     return _apply(args, args.wan_pid, todo)
@@ -289,8 +311,9 @@ def cmd_uplink(args):
         wan_todo.append(["link", "set", args.uplink, "master", args.bridge])
     if wan_end is None or not _is_up(wan_end):
         wan_todo.append(["link", "set", args.uplink, "up"])
-    if node_end is None or args.address not in _addresses(node_end):
-        node_todo.append(["addr", "add", args.address, "dev", "eth0"])
+    for address in filter(None, (args.address, args.address6)):
+        if node_end is None or address not in _addresses(node_end):
+            node_todo.append(_add_address(address, "eth0"))
     if node_end is None or not _is_up(node_end):
         node_todo.append(["link", "set", "eth0", "up"])
     routes = []
@@ -298,6 +321,12 @@ def cmd_uplink(args):
         routes = json.loads(ip_in(args.node_pid, "-j", "-4", "route", "show", "default").stdout or "[]")
     if not any(r.get("gateway") == args.gateway and r.get("dev") == "eth0" for r in routes):
         node_todo.append(["route", "replace", "default", "via", args.gateway, "dev", "eth0"])
+    if args.gateway6:
+        routes6 = []
+        if node_end is not None:
+            routes6 = json.loads(ip_in(args.node_pid, "-j", "-6", "route", "show", "default").stdout or "[]")
+        if not any(r.get("gateway") == args.gateway6 and r.get("dev") == "eth0" for r in routes6):
+            node_todo.append(["-6", "route", "replace", "default", "via", args.gateway6, "dev", "eth0"])
     # Node-side deletions first (a stale eth0 would block the new peer's name).
     first = [c for c in node_todo if c[:2] == ["link", "del"]]
     result = _apply(args, args.node_pid, first)
@@ -339,17 +368,21 @@ def main(argv=None):
     plan.add_argument("--cidr", required=True)
     plan.add_argument("--count", type=int, required=True)
     plan.add_argument("--prefix", required=True)
+    plan.add_argument("--cidr6", default="")
     for name in ("node", "stop"):
         sub.add_parser(name, parents=[common]).add_argument("--name", required=True)
     fabric = sub.add_parser("fabric", parents=[common])
     fabric.add_argument("--wan-pid", type=int, default=0)
     fabric.add_argument("--bridge", required=True)
     fabric.add_argument("--address", required=True)
+    fabric.add_argument("--address6", default="")
     uplink = sub.add_parser("uplink", parents=[common])
     for option in ("--wan-pid", "--node-pid"):
         uplink.add_argument(option, type=int, default=0)
     for option in ("--name", "--uplink", "--bridge", "--address", "--gateway"):
         uplink.add_argument(option, required=True)
+    for option in ("--address6", "--gateway6"):
+        uplink.add_argument(option, default="")
     sub.add_parser("forget", parents=[common])
     args = parser.parse_args(argv)
     args.state_dir = os.path.abspath(args.state_dir)

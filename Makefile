@@ -64,15 +64,10 @@ demo-recipe: deps
 	tests/sandbox.sh demo/recipe.sh
 
 test: deps $(STAMPS)/venv-old
-	tests/sandbox.sh $(PY) -m pytest $(or $(PYTEST_ARGS),tests)
 ifeq ($(PYTEST_ARGS),)
-	@echo "== engine tests again with pyroute2 0.7 (the oldest supported)"
-	tests/sandbox.sh $(VENV_OLD)/bin/python -m pytest -q tests/integration/test_engine_*.py tests/unit/test_validate.py tests/unit/test_plan.py
-	@echo "== ansible-test sanity"
-	tests/sanity/run.sh
-	@echo "== ansible-lint, production profile"
-	$(MAKE) --no-print-directory lint
-	@set -e; for step in $(TEST_STEPS); do echo "== $$step"; $(MAKE) --no-print-directory $$step; done
+	tests/run_all.sh $(PY) $(VENV_OLD)/bin/python $(TEST_STEPS)
+else
+	tests/sandbox.sh $(PY) -m pytest $(PYTEST_ARGS)
 endif
 
 sanity: deps

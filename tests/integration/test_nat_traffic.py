@@ -74,6 +74,18 @@ def converge(params, **extra):
     return engine.run(nat_rule, dict(params, **extra))
 
 
+def idempotent_then_gone(label, rules, extra, foreign):
+    """Foreign state untouched; each rule unchanged on a rerun, then removed
+    with nothing of ours left and the foreign state still untouched."""
+    assert_same(foreign_state(), foreign)
+    for params in rules:
+        assert not converge(params, **extra).changed
+        converge(params, state="absent", **extra)
+    assert_same(foreign_state(), foreign)
+    assert nat_rule.Backend(label).read(None) == []
+    assert not nat_rule.Backend(label).exists(None), "owned table/chains left behind"
+
+
 @pytest.mark.parametrize("label", BACKENDS)
 def test_masquerade_and_port_forward_carry_real_traffic(sandbox, label):
     build(sandbox)
@@ -94,13 +106,7 @@ def test_masquerade_and_port_forward_carry_real_traffic(sandbox, label):
     converge(PORT_FORWARD, **extra)
     with whoami_server("c1", 8080):
         assert ask("wan", UPLINK, 80) == WAN  # answered by the container, seeing the real client
-    assert_same(foreign_state(), foreign)
-    for params in rules:
-        assert not converge(params, **extra).changed
-        converge(params, state="absent", **extra)
-    assert_same(foreign_state(), foreign)
-    assert nat_rule.Backend(label).read(None) == []
-    assert not nat_rule.Backend(label).exists(None), "owned table/chains left behind"
+    idempotent_then_gone(label, rules, extra, foreign)
 
 
 def docker_like6(variant):
@@ -127,13 +133,7 @@ def test_ipv6_masquerade_and_port_forward_carry_real_traffic(sandbox, label):
     with whoami_server("c1", 8080, host="::"):
         assert ask("wan", UPLINK6, 80) == WAN6
         assert ask("wan", UPLINK, 80) is None  # the IPv6 port forward leaves IPv4 alone
-    assert_same(foreign_state(), foreign)
-    for params in rules:
-        assert not converge(params, **extra).changed
-        converge(params, state="absent", **extra)
-    assert_same(foreign_state(), foreign)
-    assert nat_rule.Backend(label).read(None) == []
-    assert not nat_rule.Backend(label).exists(None), "owned table/chains left behind"
+    idempotent_then_gone(label, rules, extra, foreign)
 
 
 @pytest.mark.parametrize("label", BACKENDS)

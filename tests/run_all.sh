@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make test: pytest over tests/ in the foreground and, at the same time, the
+# other steps one after the other (the engine tests on pyroute2 0.7, sanity,
+# lint, then every TEST_STEPS target of mk/*.mk), their output kept in a log
+# that is printed when both are done. Two streams, because pytest drives one
+# ansible-playbook at a time and leaves the second core idle; each stream
+# works in sandboxes of its own.
+#   usage: tests/run_all.sh PYTHON OLD_PYROUTE2_PYTHON [TEST_STEP...]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+py=$1 old=$2
+shift 2
+logs=.build/test-logs
+mkdir -p "$logs"
+log=$logs/other-steps.log
+
+other_steps() {
+  set -e
+  echo "== engine tests again with pyroute2 0.7 (the oldest supported)"
+  tests/sandbox.sh "$old" -m pytest -q tests/integration/test_engine_*.py tests/unit/test_validate.py tests/unit/test_plan.py
+  echo "== ansible-test sanity"
+  tests/sanity/run.sh
+  echo "== ansible-lint, production profile"
+  "${MAKE:-make}" --no-print-directory lint
+  for step in "$@"; do
+    echo "== $step"
+    "${MAKE:-make}" --no-print-directory "$step"
+  done
+}
+
+start=$SECONDS
+other_steps "$@" >"$log" 2>&1 &
+others=$!
+echo "== pytest (the other steps run alongside; their log: $log)"
+tests/sandbox.sh "$py" -m pytest --durations=10 tests
+pytest_rc=$?
+echo "== pytest done after $((SECONDS - start)) s; waiting for the other steps"
+wait "$others"
+others_rc=$?
+cat "$log"
+echo "== pytest: exit $pytest_rc; other steps: exit $others_rc; $((SECONDS - start)) s in all"
+[ "$pytest_rc" -eq 0 ] && [ "$others_rc" -eq 0 ]

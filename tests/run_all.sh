@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make test: pytest over tests/ in the foreground and, at the same time, the
-# other steps one after the other (the engine tests on pyroute2 0.7, sanity,
-# lint, then every TEST_STEPS target of mk/*.mk), their output kept in a log
-# that is printed when both are done. Two streams, because pytest drives one
-# ansible-playbook at a time and leaves the second core idle; each stream
-# works in sandboxes of its own.
+# other steps one after the other (the long lab and reliability tests, the
+# engine tests on pyroute2 0.7, sanity, lint, then every TEST_STEPS target of
+# mk/*.mk), their output kept in a log that is printed when both are done.
+# Two streams, because pytest drives one ansible-playbook at a time and leaves
+# the second core idle; each stream works in sandboxes of its own.
 #   usage: tests/run_all.sh PYTHON OLD_PYROUTE2_PYTHON [TEST_STEP...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +14,13 @@ logs=.build/test-logs
 mkdir -p "$logs"
 log=$logs/other-steps.log
 
+# Run in the other stream, so that both take about as long.
+ALONGSIDE=(tests/reliability tests/integration/test_site_lab.py)
+
 other_steps() {
   set -e
+  echo "== pytest ${ALONGSIDE[*]}"
+  tests/sandbox.sh "$py" -m pytest --durations=5 "${ALONGSIDE[@]}"
   echo "== engine tests again with pyroute2 0.7 (the oldest supported)"
   tests/sandbox.sh "$old" -m pytest -q tests/integration/test_engine_*.py tests/unit/test_validate.py tests/unit/test_plan.py
   echo "== ansible-test sanity"
@@ -32,7 +37,7 @@ start=$SECONDS
 other_steps "$@" >"$log" 2>&1 &
 others=$!
 echo "== pytest (the other steps run alongside; their log: $log)"
-tests/sandbox.sh "$py" -m pytest --durations=10 tests
+tests/sandbox.sh "$py" -m pytest --durations=10 tests "${ALONGSIDE[@]/#/--ignore=}"
 pytest_rc=$?
 echo "== pytest done after $((SECONDS - start)) s; waiting for the other steps"
 wait "$others"

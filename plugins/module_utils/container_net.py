@@ -201,11 +201,8 @@ def _plan_container(result, kernel, spec, host, want):
                               noop(want.host) if not paired else
                               Op("link_alias", None, want.host, {"alias": host.alias(want.host) or ""})))
     converge(result, LinkAttrs(None, want.host, None, spec.bridge, want.mtu), have_host, is_new=not paired)
-    converge(result, LinkAttrs(want.name, spec.ifname, want.addresses, None, want.mtu), have_eth,
+    converge(result, LinkAttrs(want.name, spec.ifname, want.addresses, None, want.mtu, nodad=True), have_eth,
              is_new=not paired)
-    for op in result.ops:
-        if op.action == "addr_add" and op.netns == want.name and op.args["address"].version == 6:
-            op.args["nodad"] = True
     _plan_routes(result, spec, want, ns.routes if paired else {}, is_new=not paired)
     result.after[want.name] = _want_state(spec, want, have_eth, ns.routes if paired else {})
 

@@ -25,6 +25,7 @@ class LinkAttrs:
     addresses: Optional[Tuple] = None
     master: Optional[str] = None
     mtu: Optional[int] = None
+    nodad: bool = False  # IPv6 addresses added without duplicate address detection
 
 
 def fresh(netns, name, kind, mtu=None):
@@ -76,7 +77,8 @@ def _converge_addresses(plan, want, have, is_new):
                                noop(want.name) if is_new else
                                _readd(want, [address] + _secondaries_of(have, address))))
     for address in sorted((desired - current) | lost, key=_order):
-        plan.add("address", Op("addr_add", want.netns, want.name, {"address": address},
+        args = {"address": address, "nodad": True} if want.nodad and address.version == 6 else {"address": address}
+        plan.add("address", Op("addr_add", want.netns, want.name, args,
                                noop(want.name) if is_new or address in lost else
                                Op("addr_del", want.netns, want.name, {"address": address})))
 

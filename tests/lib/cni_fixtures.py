@@ -127,16 +127,25 @@ def hidden_usr_lib_cni(sandbox):
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    timeout = 5  # a stalled client cannot hold a handler thread for long
+
     def log_message(self, *args):
         pass
+
+
+class _JoiningServer(http.server.ThreadingHTTPServer):
+    # server_close() joins every handler thread: the test leaves its sandbox
+    # with setns(), which the kernel refuses (EINVAL) while another thread of
+    # the process is still alive.
+    daemon_threads = False
+    block_on_close = True
 
 
 @contextlib.contextmanager
 def serving(directory):
     """An HTTP server for ``directory`` on 127.0.0.1 in the current network
     namespace, in a thread; yields its base URL; always stopped."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_QuietHandler, directory=directory))
+    server = _JoiningServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=directory))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 
 import yaml
@@ -32,6 +33,19 @@ def _ns_fd(kind):
     return os.open("/proc/thread-self/ns/" + kind, os.O_RDONLY | os.O_CLOEXEC)
 
 
+def _wait_single_threaded(tries=50):
+    """Wait (bounded: ``tries`` * 0.1 s) until this is the process's only
+    thread: the kernel refuses setns() into a mount namespace while another
+    thread shares the process's filesystem context."""
+    for _attempt in range(tries):
+        others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+        if not others:
+            return
+        time.sleep(0.1)
+    raise AssertionError("threads left running in the sandbox, so the test cannot leave it: %s"
+                         % ", ".join(t.name for t in others))
+
+
 @contextlib.contextmanager
 def sandboxed():
     cwd = os.getcwd()
@@ -48,6 +62,7 @@ def sandboxed():
             sh("ip", "link", "set", "lo", "up")
             yield Sandbox()
         finally:
+            _wait_single_threaded()
             syscalls.setns(home_mnt, syscalls.CLONE_NEWNS)
             syscalls.setns(home_net, syscalls.CLONE_NEWNET)
             os.chdir(cwd)

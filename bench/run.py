@@ -212,7 +212,7 @@ IMPORTS = (
     ("+ ansible.module_utils.basic", "import ansible.module_utils.basic"),
     ("+ netplumb veth module_utils", "import ansible.module_utils.basic; "
      "from ansible_collections.netplumb.linux.plugins.module_utils import runner, veth"),
-    ("+ pyroute2 (what veth imports to talk netlink)", "import ansible.module_utils.basic; "
+    ("+ pyroute2 (what veth imported before it moved to the lean socket)", "import ansible.module_utils.basic; "
      "from ansible_collections.netplumb.linux.plugins.module_utils import runner, veth; from pyroute2 import IPRoute"),
     ("+ netplumb container_net module_utils", "import ansible.module_utils.basic; "
      "from ansible_collections.netplumb.linux.plugins.module_utils import runner, container_net"),

@@ -32,7 +32,7 @@ notes:
     that names it, and the name is returned in C(field).
 '''
 
-    # Modules that talk netlink.
+    # Modules that talk netlink through pyroute2 (bridge, route, net_facts).
     NETLINK = r'''
 options: {}
 requirements:

@@ -26,7 +26,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni_names import ab
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError, ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Plan
 
-NEEDS_NETLINK = False
+NETLINK = None  # files and plugin runs only
 PREFIX = "netplumb-cni-check-"
 
 

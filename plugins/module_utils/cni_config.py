@@ -24,7 +24,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni_names import ab
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Plan
 
-NEEDS_NETLINK = False
+NETLINK = None  # files only
 CONFIG_MODE = 0o644
 DIR_MODE = 0o755
 

@@ -25,7 +25,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni_names import ab
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError, ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Plan
 
-NEEDS_NETLINK = False
+NETLINK = None  # files only
 BINARY_MODE = 0o755
 
 
@@ -63,7 +63,7 @@ def parse(params):
 def with_download(download):
     """This resource with URL sources fetched by ``download(url) -> bytes``."""
     return types.SimpleNamespace(parse=parse, plan=functools.partial(plan, download=download),
-                                 NEEDS_NETLINK=NEEDS_NETLINK)
+                                 NETLINK=NETLINK)
 
 
 def plan(kernel, spec, download=None):

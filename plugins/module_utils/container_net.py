@@ -26,14 +26,14 @@ import os
 
 from ansible_collections.netplumb.linux.plugins.module_utils import apply, container_spec, namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.container_read import (
-    read_host, read_netns, use_lean_sockets)
+    read_host, read_netns, make_room_for_sockets)
 from ansible_collections.netplumb.linux.plugins.module_utils.container_spec import default_routes, kernel_metric, mark, owner
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import KernelError, ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.linkattrs import LinkAttrs, converge, fresh
 from ansible_collections.netplumb.linux.plugins.module_utils.model import Route
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan, noop
 
-NEEDS_NETLINK = False  # the lean socket needs no pyroute2
+NETLINK = "lean"  # rtnl.py's socket: no pyroute2
 parse = container_spec.parse
 MAIN_TABLE = 254
 _FAMILIES = {4: 2, 6: 10}  # AF_INET, AF_INET6
@@ -118,7 +118,7 @@ apply.register("container_del", "remove container {target} (host end {host} and 
 
 
 def plan(kernel, spec):
-    use_lean_sockets(kernel, len(spec.containers))
+    make_room_for_sockets(len(spec.containers))
     host = read_host(kernel)
     if spec.state == "present":
         _check_bridge(kernel, host, spec.bridge)

@@ -11,12 +11,10 @@ __metaclass__ = type
 
 import resource
 
-from ansible_collections.netplumb.linux.plugins.module_utils import namespaces, rtnl
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import netlink_error
-from ansible_collections.netplumb.linux.plugins.module_utils.model import Link, Route
+from ansible_collections.netplumb.linux.plugins.module_utils import namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import link_from_record, netlink_error
+from ansible_collections.netplumb.linux.plugins.module_utils.model import Route
 
-IFF_UP = 0x1
-IFF_LOOPBACK = 0x8
 IFA_F_SECONDARY = 0x1
 MAIN_TABLE = 254
 _PROTOS = {2: "kernel", 3: "boot", 4: "static"}
@@ -44,7 +42,7 @@ class HostState:
 
     def link(self, name):
         rec = self.records.get(name)
-        return None if rec is None else _link(None, rec, self._names, ())
+        return None if rec is None else link_from_record(None, rec, self._names, ())
 
     def name_of(self, index):
         return self._names.get(index)
@@ -54,10 +52,9 @@ class HostState:
         return rec.alias if rec is not None else None
 
 
-def use_lean_sockets(kernel, count):
-    """Every netlink socket of this call is an rtnl.RtnlSocket, one per
-    namespace, held for the call: make room for that many descriptors."""
-    kernel.socket_factory = rtnl.RtnlSocket
+def make_room_for_sockets(count):
+    """The call holds one netlink socket per namespace (the resource's
+    NETLINK is "lean": rtnl.RtnlSocket): make room for that many descriptors."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = count + 256
     if soft != resource.RLIM_INFINITY and soft < want:
@@ -91,7 +88,8 @@ def read_netns(kernel, name, ifname, route_families=()):
         raise netlink_error("reading netns %s" % name, exc)
     mine = [a.address for a in addrs]
     secondaries = [a.address for a in addrs if a.flags & IFA_F_SECONDARY]
-    links = [_link(name, rec, names, mine if rec.index == index else (), secondaries if rec.index == index else ())
+    links = [link_from_record(name, rec, names, mine if rec.index == index else (),
+                              secondaries if rec.index == index else ())
              for rec in records]
     main = {}
     for msg in routes:
@@ -99,13 +97,3 @@ def read_netns(kernel, name, ifname, route_families=()):
                       dev=names.get(msg.oif), proto=_PROTOS.get(msg.proto, str(msg.proto)))
         main[(route.dst, route.metric)] = route
     return NsState(name, links, main)
-
-
-def _link(netns, rec, names, addresses, secondaries=()):
-    kind = rec.kind or ("loopback" if rec.flags & IFF_LOOPBACK else "device")
-    return Link(netns=netns, index=rec.index, name=rec.name, kind=kind, up=bool(rec.flags & IFF_UP),
-                mtu=rec.mtu, master=names.get(rec.master) if rec.master else None,
-                addresses=tuple(sorted(addresses, key=lambda i: (i.version, i))),
-                secondaries=frozenset(secondaries),
-                peer_index=rec.peer_index if kind == "veth" else None,
-                peer_nsid=rec.peer_nsid if kind == "veth" else None)

@@ -32,10 +32,13 @@ class Outcome:
 def run(resource, params, check_mode=False):
     """Raises ParamError before anything changes, ApplyError after a rollback."""
     spec = resource.parse(params)
-    if getattr(resource, "NEEDS_NETLINK", True):
+    # NETLINK: "pyroute2" (the default), "lean" (rtnl.py) or None (no netlink).
+    netlink = getattr(resource, "NETLINK", "pyroute2")
+    if netlink == "pyroute2":
         Kernel.require_library()
     # One run at a time per node, check mode included (see lock.py).
-    with node_lock(required=not check_mode), Kernel(assume_missing_netns_empty=check_mode) as kernel:
+    with node_lock(required=not check_mode), \
+            Kernel(assume_missing_netns_empty=check_mode, lean=netlink != "pyroute2") as kernel:
         plan = resource.plan(kernel, spec)
         ops = plan.ops
         if ops and not check_mode:

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: netplumb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Netlink sessions, one pyroute2 socket per namespace, and what they read.
+"""Netlink sessions, one socket per namespace, and what they read.
 
-pyroute2 is imported on first use, so code paths that never reach the kernel
-(argument checks, a module that only reads files) do not pay for it.
+Two kinds of socket answer the same calls: pyroute2's IPRoute, imported on
+first use, and the lean socket of rtnl.py (standard library only), which the
+modules run per item (netns, veth) and container_net use, so that they neither
+pay pyroute2's import time nor need it on the node.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,7 +15,7 @@ __metaclass__ = type
 import ipaddress
 import os
 
-from ansible_collections.netplumb.linux.plugins.module_utils import namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils import namespaces, rtnl
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import KernelError, MissingLibrary
 from ansible_collections.netplumb.linux.plugins.module_utils.model import Link, NsView, Route
 
@@ -49,8 +51,9 @@ class Kernel:
     exist yet reads as empty: an earlier task in the same play would create it.
     """
 
-    def __init__(self, assume_missing_netns_empty=False):
+    def __init__(self, assume_missing_netns_empty=False, lean=False):
         self.assume_missing_netns_empty = assume_missing_netns_empty
+        self.lean = lean
         self.warnings = []
         self._sockets = {}
 
@@ -70,12 +73,9 @@ class Kernel:
         """Fail before planning, so a node without pyroute2 is left untouched."""
         _iproute_class()
 
-    # A resource may set a lighter socket class with IPRoute's calls (rtnl.RtnlSocket).
-    socket_factory = None
-
     def ipr(self, netns):
         if netns not in self._sockets:
-            iproute = self.socket_factory or _iproute_class()
+            iproute = rtnl.RtnlSocket if self.lean else _iproute_class()
             with namespaces.netns_context(netns):
                 self._sockets[netns] = iproute()
         return self._sockets[netns]
@@ -104,6 +104,8 @@ class Kernel:
             return NsView(netns, [], exists=False)
         ipr = self.ipr(netns)
         try:
+            if self.lean:
+                return _lean_view(netns, ipr.links(), ipr.addresses())
             raw_links = ipr.get_links()
             raw_addrs = ipr.get_addr()
         except Exception as exc:  # pyroute2 raises NetlinkError and OSError subclasses
@@ -137,6 +139,9 @@ class Kernel:
             self._missing(netns)
             return []
         ipr = self.ipr(netns)
+        if self.lean:
+            names = {rec.index: rec.name for rec in ipr.links()}
+            return [_lean_route(netns, msg, names) for msg in ipr.routes(unicast_only=False)]
         names = {msg["index"]: msg.get_attr("IFLA_IFNAME") for msg in ipr.get_links()}
         result = []
         for family in (AF_INET, AF_INET6):
@@ -201,3 +206,34 @@ def _route(netns, msg, names):
         scope=_SCOPES.get(msg["scope"], str(msg["scope"])),
         type=_TYPES.get(msg["type"], str(msg["type"])),
     )
+
+
+# -- the lean socket's records (rtnl.py) -----------------------------------------
+
+def _lean_view(netns, records, addrs):
+    mine, secondaries = {}, {}
+    for addr in addrs:
+        mine.setdefault(addr.index, []).append(addr.address)
+        if addr.flags & IFA_F_SECONDARY:
+            secondaries.setdefault(addr.index, []).append(addr.address)
+    names = {rec.index: rec.name for rec in records}
+    return NsView(netns, [link_from_record(netns, rec, names, mine.get(rec.index, ()), secondaries.get(rec.index, ()))
+                          for rec in records])
+
+
+def link_from_record(netns, rec, names, addresses, secondaries=()):
+    """model.Link of an rtnl.LinkMsg; ``names``: index -> name in its namespace."""
+    kind = rec.kind or ("loopback" if rec.flags & IFF_LOOPBACK else "device")
+    return Link(netns=netns, index=rec.index, name=rec.name, kind=kind, up=bool(rec.flags & IFF_UP),
+                mtu=rec.mtu, master=names.get(rec.master) if rec.master else None,
+                addresses=tuple(sorted(addresses, key=lambda i: (i.version, i))),
+                secondaries=frozenset(secondaries),
+                peer_index=rec.peer_index if kind == "veth" else None,
+                peer_nsid=rec.peer_nsid if kind == "veth" else None,
+                mac=rec.mac, operstate=rec.operstate, stp=rec.stp, vlan_filtering=rec.vlan_filtering)
+
+
+def _lean_route(netns, msg, names):
+    return Route(netns=netns, dst=msg.dst, table=msg.table, metric=msg.metric, gateway=msg.gateway,
+                 dev=names.get(msg.oif), proto=_PROTOS.get(msg.proto, str(msg.proto)),
+                 scope=_SCOPES.get(msg.scope, str(msg.scope)), type=_TYPES.get(msg.type, str(msg.type)))

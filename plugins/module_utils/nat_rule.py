@@ -13,7 +13,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.errors import Param
 from ansible_collections.netplumb.linux.plugins.module_utils.nat_tools import have
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan
 
-NEEDS_NETLINK = False
+NETLINK = None  # nft / iptables commands only
 VARIANTS = ("legacy", "nft")
 
 

@@ -12,6 +12,9 @@ from ansible_collections.netplumb.linux.plugins.module_utils import namespaces, 
 from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op, Plan, noop
 
 
+NETLINK = "lean"  # rtnl.py's socket: no pyroute2 import, which would double the task's time
+
+
 @dataclasses.dataclass(frozen=True)
 class NetnsSpec:
     name: str

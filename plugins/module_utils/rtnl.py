@@ -1,17 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: netplumb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A lean rtnetlink socket for the fast path (container_net): standard library only.
+"""A lean rtnetlink socket (netns, veth, container_net): standard library only.
 
 Why not pyroute2 here: importing it costs about 200 ms and decoding one link
 of a dump about 0.4 ms (docs/performance.md has the profile), which alone is
 more than the whole per-container budget of a no-change run. This socket
 encodes the handful of requests the engine's apply step sends, and reads dumps
-into plain tuples, decoding only the attributes the fast path looks at.
+into plain tuples, decoding only the attributes the engine looks at.
 
 ``RtnlSocket`` answers the subset of pyroute2's ``IPRoute`` API that
-``apply.py`` calls (``link``, ``addr``, ``route``, ``link_lookup``, ``close``),
-so the same operations, errno handling and rollback run on it unchanged.
+``apply.py`` and ``kernel.py`` call (``link``, ``addr``, ``route``,
+``link_lookup``, ``get_netnsid``, ``close``), so the same operations, errno
+handling and rollback run on it unchanged; kernel.Kernel(lean=True) reads its
+dumps (``links``, ``addresses``, ``routes``) into the same model as pyroute2's.
 A socket is bound to the namespace it is created in, as any netlink socket.
 """
 
@@ -31,6 +33,7 @@ NETLINK_EXT_ACK = 11
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
+RTM_GETNSID = 90
 
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x100, 0x200, 0x400, 0x300
@@ -38,7 +41,10 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD, IFLA_EXT_MASK, IFLA_LINK_NETNSID = 18, 20, 28, 29, 37
+IFLA_OPERSTATE = 16
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
+IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING = 5, 7
+NETNSA_NSID, NETNSA_FD = 1, 3
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
 IFF_UP = 0x1
@@ -55,9 +61,12 @@ _U32 = struct.Struct("=I")
 _I32 = struct.Struct("=i")
 _FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
 RTEXT_FILTER_SKIP_STATS = 1 << 3
-_LINK_ATTRS = frozenset((IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_LINKINFO, IFLA_IFALIAS,
-                         IFLA_LINK_NETNSID))
-_INFO_ATTRS = frozenset((IFLA_INFO_KIND,))
+_LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_OPERSTATE,
+                         IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID))
+_INFO_ATTRS = frozenset((IFLA_INFO_KIND, IFLA_INFO_DATA))
+_BRIDGE_ATTRS = frozenset((IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING))
+# RFC 2863 operational states, as the kernel numbers them and ``ip`` names them.
+_OPERSTATES = ("unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up")
 _ADDR_ATTRS = frozenset((IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS))
 _ROUTE_ATTRS = frozenset((RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE))
 # ipaddress constructors take (packed bytes, prefix) directly.
@@ -66,8 +75,10 @@ _NETWORK = {socket.AF_INET: ipaddress.IPv4Network, socket.AF_INET6: ipaddress.IP
 _ADDRESS = {socket.AF_INET: ipaddress.IPv4Address, socket.AF_INET6: ipaddress.IPv6Address}
 _ZERO = {socket.AF_INET: b"\0" * 4, socket.AF_INET6: b"\0" * 16}
 
-# One link, one address, one route of a dump: only what the fast path reads.
-LinkMsg = collections.namedtuple("LinkMsg", "index name kind flags mtu master peer_index peer_nsid alias")
+# One link, one address, one route of a dump: only what the engine reads.
+LinkMsg = collections.namedtuple("LinkMsg", "index name kind flags mtu master peer_index peer_nsid alias "
+                                            "mac operstate stp vlan_filtering",
+                                 defaults=("", "", None, None))
 AddrMsg = collections.namedtuple("AddrMsg", "index address flags")
 RouteMsg = collections.namedtuple("RouteMsg", "dst table metric gateway oif proto scope type")
 
@@ -211,13 +222,24 @@ class RtnlSocket:
             result.append(AddrMsg(ifindex, iface, extended if extended is not None else flags))
         return result
 
-    def routes(self, families=(socket.AF_INET, socket.AF_INET6), table=None):
-        """Unicast routes of ``families`` (of ``table`` only if given)."""
+    def get_netnsid(self, fd):
+        """{"nsid": id} under which this socket's namespace knows the namespace
+        of ``fd`` (-1: none yet), as pyroute2's IPRoute.get_netnsid."""
+        body = struct.pack("=Bxxx", socket.AF_UNSPEC) + _attr(NETNSA_FD, _U32.pack(fd))
+        for _kind, payload in self._replies(self._send(RTM_GETNSID, 0, body)):
+            nsid = _pick(payload, 4, (NETNSA_NSID,)).get(NETNSA_NSID)
+            return {"nsid": _I32.unpack(nsid[:4])[0] if nsid is not None else -1}
+        return {"nsid": -1}
+
+    def routes(self, families=(socket.AF_INET, socket.AF_INET6), table=None, unicast_only=True):
+        """Routes of ``families`` (of ``table`` only if given; every type, not
+        only unicast, with ``unicast_only=False``)."""
         result = []
         for family in families:
             for payload in self.dump(RTM_GETROUTE, _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)):
                 _fam, dst_len, _src, _tos, rtm_table, proto, scope, rtype, _flags = _RTMSG.unpack_from(payload)
-                if rtype != RTN_UNICAST or (table is not None and table < 256 and rtm_table != table):
+                if (unicast_only and rtype != RTN_UNICAST) or (table is not None and table < 256
+                                                               and rtm_table != table):
                     continue
                 attrs = _pick(payload, 12, _ROUTE_ATTRS)
                 real_table = _u32(attrs.get(RTA_TABLE)) or rtm_table
@@ -234,7 +256,7 @@ class RtnlSocket:
     # -- pyroute2's IPRoute subset that apply.py uses --------------------------
 
     def link(self, command, index=0, ifname=None, kind=None, peer=None, mtu=None, master=None,
-             state=None, net_ns_fd=None, ifalias=None):
+             state=None, net_ns_fd=None, ifalias=None, br_stp_state=None, br_vlan_filtering=None):
         if command == "del":
             self.request(RTM_DELLINK, _IFINFO.pack(0, 0, index, 0, 0))
             return
@@ -251,7 +273,8 @@ class RtnlSocket:
             self.request(RTM_NEWLINK, body, NLM_F_CREATE | NLM_F_EXCL)
         elif command == "set":
             if kind is not None:
-                raise NotImplementedError("bridge options are not in the lean socket")
+                body += _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, kind.encode()) + _attr(
+                    IFLA_INFO_DATA, _bridge_attrs(br_stp_state, br_vlan_filtering)))
             self.request(RTM_NEWLINK, body)
         else:
             raise ValueError("link command %r" % command)
@@ -294,14 +317,33 @@ class RtnlSocket:
 def _link_msg(payload):
     _family, _type, index, flags, _change = _IFINFO.unpack_from(payload)
     attrs = _pick(payload, 16, _LINK_ATTRS)
-    kind = None
+    kind = stp = vlan_filtering = None
     info = attrs.get(IFLA_LINKINFO)
     if info is not None:
-        kind = _text(_pick(info, 0, _INFO_ATTRS).get(IFLA_INFO_KIND))
+        info = _pick(info, 0, _INFO_ATTRS)
+        kind = _text(info.get(IFLA_INFO_KIND))
+        if kind == "bridge" and IFLA_INFO_DATA in info:
+            bridge = _pick(info[IFLA_INFO_DATA], 0, _BRIDGE_ATTRS)
+            stp = bool(_u32(bridge.get(IFLA_BR_STP_STATE)))
+            vlan_filtering = bool(bridge.get(IFLA_BR_VLAN_FILTERING, b"\0")[0])
     nsid = attrs.get(IFLA_LINK_NETNSID)
+    mac = attrs.get(IFLA_ADDRESS)
+    operstate = attrs.get(IFLA_OPERSTATE)
     return LinkMsg(index, _text(attrs.get(IFLA_IFNAME)), kind, flags, _u32(attrs.get(IFLA_MTU)),
                    _u32(attrs.get(IFLA_MASTER)) or None, _u32(attrs.get(IFLA_LINK)),
-                   _I32.unpack(nsid[:4])[0] if nsid is not None else None, _text(attrs.get(IFLA_IFALIAS)))
+                   _I32.unpack(nsid[:4])[0] if nsid is not None else None, _text(attrs.get(IFLA_IFALIAS)),
+                   ":".join("%02x" % byte for byte in mac) if mac else "",
+                   _OPERSTATES[operstate[0]] if operstate and operstate[0] < len(_OPERSTATES) else "",
+                   stp, vlan_filtering)
+
+
+def _bridge_attrs(stp_state, vlan_filtering):
+    out = b""
+    if stp_state is not None:
+        out += _attr(IFLA_BR_STP_STATE, _U32.pack(stp_state))
+    if vlan_filtering is not None:
+        out += _attr(IFLA_BR_VLAN_FILTERING, struct.pack("=B", vlan_filtering))
+    return out
 
 
 def _link_attrs(ifname, mtu, master, net_ns_fd, ifalias):

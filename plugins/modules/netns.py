@@ -16,11 +16,12 @@ description:
   - On O(state=present) the loopback interface of the namespace is brought up, also in one that already existed.
   - Names match exactly. A leftover file at the namespace's path that is not a namespace (from an
     interrupted create) is replaced.
+  - "Talks netlink through the collection's own small socket layer (standard library only): it does not need
+    pyroute2 on the node."
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
-  - netplumb.linux.common.netlink
 options:
   name:
     description: "Name of the namespace: letters, digits and C(_ . @ + - :), no C(/), no spaces."

@@ -17,11 +17,12 @@ description:
     names (another pair) is deleted and the pair created anew; a link of another kind holding a
     name stops the module before any change.
   - Each end then gets its master, MTU and addresses, and is brought up.
+  - "Talks netlink through the collection's own small socket layer (standard library only): it does not need
+    pyroute2 on the node, and a loop of veth tasks costs little more than Ansible's own per-task time."
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
-  - netplumb.linux.common.netlink
   - netplumb.linux.common.netns
 options:
   name:

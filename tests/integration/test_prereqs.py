@@ -2,7 +2,8 @@
 
 The node is the test's sandbox (local connection), and the Python that Ansible
 uses there is a throwaway virtualenv made by the test without pyroute2, as on
-a fresh node. The pip path installs the pyroute2 wheel that ``make deps``
+a fresh node: bridge, route and net_facts need it, netns, veth and
+container_net (on the lean socket) do not. The pip path installs the pyroute2 wheel that ``make deps``
 fetched into .build/wheelhouse (the sandbox has no network); nothing is ever
 installed onto the machine running the tests. The distribution-package path
 would do that, so it is proven in check mode only (apt simulates)."""
@@ -89,12 +90,15 @@ def _node_files():
     return {d: sorted(os.listdir(d)) for d in ("/etc/sysctl.d", "/etc/cni", "/opt/cni") if os.path.isdir(d)}
 
 
-def test_netlink_module_without_pyroute2_names_the_package(sandbox, bare_python, tmp_path):
+def _module_play(tmp_path, tasks, python):
     path = str(tmp_path / "module.yml")
     with open(path, "w") as handle:
-        yaml.safe_dump([{"hosts": "localhost", "gather_facts": False,
-                         "tasks": [{"name": "A namespace", "netplumb.linux.netns": {"name": "red"}}]}], handle)
-    run = run_playbook_file(path, extra_args=["-e", "ansible_python_interpreter=%s" % bare_python])
+        yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], handle)
+    return run_playbook_file(path, extra_args=["-e", "ansible_python_interpreter=%s" % python])
+
+
+def test_pyroute2_module_without_pyroute2_names_the_package(sandbox, bare_python, tmp_path):
+    run = _module_play(tmp_path, [{"name": "A bridge", "netplumb.linux.bridge": {"name": "br0"}}], bare_python)
     assert run.rc != 0, run
     assert len(run.failed) == 1, run
     msg = run.failed[0]["msg"]
@@ -103,7 +107,24 @@ def test_netlink_module_without_pyroute2_names_the_package(sandbox, bare_python,
     assert "python3-pyroute2" in msg and "pip install pyroute2" in msg, msg
     assert bare_python in msg, msg
     assert "Traceback" not in run.stdout + run.stderr
-    assert sandbox.netns_list() == []
+    assert sandbox.link("br0") is None
+
+
+def test_the_lean_netlink_modules_run_without_pyroute2(sandbox, bare_python, tmp_path):
+    """netns, veth and container_net talk netlink through rtnl.py: a node
+    whose Python lacks pyroute2 runs them all the same."""
+    sandbox.ip("link", "add", "br0", "type", "bridge")
+    tasks = [{"name": "A namespace", "netplumb.linux.netns": {"name": "red"}},
+             {"name": "A pair into it", "netplumb.linux.veth": {"name": "h0", "peer": "c0", "peer_netns": "red",
+                                                                "peer_addresses": ["192.0.2.2/24"]}},
+             {"name": "A container", "netplumb.linux.container_net": {
+                 "bridge": "br0", "containers": [{"name": "c1", "address": "192.0.2.11/24"}]}}]
+    run = _module_play(tmp_path, tasks, bare_python)
+    assert run.rc == 0, run
+    assert not _imports_pyroute2(bare_python)
+    assert sandbox.netns_list() == ["c1", "red"]
+    assert sandbox.addresses("c0", netns="red") == ["192.0.2.2/24"]
+    assert sandbox.addresses("eth0", netns="c1") == ["192.0.2.11/24"]
 
 
 def test_without_install_the_roles_stop_before_any_change_with_one_message(sandbox, bare_python, tmp_path):

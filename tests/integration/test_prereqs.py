@@ -160,6 +160,31 @@ def test_without_install_the_roles_stop_before_any_change_with_one_message(sandb
     assert not _imports_pyroute2(bare_python)
 
 
+def test_a_dual_stack_node_on_iptables_needs_ip6tables_of_each_variant(sandbox, bare_python, tmp_path):
+    """IPv6 rules through the iptables backend run ip6tables-<variant>: a node
+    with iptables but without ip6tables is stopped before any change."""
+    before, files = sandbox.snapshot(), _node_files()
+    only_v4 = tmp_path / "bin"
+    only_v4.mkdir()
+    for tool in ("iptables-nft", "iptables-legacy"):
+        os.symlink(sh("sh", "-c", 'command -v "$0"', tool).strip(), str(only_v4 / tool))
+    dual = dict(ROLE_VARS, bridge_network_cidr6="2001:db8:5::/64",
+                bridge_network_containers=[dict(ROLE_VARS["bridge_network_containers"][0],
+                                                address6="2001:db8:5::11")])
+    for backend, lacking in (("iptables", True), ("nftables", False)):
+        run = _play(tmp_path, [_role("bridge_network", **dict(dual, bridge_network_nat_backend=backend))],
+                    bare_python, extra_vars={"bridge_network_install_prereqs": False},
+                    environment={"PATH": str(only_v4)}, name=backend)
+        assert run.rc != 0 and len(run.failed) == 1, run
+        msg = run.failed[0]["msg"]
+        said = ("ip6tables-nft and ip6tables-legacy in PATH (nat_rule, IPv6 rules for bridge_network_cidr6, "
+                "backend iptables) (package iptables)")
+        assert (said in msg) is lacking, msg
+        assert "pyroute2 >= 0.7.2" in msg, msg  # the same one message lists everything
+    assert sandbox.snapshot() == before
+    assert _node_files() == files
+
+
 def test_check_mode_reports_the_install_then_pip_installs_and_converges(sandbox, tmp_path):
     python = _venv(str(tmp_path / "venv"))
     roles = [_role("bridge_network", bridge_network_cidr=CIDR,

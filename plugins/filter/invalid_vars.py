@@ -19,6 +19,9 @@ description:
   - "Kinds: V(network) (CIDR, host bits zero), V(address) (an IP address without prefix), V(ifname) (an
     interface name), V(cni_network_name) (a CNI network name), V(absolute_path). A kind ending in C(?)
     also accepts an empty string or null (the variable is optional)."
+  - "V(supernet) takes as its value C([network, inner network, inner variable's name]): the network may be
+    empty; if set, it must be a network that holds the inner one (same family), for example a cluster CIDR
+    that must hold the node's own subnet."
 options:
   _input:
     description: The checks, each a list of variable name, value and kind.
@@ -46,12 +49,31 @@ _value:
   elements: str
 '''
 
+import ipaddress
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netplumb.linux.plugins.module_utils import cni_names, validate
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
 
+def _supernet(name, value):
+    """[network, inner network, inner's name]: empty, or a network holding the inner one."""
+    outer, inner, inner_name = value
+    if outer in (None, ""):
+        return
+    network = validate.network(name, outer)
+    if inner in (None, ""):
+        return
+    try:
+        held = ipaddress.ip_network(inner, strict=False)
+    except ValueError:
+        return  # the inner variable's own check names it
+    if held.version != network.version or not held.subnet_of(network):
+        raise ParamError(name, outer, "must contain %s (%s)" % (inner_name, inner))
+
+
 _KINDS = {
+    "supernet": _supernet,
     "network": validate.network,
     "address": validate.ip,
     "ifname": validate.ifname,

@@ -134,9 +134,9 @@ def render(rule):
 def _args(rule):
     args = []
     if rule.source:
-        args += ["-s", str(rule.source)]
+        args += (["!"] if rule.not_source else []) + ["-s", str(rule.source)]
     if rule.destination:
-        args += ["-d", str(rule.destination)]
+        args += (["!"] if rule.not_destination else []) + ["-d", str(rule.destination)]
     if rule.in_interface:
         args += ["-i", rule.in_interface]
     if rule.out_interface:

@@ -126,9 +126,11 @@ def _expr(rule, chain):
     if rule.out_interface:
         expr.append(_match({"meta": {"key": "oifname"}}, rule.out_interface))
     if rule.source:
-        expr.append(_match({"payload": {"protocol": ip, "field": "saddr"}}, _addr(rule.source)))
+        expr.append(_match({"payload": {"protocol": ip, "field": "saddr"}}, _addr(rule.source),
+                           "!=" if rule.not_source else "=="))
     if rule.destination:
-        expr.append(_match({"payload": {"protocol": ip, "field": "daddr"}}, _addr(rule.destination)))
+        expr.append(_match({"payload": {"protocol": ip, "field": "daddr"}}, _addr(rule.destination),
+                           "!=" if rule.not_destination else "=="))
     if rule.protocol:
         expr.append(_match({"meta": {"key": "l4proto"}}, rule.protocol))
     if rule.dport:
@@ -156,12 +158,11 @@ def _words(rule, chain):
         words += ["iifname", '"%s"' % rule.in_interface]
     if rule.out_interface:
         words += ["oifname", '"%s"' % rule.out_interface]
-    if rule.source:
-        src = rule.source
-        words += [ip, "saddr", str(src if src.prefixlen < src.max_prefixlen else src.network_address)]
-    if rule.destination:
-        dst = rule.destination
-        words += [ip, "daddr", str(dst if dst.prefixlen < dst.max_prefixlen else dst.network_address)]
+    for field, net, negated in (("saddr", rule.source, rule.not_source),
+                                ("daddr", rule.destination, rule.not_destination)):
+        if net:
+            words += [ip, field] + (["!="] if negated else [])
+            words.append(str(net if net.prefixlen < net.max_prefixlen else net.network_address))
     if rule.protocol and not rule.dport:
         words += ["meta", "l4proto", rule.protocol]
     if rule.dport:

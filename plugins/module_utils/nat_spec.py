@@ -46,13 +46,15 @@ class NatRule:
     comment: str = ""
     output: bool = False                   # dnat: also for the node's own traffic
     family: int = 4                        # 4 or 6
+    not_source: bool = False               # match every source but ``source``
+    not_destination: bool = False          # match every destination but ``destination``
 
     def match(self):
         family = {"family": 6} if self.family == 6 else {}  # IPv4 rules keep the tags of earlier releases
         return dict(family, **{
             "kind": self.kind,
-            "source": str(self.source) if self.source else None,
-            "destination": str(self.destination) if self.destination else None,
+            "source": _negated(self.source, self.not_source),
+            "destination": _negated(self.destination, self.not_destination),
             "in_interface": self.in_interface,
             "out_interface": self.out_interface,
             "protocol": self.protocol,
@@ -96,6 +98,11 @@ class NatRuleSpec:
     state: str = "present"
 
 
+def _negated(network, negated):
+    """``network`` as the user writes it: ``!`` in front when negated."""
+    return None if network is None else ("!" if negated else "") + str(network)
+
+
 def _digest(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -134,12 +141,13 @@ def parse(params):
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX or not _COMMENT.fullmatch(comment):
         raise ParamError("comment", comment, "must be at most %d characters of letters, digits, "
                          "spaces and _ . , : / @ + = -" % COMMENT_MAX)
-    source = _net("source", params.get("source"))
-    destination = _net("destination", params.get("destination"))
+    source, not_source = _net("source", params.get("source"))
+    destination, not_destination = _net("destination", params.get("destination"))
     family = _family(params.get("family"), (("source", source), ("destination", destination), ("to", to_address)))
     rule = NatRule(kind=kind, source=source, destination=destination,
                    in_interface=in_interface, out_interface=out_interface, protocol=protocol, dport=dport,
-                   to_address=to_address, to_port=to_port, comment=comment, output=output, family=family)
+                   to_address=to_address, to_port=to_port, comment=comment, output=output, family=family,
+                   not_source=not_source, not_destination=not_destination)
     return NatRuleSpec(rule, backend, validate.netns("netns", params.get("netns")), state)
 
 
@@ -160,14 +168,18 @@ def _family(value, addresses):
 
 
 def _net(field, value):
+    """(network, negated) of ``198.51.100.0/24`` or ``!198.51.100.0/24``."""
     if value in (None, ""):
-        return None
+        return None, False
     if not isinstance(value, str):
         raise ParamError(field, value, "must be an IPv4 or IPv6 address or network in CIDR form")
+    negated = value.startswith("!")
+    text = value[1:].strip() if negated else value
     try:
-        return ipaddress.ip_network(value, strict=True)
+        return ipaddress.ip_network(text, strict=True), negated
     except ValueError as exc:
-        raise ParamError(field, value, "is not an IPv4 or IPv6 address or network: %s" % exc)
+        raise ParamError(field, value, "is not an IPv4 or IPv6 address or network%s: %s"
+                         % (" after the !" if negated else "", exc))
 
 
 def _iface(field, value):

@@ -42,10 +42,15 @@ options:
     required: true
     choices: [masquerade, snat, dnat, forward]
   source:
-    description: Source address or network (CIDR) to match.
+    description:
+      - Source address or network (CIDR) to match.
+      - With C(!) in front, every source except that one, as M(ansible.builtin.iptables) writes it (V(!198.51.100.0/25)).
     type: str
   destination:
-    description: Destination address or network (CIDR) to match.
+    description:
+      - Destination address or network (CIDR) to match.
+      - With C(!) in front, every destination except that one (V(!198.51.100.0/24)), for example a masquerade
+        that leaves traffic to the containers of other nodes with the container's own address.
     type: str
   in_interface:
     description: Incoming interface to match. Not with V(masquerade), V(snat) or O(output=true).
@@ -123,6 +128,13 @@ EXAMPLES = r'''
     protocol: tcp
     dport: "80"
     to: "[2001:db8:100::11]:8080"
+
+- name: Masquerade only what leaves the cluster, so containers on other nodes see the container's own address
+  netplumb.linux.nat_rule:
+    kind: masquerade
+    source: 198.51.100.0/26
+    destination: "!198.51.100.0/24"
+    out_interface: uplink0
 
 - name: IPv6 containers leave masqueraded as the node too
   netplumb.linux.nat_rule:

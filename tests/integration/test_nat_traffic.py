@@ -7,8 +7,8 @@ import re
 import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils import engine, nat_rule
-from nat_topology import (FORWARD, FORWARD6, FORWARD_BACK, FORWARD_BACK6, MASQUERADE, MASQUERADE6, PORT_FORWARD,
-                          PORT_FORWARD6, UPLINK, UPLINK6, WAN, WAN6, build, build6)
+from nat_topology import (CONTAINER, FORWARD, FORWARD6, FORWARD_BACK, FORWARD_BACK6, MASQUERADE, MASQUERADE6,
+                          PORT_FORWARD, PORT_FORWARD6, SUBNET, UPLINK, UPLINK6, WAN, WAN6, build, build6)
 from nat_traffic import ask, whoami_server
 
 BACKENDS = ["nftables", "iptables-nft", "iptables-legacy"]
@@ -106,6 +106,28 @@ def test_masquerade_and_port_forward_carry_real_traffic(sandbox, label):
     converge(PORT_FORWARD, **extra)
     with whoami_server("c1", 8080):
         assert ask("wan", UPLINK, 80) == WAN  # answered by the container, seeing the real client
+    idempotent_then_gone(label, rules, extra, foreign)
+
+
+@pytest.mark.parametrize("label", BACKENDS)
+def test_a_negated_destination_is_left_unmasqueraded(sandbox, label):
+    """``destination: "!net"`` (as ansible.builtin.iptables writes it): traffic
+    to that network keeps the container's address, the rest is masqueraded."""
+    build(sandbox)
+    extra = prepare_backend(sandbox, label)
+    sandbox.ip("addr", "add", "192.0.2.1/24", "dev", "uplink0")
+    sandbox.ip("addr", "add", "192.0.2.2/24", "dev", "eth0", netns="wan")
+    sandbox.ip("route", "add", SUBNET, "via", UPLINK, netns="wan")  # answers can find the container now
+    foreign = foreign_state()
+    rules = [dict(MASQUERADE, destination="!203.0.113.0/24")]
+    rules += [FORWARD, FORWARD_BACK] if label != "nftables" else []
+    with whoami_server("wan", 7000):
+        if label == "nftables":  # (docker's FORWARD policy drops everything on the others until ours accept)
+            assert ask("c1", WAN, 7000) == CONTAINER and ask("c1", "192.0.2.2", 7000) == CONTAINER  # nothing yet
+        for params in rules:
+            assert converge(params, **extra).extra["backend"] == label
+        assert ask("c1", WAN, 7000) == CONTAINER  # the excluded network sees the container itself
+        assert ask("c1", "192.0.2.2", 7000) == "192.0.2.1"  # anywhere else sees the node
     idempotent_then_gone(label, rules, extra, foreign)
 
 

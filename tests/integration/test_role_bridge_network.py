@@ -83,3 +83,38 @@ def test_bad_variables_stop_before_any_change(sandbox):
         assert run.rc != 0, run
         assert "argument" in run.stdout.lower() or "validation" in run.stdout.lower(), run
         assert node_state(sandbox) == before
+
+
+def test_a_cluster_cidr_leaves_traffic_between_pods_unmasqueraded(sandbox):
+    """The wan plays another node whose pods are 198.51.100.128/25: with
+    bridge_network_cluster_cidr they see c1's own address, anything else
+    still sees the node; the earlier masquerade of everything goes."""
+    uplink(sandbox)
+    sandbox.ip("addr", "add", "198.51.100.129/25", "dev", "lo", netns="wan")
+    sandbox.ip("route", "add", "198.51.100.0/25", "via", "203.0.113.1", netns="wan")
+    before = node_state(sandbox)
+    node = dict(bridge_network_cidr="198.51.100.0/25",
+                bridge_network_peer_routes=[{"dst": "198.51.100.128/25", "gateway": "203.0.113.2"}])
+
+    assert run_playbook(role(**node)).rc == 0
+    with whoami_server("wan", 7000):
+        assert ask("c1", "198.51.100.129", 7000) == "203.0.113.1"  # masqueraded: no cluster CIDR yet
+
+    cluster = run_playbook(role(bridge_network_cluster_cidr="198.51.100.0/24", **node), diff=True)
+    assert cluster.rc == 0 and cluster.changed == 2, cluster  # the new masquerade, the old one gone
+    ruleset = node_state(sandbox)[1]
+    assert ruleset.count(" masquerade ") == 1 and "ip daddr != 198.51.100.0/24" in ruleset, ruleset
+    with whoami_server("wan", 7000):
+        assert ask("c1", "198.51.100.129", 7000) == "198.51.100.11"  # a pod elsewhere sees the pod
+        assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"  # the rest of the world sees the node
+    again = run_playbook(role(bridge_network_cluster_cidr="198.51.100.0/24", **node))
+    assert again.rc == 0 and again.changed == 0, again
+
+    outside = run_playbook(role(bridge_network_cluster_cidr="203.0.113.0/24", **node))
+    assert outside.rc != 0 and "bridge_network_cluster_cidr: '203.0.113.0/24' must contain bridge_network_cidr" \
+        in outside.stdout, outside
+
+    gone = run_playbook(role(bridge_network_state="absent", bridge_network_cluster_cidr="198.51.100.0/24", **node))
+    assert gone.rc == 0, gone
+    snapshot, ruleset, _sysctl = node_state(sandbox)
+    assert snapshot == before[0] and "netplumb" not in ruleset

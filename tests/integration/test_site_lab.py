@@ -37,6 +37,13 @@ def _changed_by_task(stdout):
     return changed
 
 
+def _results(stdout, name):
+    """{host: result} of the task ``name``, from the json callback's output."""
+    data = json.loads(stdout[stdout.index("{"):])
+    return {host: result for each in data["plays"] for task in each["tasks"] if task["task"]["name"] == name
+            for host, result in task["hosts"].items()}
+
+
 def node_state(pid):
     """Links, addresses and routes in every namespace of the node, its firewall
     and the files the roles write: compare for 'unchanged'."""
@@ -92,6 +99,11 @@ def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):
 
     verify, _unused = play(VERIFY, lab_dir)
     assert verify.rc == 0, verify
+    # Inside the cluster CIDRs a container on the other node sees c2's own address, per family.
+    across = _results(verify.stdout, "Container c2 connects to c1 on every other node, and c1 answers with the "
+                                     "address it saw")
+    assert {host: sorted(r["stdout"] for r in result["results"]) for host, result in across.items()} == {
+        "node1": ["198.51.100.12", "2001:db8:1::12"], "node2": ["198.51.100.44", "2001:db8:2::12"]}, across
 
     again, changed = play(SITE, lab_dir)
     assert again.rc == 0 and not any(changed.values()), [k for k, v in changed.items() if v]

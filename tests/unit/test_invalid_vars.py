@@ -53,3 +53,18 @@ def test_a_wrong_call_is_a_filter_error(checks):
 
 def test_registered_under_its_name():
     assert FilterModule().filters() == {"invalid_vars": invalid_vars}
+
+
+def test_a_supernet_may_be_empty_and_must_hold_the_inner_network():
+    inner = "198.51.100.32/27"
+    assert invalid_vars([["cluster", ["", inner, "bridge_network_cidr"], "supernet"],
+                         ["cluster", ["198.51.100.0/24", inner, "bridge_network_cidr"], "supernet"],
+                         ["cluster6", ["2001:db8::/44", "", "bridge_network_cidr6"], "supernet"]]) == []
+    for outer, words in (("203.0.113.0/24", ["must contain bridge_network_cidr (198.51.100.32/27)"]),
+                         ("198.51.100.32/28", ["must contain"]),
+                         ("2001:db8::/44", ["must contain"]),
+                         ("198.51.100.1/24", ["host bits"])):
+        problems = invalid_vars([["bridge_network_cluster_cidr", [outer, inner, "bridge_network_cidr"], "supernet"]])
+        assert len(problems) == 1 and problems[0].startswith("bridge_network_cluster_cidr: '%s'" % outer), problems
+        for word in words:
+            assert word in problems[0], problems

@@ -56,6 +56,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.netplumb.linux.plugins.module_utils import cni_names, validate
 from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
 
+
 def _supernet(name, value):
     """[network, inner network, inner's name]: empty, or a network holding the inner one."""
     outer, inner, inner_name = value

@@ -168,9 +168,8 @@ def test_a_dual_stack_node_on_iptables_needs_ip6tables_of_each_variant(sandbox, 
     only_v4.mkdir()
     for tool in ("iptables-nft", "iptables-legacy"):
         os.symlink(sh("sh", "-c", 'command -v "$0"', tool).strip(), str(only_v4 / tool))
-    dual = dict(ROLE_VARS, bridge_network_cidr6="2001:db8:5::/64",
-                bridge_network_containers=[dict(ROLE_VARS["bridge_network_containers"][0],
-                                                address6="2001:db8:5::11")])
+    dual = {**ROLE_VARS, "bridge_network_cidr6": "2001:db8:5::/64",
+            "bridge_network_containers": [dict(ROLE_VARS["bridge_network_containers"][0], address6="2001:db8:5::11")]}
     for backend, lacking in (("iptables", True), ("nftables", False)):
         run = _play(tmp_path, [_role("bridge_network", **dict(dual, bridge_network_nat_backend=backend))],
                     bare_python, extra_vars={"bridge_network_install_prereqs": False},

@@ -332,7 +332,7 @@ def _link_msg(payload):
     return LinkMsg(index, _text(attrs.get(IFLA_IFNAME)), kind, flags, _u32(attrs.get(IFLA_MTU)),
                    _u32(attrs.get(IFLA_MASTER)) or None, _u32(attrs.get(IFLA_LINK)),
                    _I32.unpack(nsid[:4])[0] if nsid is not None else None, _text(attrs.get(IFLA_IFALIAS)),
-                   ":".join("%02x" % byte for byte in mac) if mac else "",
+                   mac.hex(":") if mac else "",
                    _OPERSTATES[operstate[0]] if operstate and operstate[0] < len(_OPERSTATES) else "",
                    stp, vlan_filtering)
 

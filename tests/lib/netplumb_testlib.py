@@ -33,17 +33,19 @@ def _ns_fd(kind):
     return os.open("/proc/thread-self/ns/" + kind, os.O_RDONLY | os.O_CLOEXEC)
 
 
-def _wait_single_threaded(tries=50):
-    """Wait (bounded: ``tries`` * 0.1 s) until this is the process's only
+def _wait_single_threaded(tries=100):
+    """Wait (bounded: ``tries`` * 0.05 s) until this is the process's only
     thread: the kernel refuses setns() into a mount namespace while another
-    thread shares the process's filesystem context."""
+    thread shares the process's filesystem context. The kernel's task list
+    counts, not Python's: a joined thread may still be exiting."""
     for _attempt in range(tries):
-        others = [t for t in threading.enumerate() if t is not threading.current_thread()]
-        if not others:
+        tasks = len(os.listdir("/proc/self/task"))
+        if tasks == 1:
             return
-        time.sleep(0.1)
-    raise AssertionError("threads left running in the sandbox, so the test cannot leave it: %s"
-                         % ", ".join(t.name for t in others))
+        time.sleep(0.05)
+    names = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    raise AssertionError("%d other thread(s) still run in the sandbox, so the test cannot leave it (%s)"
+                         % (tasks - 1, ", ".join(names) or "none of them Python's"))
 
 
 @contextlib.contextmanager

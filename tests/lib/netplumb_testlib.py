@@ -18,7 +18,11 @@ PYTHON = os.path.join(VENV_BIN, "python")
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 TIMEOUT = 120
 # Node files a test may write (sysctl files, CNI dirs): private per test.
+# tests/sandbox.sh creates them inside its copy-on-write views of the host.
 PRIVATE_DIRS = ("/etc/sysctl.d", "/opt/cni", "/etc/cni", "/var/lib/cni")
+NOT_SANDBOXED = ("missing here: %s; a test would create them on the host and share them with every other test. "
+                 "Run the tests through 'make test' (or under tests/sandbox.sh), which makes these directories "
+                 "private without creating them on the host")
 
 
 def sh(*argv, check=True, timeout=30):
@@ -50,6 +54,9 @@ def _wait_single_threaded(tries=100):
 
 @contextlib.contextmanager
 def sandboxed():
+    missing = [private for private in PRIVATE_DIRS if not os.path.isdir(private)]
+    if missing:
+        raise AssertionError(NOT_SANDBOXED % ", ".join(missing))
     cwd = os.getcwd()
     home_net, home_mnt = _ns_fd("net"), _ns_fd("mnt")
     try:
@@ -59,8 +66,7 @@ def sandboxed():
             syscalls.mount("tmpfs", "/run", "tmpfs", 0)
             os.makedirs("/run/netns")
             for private in PRIVATE_DIRS:
-                if os.path.isdir(private):
-                    syscalls.mount("tmpfs", private, "tmpfs", 0)
+                syscalls.mount("tmpfs", private, "tmpfs", 0)
             sh("ip", "link", "set", "lo", "up")
             yield Sandbox()
         finally:

@@ -127,6 +127,12 @@ def canonical(native):
     return tuple(native)
 
 
+def interfaces(native):
+    """The interface names a native rule (table, chain, words) matches, in or out."""
+    return {native[i + 1] for i in range(len(native) - 1)
+            if native[i] in ("-i", "-o", "--in-interface", "--out-interface")}
+
+
 def render(rule):
     return ["%s: -A %s" % (native[0], " ".join(shlex.quote(w) for w in native[1:])) for native in natives(rule)]
 

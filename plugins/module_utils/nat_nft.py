@@ -108,6 +108,26 @@ def render(rule):
             for chain in chains_for(rule)]
 
 
+def ifname(name):
+    """An interface name as nft matches it: iptables' wildcard ``eth+`` (every
+    name that starts with ``eth``) is ``eth*`` in nft, so both backends match
+    the same interfaces."""
+    return name[:-1] + "*" if name.endswith("+") else name
+
+
+def interfaces(native):
+    """The interface names a native rule matches (in or out), as nat_rule
+    takes them (``eth+`` for a wildcard)."""
+    found = set()
+    for item in native.get("expr", []):
+        match = item.get("match", {}) if isinstance(item, dict) else {}
+        if match.get("left") in ({"meta": {"key": "iifname"}}, {"meta": {"key": "oifname"}}) \
+                and isinstance(match.get("right"), str):
+            right = match["right"]
+            found.add(right[:-1] + "+" if right.endswith("*") else right)
+    return found
+
+
 def _match(left, right, op="=="):
     return {"match": {"op": op, "left": left, "right": right}}
 
@@ -122,9 +142,9 @@ def _expr(rule, chain):
     expr = []
     ip = FAMILIES[rule.family]
     if rule.in_interface:
-        expr.append(_match({"meta": {"key": "iifname"}}, rule.in_interface))
+        expr.append(_match({"meta": {"key": "iifname"}}, ifname(rule.in_interface)))
     if rule.out_interface:
-        expr.append(_match({"meta": {"key": "oifname"}}, rule.out_interface))
+        expr.append(_match({"meta": {"key": "oifname"}}, ifname(rule.out_interface)))
     if rule.source:
         expr.append(_match({"payload": {"protocol": ip, "field": "saddr"}}, _addr(rule.source),
                            "!=" if rule.not_source else "=="))
@@ -155,9 +175,9 @@ def _words(rule, chain):
     words = []
     ip = FAMILIES[rule.family]
     if rule.in_interface:
-        words += ["iifname", '"%s"' % rule.in_interface]
+        words += ["iifname", '"%s"' % ifname(rule.in_interface)]
     if rule.out_interface:
-        words += ["oifname", '"%s"' % rule.out_interface]
+        words += ["oifname", '"%s"' % ifname(rule.out_interface)]
     for field, net, negated in (("saddr", rule.source, rule.not_source),
                                 ("daddr", rule.destination, rule.not_destination)):
         if net:

@@ -101,6 +101,9 @@ def plan(kernel, spec):
     else:
         backend, reason = choose_backend(spec.backend, spec.netns)
         current = [r for r in backend.read(spec.netns, (rule.family,)) if r["identity"] == rule.identity]
+        if spec.state == "present" and (rule.in_interface or rule.out_interface):
+            names = [link.name for link in kernel.ipr(spec.netns).links()]
+            kernel.warnings.extend(interface_warnings(rule, names, spec.netns))
     result = Plan(before={"state": "present", "rules": [r["text"] for r in current]} if current
                   else {"state": "absent"})
     result.extra = {"backend": backend.label, "backend_reason": reason}
@@ -135,6 +138,41 @@ def plan(kernel, spec):
                             {"verb": "restore", "backend": backend.label, "family": rule.family,
                              "remove": [rule.key], "add": old})))
     return result
+
+
+def interface_warnings(rule, names, netns=None):
+    """A warning for each interface the rule matches that ``names`` (the
+    interfaces of the rule's namespace) lacks: legitimate for one that comes
+    later, but a typo otherwise matches nothing. ``eth+`` is a wildcard (every
+    name starting with ``eth``): it warns only when no name starts so."""
+    where = "network namespace %r" % netns if netns else "the node"
+    warnings = []
+    for field in ("in_interface", "out_interface"):
+        wanted = getattr(rule, field)
+        if not wanted:
+            continue
+        if wanted.endswith("+"):
+            if not any(name.startswith(wanted[:-1]) for name in names):
+                warnings.append("%s: %r matches no interface of %s yet (a wildcard: every name starting with %r); "
+                                "the rule does nothing until one exists" % (field, wanted, where, wanted[:-1]))
+        elif wanted not in names:
+            warnings.append("%s: %r is not an interface of %s (yet); the rule does nothing until it exists"
+                            % (field, wanted, where))
+    return warnings
+
+
+def owned_interfaces(netns):
+    """Every interface name (in or out) that the collection's own rules match,
+    in each backend holding rules of ours: what a teardown may need to name."""
+    found = set()
+    if have("nft") and nat_nft.exists(netns):
+        for rule in nat_nft.read(netns):
+            found |= nat_nft.interfaces(rule["native"])
+    for variant in VARIANTS:
+        if have("iptables-%s" % variant) and nat_iptables.exists(variant, netns):
+            for rule in nat_iptables.read(variant, netns):
+                found |= nat_iptables.interfaces(rule["native"])
+    return sorted(found)
 
 
 def _describe(rule):

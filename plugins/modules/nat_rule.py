@@ -30,6 +30,12 @@ extends_documentation_fragment:
   - netplumb.linux.common.netns
 requirements:
   - nft (nftables) or iptables on the managed node, for the backend used (ip6tables for IPv6 rules with iptables)
+notes:
+  - An O(in_interface) or O(out_interface) that is not an interface of the rule's network namespace (O(netns), else
+    the node's) gives a warning, not a failure - a rule may come before its interface (one a later task or another
+    program makes), and matches nothing until it exists. A wildcard (V(eth+)) warns only when no interface name
+    starts with its stem. O(state=absent) never warns.
+  - Interfaces cannot be negated (no leading C(!)), unlike O(source) and O(destination).
 options:
   kind:
     description:
@@ -53,10 +59,15 @@ options:
         that leaves traffic to the containers of other nodes with the container's own address.
     type: str
   in_interface:
-    description: Incoming interface to match. Not with V(masquerade), V(snat) or O(output=true).
+    description:
+      - Incoming interface to match. Not with V(masquerade), V(snat) or O(output=true).
+      - A name ending in C(+) matches every interface whose name starts with the rest, as in iptables (V(veth+));
+        nftables writes it C(veth*).
     type: str
   out_interface:
-    description: Outgoing interface to match. Not with V(dnat).
+    description:
+      - Outgoing interface to match. Not with V(dnat).
+      - A name ending in C(+) matches every interface whose name starts with the rest (V(eth+)).
     type: str
   protocol:
     description: Layer 4 protocol to match; required with O(dport).

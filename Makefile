@@ -5,13 +5,16 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# The distribution's own Python, for helpers that need nothing else.
+PYTHON_SYSTEM := /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 COLLECTIONS := $(CURDIR)/.build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netplumb/linux
 APT_PACKAGES := iproute2 iputils-ping util-linux procps git python3 python3-venv python3-pip \
-  nftables iptables containerd runc busybox-static containernetworking-plugins shellcheck
+  nftables iptables containerd runc busybox-static containernetworking-plugins shellcheck \
+  openssh-client
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -56,8 +59,8 @@ demo: deps
 	tests/sandbox.sh demo/run.sh
 
 demo-clean: deps
-	.venv/bin/ansible-playbook -i localhost, -c local $(if $(wildcard .lab/inventory.yml),-i .lab/inventory.yml) \
-		-e ansible_python_interpreter=$(CURDIR)/.venv/bin/python -e lab_state_dir=$(CURDIR)/.lab playbooks/teardown.yml
+	.venv/bin/ansible-playbook $(if $(wildcard .lab/inventory.yml),-i .lab/inventory.yml) \
+		-i tests/controller.yml -e lab_state_dir=$(CURDIR)/.lab playbooks/teardown.yml
 
 # The recipe's scenarios 1-4 on one node, in a throwaway sandbox.
 demo-recipe: deps

@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
-# make demo: a lab of 2 simulated nodes and a wan host (namespace sandboxes on
-# this machine, nothing on the host network), site.yml in check mode, for real,
-# again (nothing to change), then verify.yml's real traffic. The lab stays up
-# for you to explore; make demo-clean tears it down.
+# make demo: a lab of 2 nodes and a wan host (each with its own namespaces and
+# copy-on-write root, running sshd; nothing on the host network), reached over
+# SSH as a sudo user; site.yml in check mode, for real, again (nothing to
+# change), then verify.yml's real traffic. The lab stays up for you to
+# explore; make demo-clean tears it down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export ANSIBLE_COLLECTIONS_PATH=$root/.build/collections ANSIBLE_RETRY_FILES_ENABLED=0
 export ANSIBLE_LOCAL_TEMP=/run/netplumb-demo/tmp ANSIBLE_REMOTE_TEMP=/tmp/.netplumb-demo
+# The nodes find their Python by interpreter discovery, without a warning per node.
+export ANSIBLE_PYTHON_INTERPRETER=auto_silent
 PY=$root/.venv/bin/python
-playbook() { "$root/.venv/bin/ansible-playbook" -e "ansible_python_interpreter=$PY" "$@"; }
+# localhost (the lab role) runs with this Python; the nodes find their own.
+playbook() { "$root/.venv/bin/ansible-playbook" -i "$root/tests/controller.yml" "$@"; }
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 recap() { grep -A5 '^PLAY RECAP' | grep -E '^(node|wan|localhost)' | sed 's/^/   /'; }
 
-section "Lab: 2 nodes and a wan host (state in .lab/)"
-playbook -i localhost, -c local -e lab_state_dir="$root/.lab" playbooks/lab.yml | recap
+section "Lab: 2 nodes and a wan host, each a machine running sshd (state in .lab/)"
+playbook -e lab_state_dir="$root/.lab" playbooks/lab.yml | recap
 inv=(-i "$root/.lab/inventory.yml")
+
+section "How Ansible reaches the nodes"
+playbook "${inv[@]}" demo/reached.yml | grep -o '"msg": .*' | sed -E 's/^"msg": "(.*)"$/   \1/'
 
 section "site.yml --check: what a real run would change (nothing is touched)"
 playbook "${inv[@]}" playbooks/site.yml --check | recap
 
-section "site.yml: bridge, containers, forwarding, NAT, routes to the other node, CNI"
+section "site.yml: packages the nodes lack, bridge, containers, forwarding, NAT, routes to the other node, CNI"
 playbook "${inv[@]}" playbooks/site.yml | recap
 
 section "site.yml again: nothing to change"

@@ -16,7 +16,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 PYTHON = os.path.join(VENV_BIN, "python")
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
-TIMEOUT = 120
+TIMEOUT = 600
+# localhost with the Python that runs ansible-playbook (PYTHON here); lab
+# nodes given with another -i keep their own interpreter discovery.
+CONTROLLER_INVENTORY = os.path.join(ROOT, "tests", "controller.yml")
 # Node files a test may write (sysctl files, CNI dirs): private per test.
 # tests/sandbox.sh creates them inside its copy-on-write views of the host.
 PRIVATE_DIRS = ("/etc/sysctl.d", "/opt/cni", "/etc/cni", "/var/lib/cni")
@@ -201,8 +204,7 @@ def run_playbook_file(path, check=False, diff=False, extra_args=()):
     Each task's result is in ``results`` in order (a looped task gives one
     entry per item)."""
     with tempfile.TemporaryDirectory() as tmp:
-        argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                "-e", "ansible_python_interpreter=%s" % PYTHON, path]
+        argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", CONTROLLER_INVENTORY, path]
         argv += (["--check"] if check else []) + (["--diff"] if diff else []) + list(extra_args)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json",
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),

@@ -1,9 +1,11 @@
-"""The lab role (playbooks/lab.yml, playbooks/teardown.yml): simulated nodes
-and a wan host as namespace sandboxes, reached with community.docker.nsenter.
+"""The lab role (playbooks/lab.yml, playbooks/teardown.yml): nodes that are
+machines - their own namespaces and copy-on-write root filesystem, sshd, a
+sudo user, the system Python - and a wan host, reached over SSH through the
+relay into the wan (or with community.docker.nsenter, lab_connection nsenter).
 
 The test's own sandbox (private netns + mount ns) stands for the machine that
-runs the lab; the nodes are real processes, so a finalizer kills whatever the
-test started, also when it fails."""
+runs the lab; the nodes are real processes, so a finalizer tears down whatever
+the test started, also when it fails."""
 
 import json
 import os
@@ -18,6 +20,7 @@ from netplumb_testlib import PYTHON, ROOT, run_playbook_file
 
 LAB = os.path.join(ROOT, "playbooks", "lab.yml")
 TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
+HELPER = os.path.join(ROOT, "roles", "lab", "files", "lab_node.py")
 NODES = ["node1", "node2"]
 
 # Runs against -i <lab>/inventory.yml: each node sees only itself.
@@ -26,23 +29,44 @@ NODE_CHECK = [{
     "hosts": "lab_nodes",
     "gather_facts": False,
     "tasks": [
-        {"name": "Facts", "netplumb.linux.net_facts": {}},
+        # Before the roles ran there is no pyroute2 on a node (net_facts needs it): ip, as a user would.
+        {"name": "Links and addresses", "ansible.builtin.command": {"argv": ["ip", "-j", "addr", "show"]},
+         "register": "node_addrs", "changed_when": False},
+        {"name": "Default routes", "ansible.builtin.command": {"argv": ["sh", "-c",
+                                                                       "ip -j -4 route show default;"
+                                                                       " ip -j -6 route show default"]},
+         "register": "node_routes", "changed_when": False},
+        {"name": "Namespaces", "ansible.builtin.command": {"argv": ["ip", "netns", "list"]},
+         "register": "node_netns", "changed_when": False},
         {"name": "Hostname", "ansible.builtin.command": {"argv": ["hostname"]},
          "register": "node_hostname", "changed_when": False},
+        {"name": "The login user, without become", "ansible.builtin.command": {"argv": ["id", "-un"]},
+         "vars": {"ansible_become": False}, "register": "node_login", "changed_when": False},
+        {"name": "The user with become", "ansible.builtin.command": {"argv": ["id", "-un"]},
+         "register": "node_become", "changed_when": False},
+        {"name": "The system Python has no pyroute2 yet; the CNI directories do not exist",
+         "ansible.builtin.command": {"argv": ["/usr/bin/python3", "-c",
+                                              "import importlib.util, os; print(importlib.util.find_spec('pyroute2'),"
+                                              " [d for d in ('/etc/cni', '/opt/cni', '/var/lib/cni')"
+                                              " if os.path.exists(d)])"]},
+         "register": "node_fresh", "changed_when": False},
         {"name": "Only lo and eth0, the uplink address, the default route via the wan",
+         "vars": {"links": "{{ node_addrs.stdout | from_json | items2dict(key_name='ifname', value_name='addr_info') }}",
+                  "eth0": "{{ links.eth0 | selectattr('scope', 'equalto', 'global')"
+                          " | map(attribute='local') | list }}",
+                  "gateways": "{{ node_routes.stdout_lines | map('from_json') | flatten"
+                              " | map(attribute='gateway') | sort }}"},
          "ansible.builtin.assert": {"that": [
-             "netplumb_net.host.links.keys() | sort == ['eth0', 'lo']",
-             "netplumb_net.namespaces == []",
+             "links.keys() | sort == ['eth0', 'lo']",
+             "node_netns.stdout == ''",
              "lab_uplink_address == '192.0.2.%d/24' % (10 + lab_node_index | int)",
-             "netplumb_net.host.links.eth0.addresses | select('match', '192\\.') | list"
-             " == [lab_uplink_address]",
-             "netplumb_net.host.links.eth0.state == 'up'",
-             "netplumb_net.host.links.eth0.addresses | select('match', '2001:') | list"
-             " == [lab_uplink_address6]",
              "lab_uplink_address6 == '2001:db8:ffff::%x/64' % (10 + lab_node_index | int)",
-             "netplumb_net.host.routes | selectattr('dst', 'equalto', 'default')"
-             " | map(attribute='gateway') | sort == ['192.0.2.254', '2001:db8:ffff::fe']",
+             "eth0 == [lab_uplink_address.split('/')[0], lab_uplink_address6.split('/')[0]]",
+             "gateways == ['192.0.2.254', '2001:db8:ffff::fe']",
              "node_hostname.stdout == inventory_hostname",
+             "node_login.stdout == 'deploy' and node_become.stdout == 'root'",
+             "ansible_facts.discovered_interpreter_python.startswith('/usr/bin/python3')",
+             "node_fresh.stdout == 'None []'",
          ]}},
     ],
 }]
@@ -81,6 +105,20 @@ def _wait_gone(pids, timeout=10.0):
     return True
 
 
+def _relays(state_dir):
+    """Pids of this machine's processes that still name the lab (ssh masters, relays)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                    if state_dir.encode() in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
 def _recorded(state_dir):
     with open(os.path.join(state_dir, "nodes.json")) as handle:
         return json.load(handle)
@@ -88,9 +126,11 @@ def _recorded(state_dir):
 
 @pytest.fixture
 def lab_dir(tmp_path):
-    """The lab's state directory; afterwards every node it holds is SIGKILLed."""
+    """The lab's state directory; afterwards the lab's ssh masters are closed
+    and every node it holds is SIGKILLed."""
     state_dir = str(tmp_path / ".lab")
     yield state_dir
+    subprocess.run([PYTHON, HELPER, "down", "--state-dir", state_dir], capture_output=True, timeout=60, check=False)
     pids = set(_lab_processes(state_dir))
     try:
         pids.update(_recorded(state_dir).values())
@@ -106,8 +146,7 @@ def lab_dir(tmp_path):
 
 
 def _lab(state_dir, playbook=LAB, check=False, extra=()):
-    args = ["-e", "lab_state_dir=%s" % state_dir, "-e", "lab_node_count=2",
-            "-e", "lab_python=%s" % PYTHON] + list(extra)
+    args = ["-e", "lab_state_dir=%s" % state_dir, "-e", "lab_node_count=2"] + list(extra)
     return run_playbook_file(playbook, check=check, extra_args=args)
 
 
@@ -132,23 +171,47 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
         inventory = yaml.safe_load(handle)["all"]["children"]
     assert sorted(inventory["lab_nodes"]["hosts"]) == NODES
     assert sorted(inventory["lab_wan"]["hosts"]) == ["wan"]
-    for name, hostvars in list(inventory["lab_nodes"]["hosts"].items()) + list(inventory["lab_wan"]["hosts"].items()):
-        assert hostvars["ansible_connection"] == "community.docker.nsenter"
-        assert hostvars["ansible_nsenter_pid"] == pids[name]
-        assert hostvars["ansible_python_interpreter"] == PYTHON
+    for hostvars in list(inventory["lab_nodes"]["hosts"].values()) + list(inventory["lab_wan"]["hosts"].values()):
+        assert hostvars["ansible_connection"] == "ssh"
+        assert hostvars["ansible_user"] == "deploy" and hostvars["ansible_become"] is True
+        assert hostvars["ansible_host"] == hostvars["lab_uplink_address"].split("/")[0]
+        # Interpreter discovery, as on a fleet; every connection through the relay into the wan.
+        assert "ansible_python_interpreter" not in hostvars
+        assert "ProxyCommand=" in hostvars["ansible_ssh_common_args"]
+        assert " relay --state-dir %s " % lab_dir in hostvars["ansible_ssh_common_args"]
+        assert "StrictHostKeyChecking=yes" in hostvars["ansible_ssh_common_args"]
     assert inventory["lab_nodes"]["hosts"]["node2"]["lab_uplink_address"] == "192.0.2.12/24"
     assert inventory["lab_nodes"]["hosts"]["node2"]["lab_node_index"] == 2
+    assert oct(os.stat(os.path.join(lab_dir, "id_ed25519")).st_mode & 0o777) == "0o600"
 
-    # A later run with -i reaches each node through nsenter; each sees only itself.
+    # A later run with -i reaches each node over SSH; each sees only itself.
     check_path = str(tmp_path / "node_check.yml")
     with open(check_path, "w") as handle:
         yaml.safe_dump(NODE_CHECK, handle)
     check = run_playbook_file(check_path, extra_args=["-i", inventory_path])
-    assert check.rc == 0, check
+    assert check.rc == 0, [(t["task"]["name"], h, r.get("msg")) for play in json.loads(
+        check.stdout[check.stdout.index("{"):])["plays"] for t in play["tasks"] for h, r in t["hosts"].items()
+        if r.get("failed")]
     stats = json.loads(check.stdout[check.stdout.index("{"):])["stats"]
     for node in NODES:
         assert stats[node]["failures"] == 0 and stats[node]["unreachable"] == 0, stats
-        assert stats[node]["ok"] == 3, stats
+        assert stats[node]["ok"] == 8, stats
+
+    # Each node's root is its own: a file written in one is in neither the
+    # other nor this machine; the packages the roles install are gone from its view.
+    assert _in_node(pids["node1"], "sh", "-c", "echo mine > /etc/netplumb-lab-test").returncode == 0
+    assert _in_node(pids["node1"], "cat", "/etc/netplumb-lab-test").stdout == "mine\n"
+    assert _in_node(pids["node2"], "test", "-e", "/etc/netplumb-lab-test").returncode == 1
+    assert not os.path.exists("/etc/netplumb-lab-test")
+    for package in ("nftables", "containernetworking-plugins", "python3-pyroute2"):
+        status = _in_node(pids["node1"], "dpkg-query", "-W", "-f", "${db:Status-Abbrev}", package).stdout
+        assert not status.startswith("ii"), (package, status)
+    # Only the nodes run sshd: this machine has no SSH server package.
+    assert _in_node(pids["node1"], "dpkg-query", "-W", "-f", "${db:Status-Abbrev}",
+                    "openssh-server").stdout.startswith("ii")
+    host = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", "openssh-server"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert not host.stdout.startswith("ii"), host.stdout
 
     # Traffic stays on the fabric: node1 reaches node2's uplink and the wan.
     assert _ping(pids["node1"], "192.0.2.12")
@@ -168,6 +231,7 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
     assert teardown.rc == 0 and teardown.changed > 0, teardown
     assert _wait_gone(pids.values()), pids
     assert not os.path.exists(lab_dir)
+    assert not _relays(lab_dir), "ssh masters or relays of the lab outlived its teardown"
     assert _lab_processes(lab_dir) == []
     again = _lab(lab_dir, TEARDOWN)
     assert again.rc == 0 and again.changed == 0, again
@@ -199,3 +263,44 @@ def test_lab_restarts_a_dead_node_and_keeps_the_others(sandbox, lab_dir):
     assert after["node2"] != before["node2"] and _alive(after["node2"])
     assert _ping(after["node1"], "192.0.2.12")
     assert _ping(after["node2"], "192.0.2.254")
+
+
+def test_lab_refuses_a_fabric_that_overlaps_a_route_here(sandbox, lab_dir):
+    """An ssh that missed the relay would leave through that route: the lab
+    refuses before it starts anything."""
+    sandbox.ip("link", "add", "up0", "type", "veth", "peer", "name", "up1")
+    sandbox.ip("addr", "add", "192.0.2.2/24", "dev", "up0")
+    sandbox.ip("link", "set", "up0", "up")
+    run = _lab(lab_dir)
+    assert run.rc != 0, run
+    assert "overlaps this machine's route 192.0.2.0/24 dev up0" in json.dumps(run.failed), run
+    assert _lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))
+    other = _lab(lab_dir, extra=["-e", "lab_fabric_cidr=203.0.113.0/24", "-e", "lab_fabric_cidr6=",
+                                 "-e", "lab_connection=nsenter"])
+    assert other.rc == 0, other
+
+
+def test_lab_over_nsenter_keeps_the_nodes_machines(sandbox, lab_dir, tmp_path):
+    """lab_connection nsenter: the same nodes (own root, no CNI directories),
+    reached as root through community.docker.nsenter with the given Python."""
+    run = _lab(lab_dir, extra=["-e", "lab_connection=nsenter", "-e", "lab_python=%s" % PYTHON])
+    assert run.rc == 0, run
+    pids = _recorded(lab_dir)
+    inventory_path = os.path.join(lab_dir, "inventory.yml")
+    with open(inventory_path) as handle:
+        hosts = yaml.safe_load(handle)["all"]["children"]["lab_nodes"]["hosts"]
+    assert hosts["node1"]["ansible_connection"] == "community.docker.nsenter"
+    assert hosts["node1"]["ansible_nsenter_pid"] == pids["node1"]
+    assert hosts["node1"]["ansible_python_interpreter"] == PYTHON
+    play = [{"name": "Reached as root", "hosts": "lab_nodes", "gather_facts": False, "tasks": [
+        {"name": "Who", "ansible.builtin.command": {"argv": ["sh", "-c", "id -un; hostname; ls -d /etc/cni || true"]},
+         "register": "who", "changed_when": False},
+        {"name": "Root in its own machine", "ansible.builtin.assert": {
+            "that": ["who.stdout_lines[:2] == ['root', inventory_hostname]", "who.stdout_lines | length == 2"]}}]}]
+    path = str(tmp_path / "who.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(play, handle)
+    who = run_playbook_file(path, extra_args=["-i", inventory_path])
+    assert who.rc == 0, who
+    assert _lab(lab_dir, TEARDOWN).rc == 0
+    assert _wait_gone(pids.values()), pids

@@ -367,6 +367,42 @@ def test_iptables_backend(sandbox, variant):
     assert not moved_by_check, "check mode on a fresh sandbox changed the firewall:\n" + moved_by_check
 
 
+# -- interfaces that do not exist: a warning, never a failure ---------------------------------
+
+
+def _warned(result):
+    return [w for w in result.get("warnings", []) if "interface" in w]
+
+
+def test_a_missing_interface_warns_an_existing_or_matching_wildcard_does_not(sandbox):
+    sandbox.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "uplink0p")
+    sandbox.ip("netns", "add", "node1")
+    wild_nft, wild_ipt = dict(PORT_FORWARD, in_interface="uplink+"), dict(PORT_FORWARD, in_interface="upl+",
+                                                                          backend="iptables", dport="81")
+    tasks = [task(MASQUERADE),                                        # exists
+             task(MASQUERADE, out_interface="uplink9"),               # does not (yet)
+             task(wild_nft),                                          # a wildcard that matches uplink0
+             task(wild_ipt),                                          # the same through iptables
+             task(PORT_FORWARD, in_interface="wg+", dport="82"),      # a wildcard that matches nothing
+             task(MASQUERADE, netns="node1"),                         # uplink0 is not in node1
+             task(MASQUERADE, out_interface="uplink8", state="absent")]
+    results = ok(sandbox.playbook(tasks))
+    assert [r["changed"] for r in results] == [True] * 6 + [False]
+    warned = [_warned(r) for r in results]
+    assert warned[0] == [] and warned[2] == [] and warned[3] == [] and warned[6] == [], warned
+    assert warned[1] == ["out_interface: 'uplink9' is not an interface of the node (yet); the rule does nothing "
+                         "until it exists"], warned
+    assert warned[4] == ["in_interface: 'wg+' matches no interface of the node yet (a wildcard: every name "
+                         "starting with 'wg'); the rule does nothing until one exists"], warned
+    assert warned[5] == ["out_interface: 'uplink0' is not an interface of network namespace 'node1' (yet); the "
+                         "rule does nothing until it exists"], warned
+    # The wildcard means the same in both backends: nft writes it uplink*.
+    assert 'iifname "uplink*" tcp dport 80' in nft_table()
+    assert [line for line in ipt_save("nft") if "-i upl+" in line and "--dport 81" in line]
+    again = ok(sandbox.playbook(tasks))
+    assert [r["changed"] for r in again] == [False] * 7, again
+
+
 # -- 8. bad input fails cleanly, naming the field, changing nothing --------------------------
 
 

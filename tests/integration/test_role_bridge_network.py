@@ -118,3 +118,115 @@ def test_a_cluster_cidr_leaves_traffic_between_pods_unmasqueraded(sandbox):
     assert gone.rc == 0, gone
     snapshot, ruleset, _sysctl = node_state(sandbox)
     assert snapshot == before[0] and "netplumb" not in ruleset
+
+
+# -- the uplink: found from the default route, or named and then required ---------------------
+
+
+def exactly(role_vars):
+    """The role with ``role_vars`` only (role() adds ROLE_VARS' uplink0)."""
+    return [{"name": "bridge_network", "ansible.builtin.include_role": {"name": "netplumb.linux.bridge_network"},
+             "vars": role_vars}]
+
+
+def found(box, role_vars, check=False):
+    """A role run with exactly ``role_vars``; the facts its uplink task returned."""
+    run = run_playbook(exactly(role_vars), check=check)
+    facts = [r["ansible_facts"]["netplumb_uplink"] for r in run.results
+             if "netplumb_uplink" in r.get("ansible_facts", {})]
+    return run, facts[0] if facts else None
+
+
+def discovering(**extra):
+    """The role's variables without bridge_network_uplink, ``extra`` on top."""
+    return dict({k: v for k, v in ROLE_VARS.items() if k != "bridge_network_uplink"}, **extra)
+
+
+def test_the_uplink_is_the_default_route_device_and_a_teardown_needs_no_route(sandbox):
+    uplink(sandbox)
+    sandbox.ip("route", "add", "default", "via", "203.0.113.2")
+    before = node_state(sandbox)
+
+    check, facts = found(sandbox, discovering(), check=True)
+    assert check.rc == 0 and check.changed > 0, check
+    assert (facts["name"], facts["found_by"]) == ("uplink0", "default route"), facts
+    assert node_state(sandbox) == before, "check mode changed the node"
+
+    first, facts = found(sandbox, discovering())
+    assert first.rc == 0, first
+    assert (facts["name"], facts["found_by"]) == ("uplink0", "default route"), facts
+    ruleset = node_state(sandbox)[1]
+    assert 'oifname "uplink0" ip saddr 198.51.100.0/24 masquerade' in ruleset, ruleset
+    assert 'iifname "uplink0" tcp dport 80 dnat to 198.51.100.11:8080' in ruleset, ruleset
+    with whoami_server("wan", 7000):
+        assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"  # masqueraded as the node's uplink
+
+    # The default route goes (or moves): the teardown finds the rules by the
+    # interface they carry, and leaves nothing behind.
+    sandbox.ip("route", "del", "default")
+    gone, facts = found(sandbox, discovering(bridge_network_state="absent"))
+    assert gone.rc == 0, gone
+    assert (facts["names"], facts["found_by"]) == (["uplink0"], "nat rules"), facts
+    sandbox.ip("route", "add", "default", "via", "203.0.113.2")
+    snapshot, ruleset, sysctl = node_state(sandbox)
+    assert snapshot == before[0]
+    assert "netplumb" not in ruleset, ruleset
+    assert "ip_forward" not in (sysctl or "")
+
+
+def _ipv6_uplink(box, dev, address):
+    box.ip("addr", "add", address, "dev", dev, "nodad")
+
+
+def test_dual_stack_finds_one_uplink_for_both_families_or_says_which_differ(sandbox):
+    uplink(sandbox)
+    _ipv6_uplink(sandbox, "uplink0", "2001:db8:203::1/64")
+    sandbox.ip("route", "add", "default", "via", "203.0.113.2")
+    sandbox.ip("-6", "route", "add", "default", "via", "2001:db8:203::2", "dev", "uplink0")
+    dual = discovering(bridge_network_cidr6="2001:db8:100::/64",
+                       bridge_network_containers=[{"name": "c1", "address": "198.51.100.11",
+                                                   "address6": "2001:db8:100::11"}])
+
+    first, facts = found(sandbox, dual)
+    assert first.rc == 0, first
+    assert facts["name"] == "uplink0" and [r["dev"] for r in facts["default_routes"]["ipv6"]] == ["uplink0"], facts
+    ruleset = node_state(sandbox)[1]
+    assert 'oifname "uplink0" ip6 saddr 2001:db8:100::/64 masquerade' in ruleset, ruleset
+    assert "net.ipv6.conf.uplink0.accept_ra=2" in open(SYSCTL_FILE).read()
+
+    # IPv6 now leaves through another device: the role stops before any change and says which.
+    sandbox.ip("link", "add", "uplink1", "type", "veth", "peer", "name", "eth1", "netns", "wan")
+    sandbox.ip("link", "set", "uplink1", "up")
+    _ipv6_uplink(sandbox, "uplink1", "2001:db8:204::1/64")
+    sandbox.ip("-6", "route", "replace", "default", "via", "2001:db8:204::2", "dev", "uplink1")
+    before = node_state(sandbox)
+    split, _facts = found(sandbox, dual)
+    assert split.rc != 0 and len(split.failed) == 1, split
+    assert split.failed[0]["msg"] == (
+        "bridge_network_uplink: '' is not set, and the node's default routes leave through different devices, "
+        "IPv4 through uplink0 and IPv6 through uplink1: set it to the interface that masquerade and port forwards "
+        "should use"), split.failed[0]
+    assert node_state(sandbox) == before
+
+    # Named, it wins: the same uplink as before, so nothing changes.
+    named = run_playbook(exactly(dict(dual, bridge_network_uplink="uplink0")))
+    assert named.rc == 0 and named.changed == 0, named
+
+
+def test_a_missing_uplink_or_no_default_route_stops_before_any_change(sandbox):
+    uplink(sandbox)  # uplink0, but no default route
+    before = node_state(sandbox), sorted(os.listdir("/etc/sysctl.d"))
+
+    missing = run_playbook(role(bridge_network_uplink="nosuch0"))
+    assert missing.rc != 0 and len(missing.failed) == 1, missing
+    assert missing.failed[0]["msg"] == ("bridge_network_uplink: 'nosuch0' is not an interface of this node, "
+                                        "which has the interfaces lo, uplink0"), missing.failed[0]
+    assert (node_state(sandbox), sorted(os.listdir("/etc/sysctl.d"))) == before
+
+    nothing = run_playbook(exactly(discovering()))
+    assert nothing.rc != 0 and len(nothing.failed) == 1, nothing
+    assert nothing.failed[0]["msg"] == (
+        "bridge_network_uplink: '' is not set, and this node has no IPv4 default route to find the uplink "
+        "from: set it to the interface that leaves the node"), nothing.failed[0]
+    assert (node_state(sandbox), sorted(os.listdir("/etc/sysctl.d"))) == before
+    assert "Traceback" not in missing.stdout + nothing.stdout

@@ -40,12 +40,16 @@ ROLE_CASES = [
     role("lab", "lab_node_count", [2], "2"),
 ]
 
-# Right type, wrong content (or a list Ansible turns into text): argument
-# specs cannot check these; the role's first tasks fail on them. Measured:
-# rejected before any change, and whether the message names the variable.
+# Right type, wrong content (or a list Ansible turns into text, or a value
+# that does not fit the node): argument specs cannot check these; the role's
+# first tasks fail on them. Measured: rejected before any change, and whether
+# the message names the variable.
 FORMAT_CASES = [
     bn("bridge_network_cidr", "300.0.0.0/24", "300.0.0.0/24"),
     bn("bridge_network_cidr", ["198.51.100.0/24"], "198.51.100.0/24"),
+    # Content the node judges (the sandbox has no default route, and no such interface).
+    bn("bridge_network_uplink", "nosuch0", "'nosuch0' is not an interface of this node"),
+    bn("bridge_network_uplink", "", "no IPv4 default route"),
     role("cni", "cni_network_name", ["pods"], "pods"),
     role("lab", "lab_node_prefix", "a/b"),
     role("lab", "lab_fabric_cidr", "192.0.2.0/33"),

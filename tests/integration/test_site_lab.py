@@ -1,20 +1,36 @@
 """site.yml and verify.yml on a lab of two nodes and a wan (built by the lab
-role inside the test's sandbox): check mode on fresh nodes predicts exactly
-what the real run changes and leaves every node byte-identical, verify.yml
-passes, a second run changes nothing, and after drift check mode names exactly
-the repair."""
+role inside the test's sandbox), reached over SSH as the lab's sudo user with
+the nodes' own /usr/bin/python3, which has no pyroute2 at first:
 
+- with the prerequisites not to be installed, one message per node lists all
+  that is missing, and nothing changes;
+- check mode on fresh nodes predicts what the real run changes (the node's
+  play ends after predicting the package install) and leaves every node
+  byte-identical, its installed packages included;
+- the real run installs python3-pyroute2 (Debian's 0.7.2), nftables and the
+  CNI plugins through apt, inside the node, and builds the network; verify.yml
+  passes, a second run changes nothing, and after drift check mode names
+  exactly the repair;
+- the roles' undo leaves each node as it was, but for the packages it
+  installed; on those nodes check mode predicts the whole run task by task.
+
+The playbooks run by name (netplumb.linux.site), as the getting-started
+guide shows."""
+
+import hashlib
 import json
 import os
 import re
+import subprocess
 
-from netplumb_testlib import ROOT, run_playbook_file
-from test_lab_role import _in_node, _lab, _recorded, lab_dir  # noqa: F401 pylint: disable=unused-import
+from netplumb_testlib import run_playbook_file
+from test_lab_role import _lab, _recorded, lab_dir  # noqa: F401 pylint: disable=unused-import
 
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
-TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
-VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
+SITE = "netplumb.linux.site"
+TEARDOWN = "netplumb.linux.teardown"
+VERIFY = "netplumb.linux.verify"
 NODE_FILES = ("/etc/cni", "/opt/cni", "/etc/sysctl.d")
+PREREQ_PACKAGES = ["containernetworking-plugins", "nftables", "python3-pyroute2"]
 
 
 def play(path, state_dir, check=False, extra=()):
@@ -44,34 +60,67 @@ def _results(stdout, name):
             for host, result in task["hosts"].items()}
 
 
-def node_state(pid):
-    """Links, addresses and routes in every namespace of the node, its firewall
-    and the files the roles write: compare for 'unchanged'."""
-    def out(*argv):
-        return _in_node(pid, *argv).stdout
+def _host(*argv):
+    """This machine's tools (the nodes may not have them yet), output or ""."""
+    proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=30, check=False)
+    return proc.stdout
 
+
+def node_state(pid):
+    """Links, addresses and routes in every namespace of the node, its
+    firewall, the files the roles write and its installed packages: compare
+    for 'unchanged'. Read from here, into the node's namespaces and root."""
+    root = "/proc/%d/root" % pid
     state = {}
-    namespaces = sorted(out("ip", "netns", "list").split())
-    for netns in [None] + [n for n in namespaces if not n.startswith("(")]:
-        prefix = ["ip", "-n", netns] if netns else ["ip"]
-        links = json.loads(out(*prefix, "-j", "link", "show") or "[]")
+    netns_dir = root + "/run/netns"
+    namespaces = sorted(os.listdir(netns_dir)) if os.path.isdir(netns_dir) else []
+    for netns in [None] + namespaces:
+        enter = ["nsenter", "--net=%s/%s" % (netns_dir, netns)] if netns else ["nsenter", "-t", str(pid), "-n"]
+        links = json.loads(_host(*enter, "ip", "-j", "link", "show") or "[]")
         state[netns or "(node)"] = {
             "links": sorted((l["ifname"], l.get("master"), l.get("mtu"), "UP" in l["flags"]) for l in links),
             "addrs": sorted(a["local"] + "/%d" % a["prefixlen"]
-                            for l in json.loads(out(*prefix, "-j", "addr", "show") or "[]")
+                            for l in json.loads(_host(*enter, "ip", "-j", "addr", "show") or "[]")
                             for a in l.get("addr_info", []) if a.get("scope") != "link"),
-            "routes": out(*prefix, "-4", "route", "show", "table", "all"),
+            "routes": _host(*enter, "ip", "-4", "route", "show", "table", "all"),
         }
-    state["nft"] = re.sub(r"packets \d+ bytes \d+", "", out("nft", "list", "ruleset"))
+    enter = ["nsenter", "-t", str(pid), "-n"]
+    state["nft"] = re.sub(r"packets \d+ bytes \d+", "", _host(*enter, "nft", "list", "ruleset"))
     for variant in ("legacy", "nft"):
-        state[variant] = re.sub(r"\[\d+:\d+\]", "", out("iptables-%s-save" % variant))
+        state[variant] = re.sub(r"\[\d+:\d+\]", "", _host(*enter, "iptables-%s-save" % variant))
         state[variant] = "\n".join(l for l in state[variant].splitlines() if not l.startswith("#"))
-    state["files"] = out("sh", "-c", "find %s -type f -exec sha256sum {} + 2>/dev/null | sort" % " ".join(NODE_FILES))
+    files = {}
+    for top in NODE_FILES:
+        for directory, _dirs, names in os.walk(root + top):
+            for name in names:
+                with open(os.path.join(directory, name), "rb") as handle:
+                    files[os.path.join(directory, name)[len(root):]] = hashlib.sha256(handle.read()).hexdigest()
+    state["files"] = files
+    state["packages"] = packages(pid)
     return state
+
+
+def packages(pid):
+    """{package: version} installed in the node, from its own dpkg database."""
+    out = _host("dpkg-query", "--admindir=/proc/%d/root/var/lib/dpkg" % pid, "-W",
+                "-f", "${Package} ${Version} ${db:Status-Abbrev}\n")
+    return dict(line.split()[:2] for line in out.splitlines() if line.split()[2:3] == ["ii"])
 
 
 def lab_state(state_dir):
     return {node: node_state(pid) for node, pid in _recorded(state_dir).items() if node != "wan"}
+
+
+def _in_node(pid, *argv):
+    return subprocess.run(["nsenter", "-t", str(pid), "-n", "-m", "-p"] + list(argv),
+                          capture_output=True, text=True, timeout=30, check=False)
+
+
+def _failures(run):
+    """{host: msg} of the failed tasks, from the json callback's output."""
+    data = json.loads(run.stdout[run.stdout.index("{"):])
+    return {host: result.get("msg", "") for each in data["plays"] for task in each["tasks"]
+            for host, result in task["hosts"].items() if result.get("failed")}
 
 
 def retarget_port_forward(pid, to):
@@ -84,21 +133,44 @@ def retarget_port_forward(pid, to):
     assert to in _in_node(pid, "nft", "list", "chain", "ip", "netplumb", "prerouting").stdout
 
 
-def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):  # noqa: F811
+def test_site_over_ssh_prereqs_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):  # noqa: F811
     assert _lab(lab_dir).rc == 0
     fresh = lab_state(lab_dir)
+    for node in ("node1", "node2"):
+        assert "python3-pyroute2" not in fresh[node]["packages"]
 
+    # Told not to install them, each node's play stops with one message
+    # listing everything missing, before any change.
+    refused, _unused = play(SITE, lab_dir, extra=["-e", "bridge_network_install_prereqs=false",
+                                                  "-e", "cni_install_prereqs=false"])
+    assert refused.rc != 0, refused
+    failures = _failures(refused)
+    assert sorted(failures) == ["node1", "node2"], failures
+    for msg in failures.values():
+        assert "bridge_network_install_prereqs is false, so nothing was changed" in msg, msg
+        assert "pyroute2 >= 0.7.2 in /usr/bin/python3" in msg and "(package python3-pyroute2)" in msg, msg
+        assert "nft or iptables-nft or iptables-legacy in PATH" in msg, msg
+    assert lab_state(lab_dir) == fresh, "the refused run changed a node"
+
+    # Check mode on fresh nodes: the package install predicted, nothing changed.
     check, predicted = play(SITE, lab_dir, check=True)
     assert check.rc == 0, check
-    assert lab_state(lab_dir) == fresh, "check mode changed a node"
+    assert lab_state(lab_dir) == fresh, "check mode changed a node (or its packages)"
+    install = "netplumb.linux.bridge_network : Prerequisites | distribution packages"
+    assert predicted[("node1", install)] and predicted[("node2", install)], predicted
 
     real, applied = play(SITE, lab_dir)
-    assert real.rc == 0, real
-    assert predicted == applied, "check mode did not predict the real run task by task"
-    assert any(applied.values())
+    assert real.rc == 0, _failures(real) or real
+    assert {k: v for k, v in applied.items() if k in predicted} == predicted, \
+        "check mode did not predict the real run task by task"
+    installed = lab_state(lab_dir)
+    for node in ("node1", "node2"):
+        added = {p: v for p, v in installed[node]["packages"].items() if p not in fresh[node]["packages"]}
+        assert sorted(p for p in added if p in PREREQ_PACKAGES) == PREREQ_PACKAGES, added
+        assert added["python3-pyroute2"].startswith("0.7.2"), added
 
     verify, _unused = play(VERIFY, lab_dir)
-    assert verify.rc == 0, verify
+    assert verify.rc == 0, _failures(verify) or verify
     # Inside the cluster CIDRs a container on the other node sees c2's own address, per family.
     across = _results(verify.stdout, "Container c2 connects to c1 on every other node, and c1 answers with the "
                                      "address it saw")
@@ -127,7 +199,21 @@ def test_site_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):
     assert verify.rc == 0, verify
 
     # The roles' undo (teardown.yml's first play, limited to the nodes so the
-    # lab itself stays for the comparison) leaves each node as it was fresh.
+    # lab itself stays for the comparison) leaves each node as it was fresh,
+    # but for the packages the roles installed.
     undo, _unused = play(TEARDOWN, lab_dir, extra=["--limit", "lab_nodes"])
     assert undo.rc == 0, undo
-    assert lab_state(lab_dir) == fresh, "the roles' undo left something behind or removed too much"
+    undone = lab_state(lab_dir)
+    for node in ("node1", "node2"):
+        assert undone[node]["packages"] == installed[node]["packages"]
+        undone[node]["packages"] = fresh[node]["packages"]
+    assert undone == fresh, "the roles' undo left something behind or removed too much"
+
+    # On nodes that have the prerequisites, check mode predicts every task.
+    before = lab_state(lab_dir)
+    check, predicted = play(SITE, lab_dir, check=True)
+    assert check.rc == 0, check
+    assert lab_state(lab_dir) == before
+    real, applied = play(SITE, lab_dir)
+    assert real.rc == 0, _failures(real) or real
+    assert predicted == applied, "check mode did not predict the real run task by task"

@@ -304,3 +304,14 @@ def test_lab_over_nsenter_keeps_the_nodes_machines(sandbox, lab_dir, tmp_path):
     assert who.rc == 0, who
     assert _lab(lab_dir, TEARDOWN).rc == 0
     assert _wait_gone(pids.values()), pids
+
+
+def test_lab_without_its_packages_fails_clearly_and_starts_nothing(sandbox, lab_dir, tmp_path):
+    """No package directory, and no mirror from the test's sandbox: one clear
+    failure naming lab_packages_dir, nothing started, nothing left behind."""
+    missing = str(tmp_path / "no-packages")
+    run = _lab(lab_dir, extra=["-e", "lab_packages_dir=%s" % missing])
+    assert run.rc != 0, run
+    assert "lab_packages_dir %s: could not fetch the nodes' packages" % missing in json.dumps(run.failed), run
+    assert not os.path.exists(missing)
+    assert _lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))

@@ -171,9 +171,9 @@ def locate(state_dir, name):
 
 # -- commands ------------------------------------------------------------------
 
-def run(argv, check=True, timeout=CMD_TIMEOUT, env=None):
+def run(argv, check=True, timeout=CMD_TIMEOUT, env=None, cwd=None):
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, env=env)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, env=env, cwd=cwd)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise LabError("%s: %s" % (" ".join(argv), exc))
     if check and proc.returncode != 0:
@@ -339,21 +339,30 @@ def cmd_packages(args):
         return {"changed": False, "dir": directory}
     if args.check:
         return {"changed": True, "dir": directory}
+    created = not os.path.isdir(directory)
     os.makedirs(os.path.join(directory, "partial"), exist_ok=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "install", "--download-only", "-y", "-qq", "--no-install-recommends",
-         "-o", "Dir::Cache::archives=" + directory] + sorted(wanted), env=env)
-    installed = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n"] + sorted(wanted),
-                    check=False).stdout
-    have = [line.split()[0] for line in installed.splitlines() if line.split()[1:2] == ["ii"]]
-    if have:
-        # apt-get download writes into the current directory, as root when _apt cannot.
-        subprocess.run(["apt-get", "download", "-qq"] + have, cwd=directory, env=env, check=False,
-                       capture_output=True, timeout=CMD_TIMEOUT)
-    shutil.rmtree(os.path.join(directory, "partial"), ignore_errors=True)
-    for leftover in ("lock",):
-        if os.path.exists(os.path.join(directory, leftover)):
-            os.unlink(os.path.join(directory, leftover))
+    try:
+        run(["apt-get", "install", "--download-only", "-y", "-qq", "--no-install-recommends",
+             "-o", "Dir::Cache::archives=" + directory] + sorted(wanted), env=env)
+        installed = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n"] + sorted(wanted),
+                        check=False).stdout
+        have = [line.split()[0] for line in installed.splitlines() if line.split()[1:2] == ["ii"]]
+        if have:
+            # apt-get download writes into the current directory, as root when _apt cannot.
+            run(["apt-get", "download", "-qq"] + have, env=dict(env, PWD=directory), cwd=directory)
+    except LabError as exc:
+        raise LabError("lab_packages_dir %s: could not fetch the nodes' packages with this machine's apt"
+                       " (a package mirror must be reachable from here, once): %s" % (directory, exc))
+    finally:
+        for leftover in ("partial", "lock"):
+            path = os.path.join(directory, leftover)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.exists(path):
+                os.unlink(path)
+        if created and not os.listdir(directory):
+            os.rmdir(directory)
     index_packages(directory)
     missing = sorted(wanted - _package_names(directory))
     if missing:

@@ -161,15 +161,15 @@ def test_teardown_with_a_name_needs_no_interface():
 
 
 def test_teardown_without_route_takes_the_names_the_rules_carry():
-    facts, _ = pick(defaults(), families=(4, 6), teardown=True, owned=["old0", "eth+"])
+    facts, _warnings = pick(defaults(), families=(4, 6), teardown=True, owned=["old0", "eth+"])
     assert (facts["name"], facts["found_by"], facts["names"]) == ("old0", "nat rules", ["eth+", "old0"])
 
 
 def test_teardown_adds_every_default_route_device_and_never_fails():
-    facts, _ = pick(defaults([route(4, "eth0")], [route(6, "eth1")]), families=(4, 6), teardown=True,
-                    owned=["old0"])
+    routes = defaults([route(4, "eth0")], [route(6, "eth1")])
+    facts, _warnings = pick(routes, families=(4, 6), teardown=True, owned=["old0"])
     assert (facts["name"], facts["found_by"], facts["names"]) == ("eth0", "default route", ["eth0", "eth1", "old0"])
-    facts, _ = pick(defaults(), teardown=True)
+    facts, _warnings = pick(defaults(), teardown=True)
     assert (facts["name"], facts["found_by"], facts["names"]) == (None, "none", [])
 
 

@@ -133,9 +133,11 @@ def test_the_host_still_lacks_the_cni_dirs_after_a_sandbox_ran(sandbox):  # pyli
 
 
 def test_demo_flow_on_a_fresh_host_leaves_it_as_it_was(sandbox, lab_dir):  # noqa: F811 pylint: disable=unused-argument
-    inventory = ["-i", os.path.join(lab_dir, "inventory.yml")]
+    state = ["-e", "lab_state_dir=%s" % lab_dir]
+    # teardown.yml's last play stops the lab of lab_state_dir (default: .lab here).
+    inventory = ["-i", os.path.join(lab_dir, "inventory.yml")] + state
     with fresh_host() as view:
-        lab = run_playbook_file(LAB, extra_args=["-e", "lab_state_dir=%s" % lab_dir])
+        lab = run_playbook_file(LAB, extra_args=state)
         failed = lab.rc != 0
         assert not failed, _failures(lab)
         processes = _lab_processes(lab_dir)

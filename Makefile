@@ -1,5 +1,5 @@
 # netplumb.linux: the two commands of the README, and what they stand on.
-#   make demo  - scenarios 1-3 (and the default route of 4) in a throwaway sandbox
+#   make demo  - a lab of 2 nodes + a wan (machines reached over SSH), site.yml, verify.yml
 #   make test  - every test, each in its own sandbox on the real kernel
 SHELL := /bin/bash
 .DEFAULT_GOAL := help

@@ -1,29 +1,22 @@
 """The fresh-host guarantee: on a host without /etc/cni, /opt/cni and
-/var/lib/cni, the sandboxes and the demo flow (lab.yml, site.yml, verify.yml,
-teardown.yml) work and leave the host exactly as it was.
+/var/lib/cni, the sandboxes work and leave the host exactly as it was. The
+demo flow (lab.yml, site.yml, verify.yml, teardown.yml) on such a host is
+test_site_lab.py, which runs inside fresh_host() and asserts the same.
 
 ``fresh_host()`` (tests/lib/fresh_host.py) gives the test's process such a
 host as copy-on-write views of /etc, /opt and /var/lib: what a run writes
 there, and any change to the installed packages or to the test's network and
-firewall, shows in ``changes()``. Nothing here depends on how the lab reaches
-its nodes (nsenter or SSH): the playbooks run with the inventory the lab
-writes, and the lab's processes are found the way test_lab_role.py finds them.
+firewall, shows in ``changes()``.
 """
 
-import json
 import os
 import time
 
 import pytest
 
 from fresh_host import REMOVED, fresh_host
-from netplumb_testlib import ROOT, run_playbook_file, sandboxed
-from test_lab_role import _lab_processes, _wait_gone, lab_dir  # noqa: F401 pylint: disable=unused-import
+from netplumb_testlib import sandboxed
 
-LAB = os.path.join(ROOT, "playbooks", "lab.yml")
-SITE = os.path.join(ROOT, "playbooks", "site.yml")
-VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
-TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
 PROBE = "/etc/netplumb-fresh-host-probe"
 
 
@@ -61,24 +54,6 @@ def _host_and_session():
         raise AssertionError("no process outside the session sandbox among pytest's ancestors")
     assert parent > 0, "pytest does not run under tests/sandbox.sh"
     return parent, session
-
-
-def _failures(run):
-    """(host, task, message) of each failed or unreachable result of a run,
-    every host (PlaybookRun.failed knows only localhost's)."""
-    try:
-        data = json.loads(run.stdout[run.stdout.index("{"):])
-    except ValueError:
-        return [("?", "?", run.stderr[-2000:])]
-    found = []
-    for play in data.get("plays", []):
-        for task in play.get("tasks", []):
-            for host, result in task["hosts"].items():
-                for each in result.get("results", [result]):
-                    if each.get("failed") or each.get("unreachable"):
-                        found.append((host, task["task"]["name"], " ".join(
-                            str(each.get(key, "")) for key in ("msg", "stderr") if each.get(key))[-1500:]))
-    return found or [("?", "?", run.stderr[-2000:])]
 
 
 def test_fresh_host_view_lists_a_write_and_the_host_keeps_its_etc(sandbox):
@@ -130,24 +105,3 @@ def test_the_host_still_lacks_the_cni_dirs_after_a_sandbox_ran(sandbox):  # pyli
             changed = os.lstat(on_host).st_ctime
             assert changed < started, "%s changed on the host during this session (%s)" % (
                 path, time.ctime(changed))
-
-
-def test_demo_flow_on_a_fresh_host_leaves_it_as_it_was(sandbox, lab_dir):  # noqa: F811 pylint: disable=unused-argument
-    state = ["-e", "lab_state_dir=%s" % lab_dir]
-    # teardown.yml's last play stops the lab of lab_state_dir (default: .lab here).
-    inventory = ["-i", os.path.join(lab_dir, "inventory.yml")] + state
-    with fresh_host() as view:
-        lab = run_playbook_file(LAB, extra_args=state)
-        failed = lab.rc != 0
-        assert not failed, _failures(lab)
-        processes = _lab_processes(lab_dir)
-        assert processes, "lab.yml ran, yet no process of the lab was found"
-        for playbook in (SITE, VERIFY, TEARDOWN):
-            run = run_playbook_file(playbook, extra_args=inventory)
-            failed = run.rc != 0
-            assert not failed, (os.path.basename(playbook), _failures(run), view.written())
-        assert _wait_gone(processes), "lab processes outlived teardown.yml: %s" % processes
-        assert _lab_processes(lab_dir) == []
-        changes = view.changes()
-    assert changes.get("files", {}) == {}, "written into the host's /etc, /opt or /var/lib"
-    assert changes == {}, "the demo flow changed the host"

@@ -14,8 +14,12 @@ the nodes' own /usr/bin/python3, which has no pyroute2 at first:
 - the roles' undo leaves each node as it was, but for the packages it
   installed; on those nodes check mode predicts the whole run task by task.
 
-The playbooks run by name (netplumb.linux.site), as the getting-started
-guide shows."""
+All of it runs on a fresh host (fresh_host(): copy-on-write views of /etc,
+/opt and /var/lib without the CNI directories): this is the demo flow (lab,
+site, verify, teardown), and at the end nothing was written to those trees,
+no package of this machine and nothing of its network changed, and the lab's
+processes are gone. The playbooks run by name (netplumb.linux.site), as the
+getting-started guide shows."""
 
 import hashlib
 import json
@@ -23,13 +27,16 @@ import os
 import re
 import subprocess
 
+from fresh_host import fresh_host
 from netplumb_testlib import run_playbook_file
-from test_lab_role import _lab, _recorded, lab_dir  # noqa: F401 pylint: disable=unused-import
+from test_lab_role import _lab, _lab_processes, _recorded, _wait_gone, lab_dir  # noqa: F401 pylint: disable=unused-import
 
 SITE = "netplumb.linux.site"
 TEARDOWN = "netplumb.linux.teardown"
 VERIFY = "netplumb.linux.verify"
 NODE_FILES = ("/etc/cni", "/opt/cni", "/etc/sysctl.d")
+# The cni role alone on the lab's nodes, as site.yml applies it.
+CNI_ONLY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cni_only.yml")
 PREREQ_PACKAGES = ["containernetworking-plugins", "nftables", "python3-pyroute2"]
 
 
@@ -133,7 +140,19 @@ def retarget_port_forward(pid, to):
     assert to in _in_node(pid, "nft", "list", "chain", "ip", "netplumb", "prerouting").stdout
 
 
-def test_site_over_ssh_prereqs_check_mode_promise_verify_idempotence_and_drift(sandbox, lab_dir):  # noqa: F811
+def test_site_over_ssh_on_a_fresh_host(sandbox, lab_dir):  # noqa: F811 pylint: disable=unused-argument
+    with fresh_host() as view:
+        site_flow(lab_dir)
+        # The whole teardown.yml: the roles' undo, then the lab itself.
+        down, _unused = play(TEARDOWN, lab_dir, extra=["-e", "lab_state_dir=%s" % lab_dir])
+        assert down.rc == 0, _failures(down) or down
+        assert _wait_gone(_lab_processes(lab_dir)) and _lab_processes(lab_dir) == []
+        changes = view.changes()
+    assert changes.get("files", {}) == {}, "written into the host's /etc, /opt or /var/lib"
+    assert changes == {}, "the demo flow changed the host"
+
+
+def site_flow(lab_dir):  # noqa: F811
     assert _lab(lab_dir).rc == 0
     fresh = lab_state(lab_dir)
     for node in ("node1", "node2"):
@@ -150,6 +169,14 @@ def test_site_over_ssh_prereqs_check_mode_promise_verify_idempotence_and_drift(s
         assert "bridge_network_install_prereqs is false, so nothing was changed" in msg, msg
         assert "pyroute2 >= 0.7.2 in /usr/bin/python3" in msg and "(package python3-pyroute2)" in msg, msg
         assert "nft or iptables-nft or iptables-legacy in PATH" in msg, msg
+    # The cni role alone says the same of what it needs.
+    refused, _unused = play(CNI_ONLY, lab_dir, extra=["-e", "cni_install_prereqs=false"])
+    failures = _failures(refused)
+    assert refused.rc != 0 and sorted(failures) == ["node1", "node2"], failures
+    for msg in failures.values():
+        assert "cni_install_prereqs is false, so nothing was changed" in msg, msg
+        assert "iptables in PATH (run by portmap" in msg and "(package iptables)" in msg, msg
+        assert "the plugins in /usr/lib/cni (cni_src) (package containernetworking-plugins)" in msg, msg
     assert lab_state(lab_dir) == fresh, "the refused run changed a node"
 
     # Check mode on fresh nodes: the package install predicted, nothing changed.

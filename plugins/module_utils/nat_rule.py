@@ -101,8 +101,11 @@ def plan(kernel, spec):
     else:
         backend, reason = choose_backend(spec.backend, spec.netns)
         current = [r for r in backend.read(spec.netns, (rule.family,)) if r["identity"] == rule.identity]
-        if spec.state == "present" and (rule.in_interface or rule.out_interface):
-            names = [link.name for link in kernel.ipr(spec.netns).links()]
+        wanted = [name for name in (rule.in_interface, rule.out_interface) if name]
+        if spec.state == "present" and wanted:
+            ipr = kernel.ipr(spec.netns)  # a dump for a wildcard, else one lookup per name
+            names = ([link.name for link in ipr.links()] if any(name.endswith("+") for name in wanted)
+                     else [name for name in wanted if ipr.get_link(name) is not None])
             kernel.warnings.extend(interface_warnings(rule, names, spec.netns))
     result = Plan(before={"state": "present", "rules": [r["text"] for r in current]} if current
                   else {"state": "absent"})

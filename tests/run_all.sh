@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test: pytest over tests/ in the foreground and, at the same time, the
-# other steps one after the other (the long lab and reliability tests, the
+# other steps one after the other (the site playbooks over SSH on the lab, the
 # engine tests on pyroute2 0.7, sanity, lint, then every TEST_STEPS target of
 # mk/*.mk), their output kept in a log that is printed when both are done.
 # Two streams, because pytest drives one ansible-playbook at a time and leaves
@@ -15,7 +15,7 @@ mkdir -p "$logs"
 log=$logs/other-steps.log
 
 # Run in the other stream, so that both take about as long.
-ALONGSIDE=(tests/reliability tests/integration/test_site_lab.py)
+ALONGSIDE=(tests/integration/test_site_lab.py)
 
 other_steps() {
   set -e

@@ -1,7 +1,15 @@
-"""Tables, targets, plot and docs/performance.md from the benchmark's results."""
+"""Tables, targets, plot and docs/performance.md from the benchmark's results.
 
+Run alone, it writes the document again from saved results (run.py --json):
+
+    .venv/bin/python bench/report.py .build/bench.json --doc docs/performance.md --plot docs/performance.png
+"""
+
+import argparse
 import datetime
+import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -57,19 +65,85 @@ def rows(results):
         out.append("")
         out.append("| imports | ms |")
         out.append("|---|---:|")
-        for label, seconds in imports.items():
+        # [label, seconds] pairs in the order measured (a dict in older results).
+        for label, seconds in (imports.items() if isinstance(imports, dict) else imports):
             out.append("| %s | %s |" % (label, _ms(seconds)))
+    out += fleet_rows(results)
+    return out
+
+
+def _nodes(n):
+    return "%d node%s" % (n, "" if n == 1 else "s")
+
+
+def _fleet_base(fleet):
+    """The smallest fleet: what the ratios are taken against (1 node by default)."""
+    return fleet[min(fleet)]
+
+
+def _fleet_name(results):
+    return os.path.basename(results.get("fleet_playbook", "site.yml"))
+
+
+def _short(name):
+    """A task name for a table cell: without the collection, its pipes escaped."""
+    return name.replace("netplumb.linux.", "").replace("|", "\\|")
+
+
+def fleet_rows(results):
+    """The fleet over SSH: the site playbook against the one-ping playbook, per
+    node count; the lab's own cost; where the time goes in the largest fleet."""
     fleet = results.get("fleet")
-    if fleet:
-        out.append("")
-        out.append("Fleet: lab nodes, %d containers each, forks %d (s):" % (fleet["per_node"], fleet["nodes"]))
-        out.append("")
-        out.append("| | cold | no change |")
-        out.append("|---|---:|---:|")
-        out.append("| 1 node | %.2f | %.2f |" % (fleet["one_cold"], fleet["one_nochange"]))
-        out.append("| %d nodes | %.2f | %.2f |" % (fleet["nodes"], fleet["all_cold"], fleet["all_nochange"]))
-        out.append("| ratio | %.2f | %.2f |" % (fleet["all_cold"] / fleet["one_cold"],
-                                                fleet["all_nochange"] / fleet["one_nochange"]))
+    if not fleet:
+        return []
+    site = _fleet_name(results)
+    base = _fleet_base(fleet)
+    versus = "x %s" % _nodes(base["nodes"])
+    out = ["", "Fleet over SSH: %s on fresh lab nodes, forks = nodes, whole ansible-playbook runs (s):" % site, "",
+           "| nodes | %s cold | %s | %s no change | %s | ping | %s | cold / ping, first contact "
+           "| no change / ping |" % (site, versus, site, versus, versus),
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for nodes in sorted(fleet):
+        f = fleet[nodes]
+        out.append("| %d | %.1f | %.2f | %.1f | %.2f | %.1f | %.2f | %.1f | %.1f |" % (
+            nodes, f["site_cold"]["wall"], f["site_cold"]["wall"] / base["site_cold"]["wall"],
+            f["site_nochange"]["wall"], f["site_nochange"]["wall"] / base["site_nochange"]["wall"],
+            f["ping"]["wall"], f["ping"]["wall"] / base["ping"]["wall"],
+            f["site_cold"]["wall"] / f["ping_first"]["wall"], f["site_nochange"]["wall"] / f["ping"]["wall"]))
+    out += ["", "The lab and the connection (s; load: this machine's 1-minute load average before and after):", "",
+            "| nodes | lab build | lab teardown | ping, first contact | ping | %s cold changed | "
+            "no change changed | load |" % site,
+            "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for nodes in sorted(fleet):
+        f = fleet[nodes]
+        out.append("| %d | %.1f%s | %s | %.1f | %.1f | %d | %d | %.1f, %.1f |" % (
+            nodes, f["lab_up"], " (layer built)" if f.get("layer_built") else "",
+            "%.1f" % f["lab_down"] if f.get("lab_down") is not None else "failed",
+            f["ping_first"]["wall"], f["ping"]["wall"], f["site_cold"]["changed"], f["site_nochange"]["changed"],
+            f["load_before"], f["load_after"]))
+    top = fleet[max(fleet)]
+    out += ["", "Where the time goes, %s (s; a task's span runs from its start to the last node's result):"
+            % _nodes(top["nodes"]), "",
+            "| | %s cold | %s no change | ping |" % (site, site), "|---|---:|---:|---:|"]
+    runs = [top["site_cold"], top["site_nochange"], top["ping"]]
+    out.append("| whole run | %s |" % " | ".join("%.1f" % r["wall"] for r in runs))
+    out.append("| ansible-playbook before and after the play (start-up, inventory, parsing) | %s |"
+               % " | ".join("%.1f" % (r["wall"] - r["in_plays"]) for r in runs))
+    out.append("| tasks that ran on a node / in the run | %s |"
+               % " | ".join("%d / %d" % (r["tasks_run"], r["tasks"]) for r in runs))
+    out.append("| spans of the tasks that ran a module on the nodes | %s |"
+               % " | ".join("%.1f" % r["in_module_tasks"] for r in runs))
+    out.append("| spans of the tasks that ran on the controller only (set_fact, assert, include, ...) | %s |"
+               % " | ".join("%.1f" % (r["in_tasks"] - r["in_module_tasks"]) for r in runs))
+    out.append("| module runs on each node (loop items counted) | %s |"
+               % " | ".join("%.0f" % r["module_runs_per_node"] for r in runs))
+    out.append("| span per module run on a node | %s |"
+               % " | ".join("%.2f" % (r["in_module_tasks"] / r["module_runs_per_node"])
+                            if r["module_runs_per_node"] else "-" for r in runs))
+    for key, label in (("site_cold", "cold"), ("site_nochange", "no change")):
+        out += ["", "Slowest tasks of %s %s, %s (s; module runs per node, loop items counted):"
+                % (site, label, _nodes(top["nodes"])), "", "| task | runs | s |", "|---|---:|---:|"]
+        out += ["| %s | %.0f | %.1f |" % (_short(name), runs_, seconds) for name, seconds, runs_ in top[key]["slowest"]]
     return out
 
 
@@ -108,10 +182,13 @@ def targets(results):
                 "%.2fx" % (veth / true if true > 0 else float("inf")), veth <= 1.3 * true))
     fleet = results.get("fleet")
     if fleet:
-        label = "fleet %dx%d, forks %d: wall time and ratio to 1 node" % (
-            fleet["nodes"], fleet["per_node"], fleet["nodes"])
-        out.append((label,
-                    "%.1f s, %.2fx" % (fleet["all_cold"], fleet["all_cold"] / fleet["one_cold"]), None))
+        base, top = _fleet_base(fleet), fleet[max(fleet)]
+        for key, label in (("site_cold", "cold"), ("site_nochange", "no change")):
+            out.append(("fleet of %d, %s %s, forks %d: wall time, ratio to %s" % (
+                top["nodes"], _fleet_name(results), label, top["nodes"], _nodes(base["nodes"])),
+                "%.1f s, %.2fx" % (top[key]["wall"], top[key]["wall"] / base[key]["wall"]), None))
+        out.append(("fleet of %d: %s no change / the one-ping playbook" % (top["nodes"], _fleet_name(results)),
+                    "%.1fx" % (top["site_nochange"]["wall"] / top["ping"]["wall"]), None))
     return out
 
 
@@ -160,6 +237,34 @@ def plot(results, path):
     return True
 
 
+def _cpus(results):
+    machine = results["machine"]
+    return int(machine.split(" CPUs")[0].split()[-1]) if " CPUs" in machine else 0
+
+
+def load_text(results):
+    """What the machine's load was during the run, in words for the document."""
+    load = results.get("load")
+    if not load:
+        return ""
+    cpus = _cpus(results)
+    first, last = load["start"][0], load["end"][0]
+    text = ("When the run started, before any work of its own, the 1-minute load average was %.1f; it was %.1f"
+            " at the end" % (first, last))
+    fleet = results.get("fleet")
+    if fleet:
+        seen = [f[key] for f in fleet.values() for key in ("load_before", "load_after")]
+        text += (", and from %.1f to %.1f before and after the fleet's labs (their own nodes and forks count"
+                 " in it)" % (min(seen), max(seen)))
+    if cpus and max(first, last) > cpus:
+        text += (". **The machine was loaded**: other work ran at the same time, more"
+                 " runnable processes than its %d cores, so absolute times are higher than on an idle machine"
+                 " and the benchmark's processes, the lab nodes included, shared the cores with that work." % cpus)
+    else:
+        text += "."
+    return text
+
+
 def write_doc(results, path, plot_path):
     with open(os.path.join(HERE, "performance.md.in")) as handle:
         template = handle.read()
@@ -171,6 +276,36 @@ def write_doc(results, path, plot_path):
                  if plot_path else "(no plot: matplotlib was not installed)")
     text = template.format(
         date=datetime.date.today().isoformat(), machine=results["machine"], duration=results["duration"],
-        tables="\n".join(rows(results)), targets="\n".join(target_lines), plot=plot_text)
+        cpus=_cpus(results) or "?", load=load_text(results), tables="\n".join(rows(results)), targets="\n".join(target_lines),
+        plot=plot_text)
     with open(path, "w") as handle:
         handle.write(text)
+
+
+def load_results(path):
+    """Results written by run.py --json, with the integer keys it had in memory."""
+    with open(path) as handle:
+        results = json.load(handle)
+    for section in ("inprocess", "playbook", "fleet"):
+        if section in results:
+            results[section] = {int(key): value for key, value in results[section].items()}
+    return results
+
+
+def main(argv=None):
+    """Write the document (and plot) again from saved results: after a change
+    to performance.md.in or to this file, without measuring again."""
+    parser = argparse.ArgumentParser(description=main.__doc__.split(":", maxsplit=1)[0])
+    parser.add_argument("json", help="results of run.py --json (make bench: .build/bench.json)")
+    parser.add_argument("--doc", required=True, help="docs/performance.md")
+    parser.add_argument("--plot", help="docs/performance.png (needs matplotlib)")
+    args = parser.parse_args(argv)
+    results = load_results(args.json)
+    if args.plot and not plot(results, args.plot):
+        args.plot = None
+    write_doc(results, args.doc, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

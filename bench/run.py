@@ -1,21 +1,24 @@
 """netplumb benchmarks, in one go, inside a sandbox (make bench runs it under
 tests/sandbox.sh): the naive playbook, the per-task module loop, container_net
 (through ansible-playbook, and the engine's own time), the raw pyroute2 floor,
-for n containers (cold, no change, check), and the fleet case on lab nodes.
+for n containers (cold, no change, check), and a fleet: the bundled site.yml
+on 1, 4 and 8 lab nodes reached over SSH, against a one-ping playbook.
 
 Every measurement runs in a fresh network + mount namespace of its own
 (netplumb_testlib.sandboxed). Prints a table of times and ratios; with
 --doc/--plot writes docs/performance.md and its PNG. No timing is asserted.
 
-    tests/sandbox.sh .venv/bin/python bench/run.py [--sizes 10,50,200] [--doc docs/performance.md]
+    tests/sandbox.sh .venv/bin/python bench/run.py [--sizes 10,50,200] [--fleet 1,4,8|none] [--doc docs/performance.md]
 """
 
 import argparse
 import contextlib
+import datetime
 import io
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -31,7 +34,7 @@ sys.path[:0] = [os.path.join(ROOT, ".build", "collections"), os.path.join(ROOT, 
 import cases  # noqa: E402
 import floor  # noqa: E402
 import report  # noqa: E402
-from netplumb_testlib import COLLECTIONS, PYTHON, VENV_BIN, sandboxed  # noqa: E402
+from netplumb_testlib import COLLECTIONS, CONTROLLER_INVENTORY, PYTHON, VENV_BIN, sandboxed  # noqa: E402
 
 from ansible_collections.netplumb.linux.plugins.module_utils import container_net, engine  # noqa: E402
 
@@ -179,32 +182,221 @@ def loop_times(n):
     return result
 
 
-def fleet_times(nodes, per_node):
-    """Lab nodes (playbooks/lab.yml), then container_net on 1 node and on all, forks = nodes."""
-    result = {}
-    with sandboxed(), tempfile.TemporaryDirectory() as state:
-        lab_args = ["-e", "lab_state_dir=%s" % state, "-e", "lab_node_count=%d" % nodes, "-e", "lab_python=%s" % PYTHON]
+SITE = os.path.join(ROOT, "playbooks", "site.yml")
+# playbooks/group_vars/lab_nodes.yml gives node i the IPv4 subnet
+# 198.51.100.<32(i-1)>/27 inside the cluster's 198.51.100.0/24: 8 nodes at most.
+FLEET_MAX = 8
+PING = [{"name": "ping", "hosts": "lab_nodes", "gather_facts": False,
+         "tasks": [{"name": "ping", "ansible.builtin.ping": {}}]}]
+LAB_TIMEOUT = 600
+SITE_TIMEOUT = 1800
+PING_TIMEOUT = 300
+
+
+def _lab_helper():
+    """roles/lab/files/lab_node.py as a module (finding and closing what a lab left)."""
+    sys.path.insert(0, os.path.join(ROOT, "roles", "lab", "files"))
+    try:
+        import lab_node  # pylint: disable=import-outside-toplevel
+    finally:
+        sys.path.pop(0)
+    return lab_node
+
+
+def _fleet_env(tmp):
+    """ansible-playbook's environment for the lab and its nodes: no interpreter
+    pinned (the nodes find their own Python; localhost gets the controller's
+    from tests/controller.yml), the lab's host key checking left on."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "ansible-local"), ANSIBLE_NOCOLOR="1",
+               # A path under /tmp: on this machine, this run's; on a node, in its own /tmp.
+               ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "ansible-remote"),
+               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0",
+               ANSIBLE_PYTHON_INTERPRETER="auto_silent")
+    env.pop("ANSIBLE_HOST_KEY_CHECKING", None)
+    # What the Makefile exports (mk/lab.mk), for a run outside make.
+    for name, default in (("NETPLUMB_LAB_PACKAGES", os.path.join(ROOT, ".build", "lab-packages")),
+                          ("NETPLUMB_LAB_LAYER_CACHE", os.path.join(ROOT, ".build", "lab-layers"))):
+        env[name] = env.get(name) or default
+    return env
+
+
+def _ansible_playbook(args, env, timeout):
+    """ansible-playbook ``args``; (wall seconds, the json callback's output). Raises on failure."""
+    start = time.perf_counter()
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook")] + list(args), capture_output=True,
+                          text=True, timeout=timeout, env=env, check=False)
+    wall = time.perf_counter() - start
+    try:
+        data = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        data = {}
+    if proc.returncode != 0:
+        raise RuntimeError("ansible-playbook %s failed (%d): %s %s" % (
+            " ".join(args), proc.returncode, _failures(data) or proc.stdout[-3000:], proc.stderr[-2000:]))
+    return wall, data
+
+
+def _failures(data):
+    return ["%s: %s: %s" % (host, task["task"]["name"], result.get("msg", ""))
+            for play in data.get("plays", []) for task in play["tasks"]
+            for host, result in task["hosts"].items() if result.get("failed") or result.get("unreachable")]
+
+
+def _when(stamp):
+    return datetime.datetime.fromisoformat(stamp.rstrip("Z")).timestamp()
+
+
+def _span(duration):
+    return _when(duration["end"]) - _when(duration["start"]) if "end" in duration else 0.0
+
+
+# Actions that run on the controller only: no connection to a node.
+CONTROLLER_ACTIONS = {"ansible.builtin.set_fact", "set_fact", "ansible.builtin.assert", "assert",
+                      "ansible.builtin.debug", "debug", "ansible.builtin.fail", "fail", "ansible.builtin.meta",
+                      "meta", "ansible.builtin.include_tasks", "include_tasks", "ansible.builtin.import_tasks",
+                      "ansible.builtin.include_role", "include_role", "ansible.builtin.add_host", "add_host",
+                      "ansible.builtin.group_by", "group_by", "ansible.builtin.include_vars", "include_vars",
+                      "ansible.builtin.validate_argument_spec", "validate_argument_spec"}
+
+
+def _module_runs(result):
+    """Module runs on the node in one host's result of a task (loop items counted)."""
+    if result.get("action") in CONTROLLER_ACTIONS:
+        return 0
+    items = result.get("results") if isinstance(result.get("results"), list) else [result]
+    return sum(1 for item in items if isinstance(item, dict) and not item.get("skipped"))
+
+
+def run_summary(wall, data, slowest=8):
+    """A fleet run: wall time, changed count, and where the time went (the json
+    callback's task durations: with the linear strategy a task's span runs from
+    its start to the last host's result, so the spans add up to the plays)."""
+    stats = data.get("stats", {})
+    spans = []
+    for play in data.get("plays", []):
+        for task in play["tasks"]:
+            results = list(task["hosts"].values())
+            spans.append({"name": task["task"]["name"], "seconds": _span(task["task"]["duration"]),
+                          "ran": any(not result.get("skipped") for result in results),
+                          "module_runs": sum(_module_runs(result) for result in results)})
+    hosts = max(len(stats), 1)
+    return {"wall": wall, "changed": sum(s.get("changed", 0) for s in stats.values()),
+            "failures": sum(s.get("failures", 0) + s.get("unreachable", 0) for s in stats.values()),
+            "hosts": len(stats), "tasks": len(spans), "tasks_run": sum(1 for span in spans if span["ran"]),
+            "in_plays": sum(_span(play["play"]["duration"]) for play in data.get("plays", [])),
+            "in_tasks": sum(span["seconds"] for span in spans),
+            "in_module_tasks": sum(span["seconds"] for span in spans if span["module_runs"]),
+            "module_runs_per_node": sum(span["module_runs"] for span in spans) / hosts,
+            "slowest": [[span["name"], span["seconds"], span["module_runs"] / hosts]
+                        for span in sorted(spans, key=lambda span: -span["seconds"])[:slowest]]}
+
+
+def _layer_built(data):
+    """True when the lab's 'up' reported building the provisioned layer (no cached one)."""
+    for play in data.get("plays", []):
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                try:
+                    actions = json.loads(result.get("stdout") or "{}").get("actions", [])
+                except (ValueError, AttributeError):
+                    continue
+                if any(str(action).startswith("provisioned layer") for action in actions):
+                    return True
+    return False
+
+
+def _lab_gone(lab_node, state, lab, env):
+    """Tear the lab in ``state`` down (the role with lab_state=absent; timed),
+    then make sure: lab_node.py down, and SIGKILL for any of this lab's nodes
+    still found (bounded wait). Returns the role's seconds (None if it failed)
+    and the pids of this lab's nodes still there after all that."""
+    seconds = None
+    try:
+        seconds = _ansible_playbook(lab + ["-e", "lab_state=absent"], env, LAB_TIMEOUT)[0]
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        log("fleet: teardown through the role failed, falling back to lab_node.py down: %s" % str(exc)[:500])
+    if lab_node.find_nodes(state) or os.path.isdir(state):
+        subprocess.run([sys.executable, "-I", lab_node.__file__, "down", "--state-dir", state],
+                       capture_output=True, timeout=120, check=False)
+    left = list(lab_node.find_nodes(state).values())
+    for pid in left:
         try:
-            log("fleet: building %d lab nodes" % nodes)
-            subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                            "-e", "ansible_python_interpreter=%s" % PYTHON, LAB] + lab_args,
-                           env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS), check=True,
-                           capture_output=True, timeout=600)
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while left and time.monotonic() < deadline:
+        left = [pid for pid in left if not lab_node.gone(pid)]
+        time.sleep(0.1)
+    if left:
+        log("fleet: lab processes still there after SIGKILL: %s" % left)
+    return seconds, left
+
+
+def fleet_run(nodes, site=SITE, repeat=2):
+    """One lab of ``nodes`` fresh SSH nodes (playbooks/lab.yml, timed), then
+    on them, forks = nodes: ``site`` (playbooks/site.yml) cold (the roles
+    install their prerequisites through apt inside each node); then
+    ``repeat`` times, alternately, the same again (no change) and the
+    one-ping playbook, ssh masters open (the fastest of each is its figure);
+    then the ping once more after closing the masters (first contact: ssh
+    connection and interpreter discovery). The lab is torn down in the end
+    (timed), also on failure."""
+    lab_node = _lab_helper()
+    result = {"nodes": nodes, "load_before": os.getloadavg()[0]}
+    with sandboxed(), tempfile.TemporaryDirectory(prefix="netplumb-bench-fleet-") as tmp:
+        state = os.path.join(tmp, "lab")
+        env = _fleet_env(tmp)
+        ping = os.path.join(tmp, "ping.yml")
+        with open(ping, "w") as handle:
+            yaml.safe_dump(PING, handle)
+        lab = ["-i", CONTROLLER_INVENTORY, LAB, "-e", "lab_state_dir=%s" % state,
+               "-e", "lab_node_count=%d" % nodes]
+        try:
+            log("fleet: lab of %d node(s)" % nodes)
+            result["lab_up"], data = _ansible_playbook(lab, env, LAB_TIMEOUT)
+            result["layer_built"] = _layer_built(data)
             inventory = ["-i", os.path.join(state, "inventory.yml"), "-f", str(nodes)]
-            log("fleet: 1 node x %d" % per_node)
-            result["one_cold"] = playbook(cases.container_net(per_node, hosts="node1"), extra=inventory)[0]
-            result["one_nochange"] = playbook(cases.container_net(per_node, hosts="node1"), extra=inventory)[0]
-            playbook(cases.container_net(per_node, hosts="node1", state="absent"), extra=inventory)
-            log("fleet: %d nodes x %d, forks %d" % (nodes, per_node, nodes))
-            result["all_cold"] = playbook(cases.container_net(per_node, hosts="lab_nodes"), extra=inventory)[0]
-            result["all_nochange"] = playbook(cases.container_net(per_node, hosts="lab_nodes"), extra=inventory)[0]
+            log("fleet: %d node(s), %s cold" % (nodes, os.path.basename(site)))
+            result["site_cold"] = run_summary(*_ansible_playbook(inventory + [site], env, SITE_TIMEOUT))
+            # The no-change run and the ping one alternate, ``repeat`` times each.
+            for key in ("site_nochange", "ping"):
+                result[key + "_runs"] = []
+            for rep in range(repeat):
+                for key, play, timeout in (("site_nochange", site, SITE_TIMEOUT), ("ping", ping, PING_TIMEOUT)):
+                    log("fleet: %d node(s), %s (%d/%d)" % (nodes, key, rep + 1, repeat))
+                    result[key + "_runs"].append(run_summary(*_ansible_playbook(inventory + [play], env, timeout)))
+            for key in ("site_nochange", "ping"):
+                # The fastest: the run least disturbed by other work on the machine.
+                result[key] = min(result[key + "_runs"], key=lambda run: run["wall"])
+            lab_node.close_masters(state)
+            log("fleet: %d node(s), ping on first contact" % nodes)
+            result["ping_first"] = run_summary(*_ansible_playbook(inventory + [ping], env, PING_TIMEOUT))
         finally:
-            subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                            "-e", "ansible_python_interpreter=%s" % PYTHON, LAB, "-e", "lab_state=absent"] + lab_args,
-                           env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS), check=False,
-                           capture_output=True, timeout=600)
-    result.update(nodes=nodes, per_node=per_node)
+            log("fleet: tearing down the lab of %d node(s)" % nodes)
+            result["lab_down"], result["left"] = _lab_gone(lab_node, state, lab, env)
+    result["load_after"] = os.getloadavg()[0]
     return result
+
+
+def fleet_times(sizes, site=SITE, repeat=2):
+    """fleet_run for each node count, smallest first."""
+    return {nodes: fleet_run(nodes, site, repeat) for nodes in sorted(sizes)}
+
+
+def parse_fleet(text):
+    """--fleet: 'none', or node counts like '1,4,8' (each 1..FLEET_MAX)."""
+    if text == "none":
+        return []
+    try:
+        sizes = sorted({int(x) for x in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r: node counts like 1,4,8, or none" % text)
+    if not sizes or sizes[0] < 1 or sizes[-1] > FLEET_MAX:
+        raise argparse.ArgumentTypeError("%r: node counts from 1 to %d (site.yml's lab layout gives each node"
+                                         " a /27 of 198.51.100.0/24)" % (text, FLEET_MAX))
+    return sizes
 
 
 IMPORTS = (
@@ -220,16 +412,17 @@ IMPORTS = (
 
 
 def import_costs(repeat=5):
-    """Seconds (median) for a fresh Python to import what a module run imports."""
+    """[label, seconds (median)] for a fresh Python importing what a module run
+    imports, in the order of IMPORTS."""
     env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    result = {}
+    result = []
     for label, code in IMPORTS:
         runs = []
         for _unused in range(repeat):
             start = time.perf_counter()
             subprocess.run([PYTHON, "-c", code], env=env, check=True, timeout=60)
             runs.append(time.perf_counter() - start)
-        result[label] = statistics.median(runs)
+        result.append([label, statistics.median(runs)])
     return result
 
 
@@ -238,7 +431,13 @@ def main(argv=None):
     parser.add_argument("--sizes", default="10,50,200", help="container counts (default 10,50,200)")
     parser.add_argument("--naive", type=int, default=20, help="containers in the naive playbook (default 20)")
     parser.add_argument("--loop", type=int, default=50, help="items of the per-task loops (default 50)")
-    parser.add_argument("--fleet", default="8x50", help="NODESxCONTAINERS, or 'none' (default 8x50)")
+    parser.add_argument("--fleet", default="1,4,8", type=parse_fleet,
+                        help="lab node counts for site.yml over SSH, or 'none' (default 1,4,8; at most %d)"
+                        % FLEET_MAX)
+    parser.add_argument("--fleet-playbook", default=SITE,
+                        help="the playbook the fleet runs against the ping one (default playbooks/site.yml)")
+    parser.add_argument("--fleet-repeat", type=int, default=2,
+                        help="runs of the no-change and ping playbooks per fleet, alternately (default 2; fastest)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the in-process runs (median)")
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--doc", help="write the performance document here (docs/performance.md)")
@@ -249,8 +448,11 @@ def main(argv=None):
     sizes = [int(n) for n in args.sizes.split(",")]
     if max(sizes) > 240 or args.naive > 240:
         parser.error("at most 240 containers (one /24 of documentation addresses)")
+    if args.fleet and not os.path.isfile(args.fleet_playbook):
+        parser.error("--fleet-playbook %s: no such file" % args.fleet_playbook)
 
     started = time.time()
+    load_start = os.getloadavg()
     engine_times(1)  # imports and first-use costs out of the way
     machine = "%s, %d CPUs, Linux %s, Python %s" % (
         platform.machine(), os.cpu_count(), platform.release(), platform.python_version())
@@ -265,10 +467,13 @@ def main(argv=None):
     log("per-task loops, %d items" % args.loop)
     results["loop"] = dict(loop_times(args.loop), n=args.loop)
     results["imports"] = import_costs(args.repeat)
-    if args.fleet != "none":
-        nodes, per_node = (int(x) for x in args.fleet.split("x"))
-        results["fleet"] = fleet_times(nodes, per_node)
+    if args.fleet:
+        playbook_path = os.path.abspath(args.fleet_playbook)
+        results["fleet_playbook"] = (os.path.relpath(playbook_path, ROOT)
+                                     if playbook_path.startswith(ROOT + os.sep) else playbook_path)
+        results["fleet"] = fleet_times(args.fleet, playbook_path, args.fleet_repeat)
     results["duration"] = time.time() - started
+    results["load"] = {"start": list(load_start), "end": list(os.getloadavg())}
 
     print(report.table(results))
     if args.json:

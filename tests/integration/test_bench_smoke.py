@@ -1,16 +1,30 @@
-"""The benchmark scripts of bench/ still run end to end (tiny sizes, no fleet).
-Nothing here looks at the times: tests carry no timing assertions."""
+"""The benchmark scripts of bench/ still run end to end (tiny sizes), and the
+fleet part does on a tiny fleet: one lab node over SSH, with the one-ping
+playbook standing in for site.yml (tests/integration/test_site_lab.py runs
+site.yml on lab nodes), then its tables. Nothing here looks at the times:
+tests carry no timing assertions."""
 
 import json
 import os
 import subprocess
+import sys
+
+import pytest
+import yaml
 
 from netplumb_testlib import PYTHON, ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+import report  # noqa: E402  pylint: disable=wrong-import-position
+import run as bench  # noqa: E402  pylint: disable=wrong-import-position
+
+BENCH = os.path.join(ROOT, "bench", "run.py")
 
 
 def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     results, doc = tmp_path / "bench.json", tmp_path / "performance.md"
-    proc = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "run.py"), "--sizes", "2", "--naive", "1",
+    proc = subprocess.run([PYTHON, BENCH, "--sizes", "2", "--naive", "1",
                            "--loop", "1", "--fleet", "none", "--repeat", "1", "--json", str(results),
                            "--doc", str(doc)], capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -21,5 +35,47 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert set(data["playbook"]["2"]) == {"cold", "check_cold", "nochange"}
     assert data["naive"]["n"] == 1 and set(data["loop"]) == {"veth_1", "true_1", "n"}
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5
+    assert "fleet" not in data and "Fleet over SSH" not in doc.read_text()
+    assert "load average" in doc.read_text()
     # Every measurement ran in a sandbox of its own: nothing is left in the test's.
+    assert sandbox.netns_list() == [] and [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]
+
+
+@pytest.mark.parametrize("fleet, message", [
+    ("0", "node counts from 1 to 8"),
+    ("9", "node counts from 1 to 8"),
+    ("1,4,16", "node counts from 1 to 8"),
+    ("8x50", "node counts like 1,4,8, or none"),
+])
+def test_bench_refuses_a_fleet_it_cannot_build(fleet, message):
+    """Before measuring anything: site.yml's lab layout has room for 8 nodes."""
+    proc = subprocess.run([PYTHON, BENCH, "--fleet", fleet], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_bench_fleet_parses_node_counts():
+    assert bench.parse_fleet("none") == []
+    assert bench.parse_fleet("8,1,4,4") == [1, 4, 8]
+
+
+def test_bench_fleet_on_one_ssh_node(sandbox, tmp_path):
+    """fleet_run on one node, the ping playbook as the 'site': the lab is
+    built and torn down, every run is summarised, the tables render."""
+    site = tmp_path / "site.yml"
+    site.write_text(yaml.safe_dump(bench.PING))
+    fleet = bench.fleet_times([1], site=str(site), repeat=1)
+    one = fleet[1]
+    assert one["nodes"] == 1 and one["lab_down"] is not None
+    for key in ("site_cold", "site_nochange", "ping", "ping_first"):
+        assert one[key]["hosts"] == 1 and one[key]["tasks"] == one[key]["tasks_run"] == 1, one[key]
+        assert one[key]["module_runs_per_node"] == 1 and one[key]["changed"] == 0, one[key]
+    assert len(one["site_nochange_runs"]) == len(one["ping_runs"]) == 1
+    results = {"machine": "x86_64, 2 CPUs", "fleet": fleet, "fleet_playbook": str(site),
+               "load": {"start": [0.5, 0, 0], "end": [0.5, 0, 0]}}
+    lines = report.fleet_rows(results)
+    assert "Fleet over SSH: site.yml on fresh lab nodes, forks = nodes, whole ansible-playbook runs (s):" in lines
+    assert any(line.startswith("| 1 | ") for line in lines)
+    # The lab is gone: none of its nodes is left, nothing in the test's sandbox.
+    assert one["left"] == []
     assert sandbox.netns_list() == [] and [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]

@@ -32,9 +32,8 @@ NODE_CHECK = [{
         # Before the roles ran there is no pyroute2 on a node (net_facts needs it): ip, as a user would.
         {"name": "Links and addresses", "ansible.builtin.command": {"argv": ["ip", "-j", "addr", "show"]},
          "register": "node_addrs", "changed_when": False},
-        {"name": "Default routes", "ansible.builtin.command": {"argv": ["sh", "-c",
-                                                                       "ip -j -4 route show default;"
-                                                                       " ip -j -6 route show default"]},
+        {"name": "Default routes", "ansible.builtin.command": {
+            "argv": ["sh", "-c", "ip -j -4 route show default; ip -j -6 route show default"]},
          "register": "node_routes", "changed_when": False},
         {"name": "Namespaces", "ansible.builtin.command": {"argv": ["ip", "netns", "list"]},
          "register": "node_netns", "changed_when": False},

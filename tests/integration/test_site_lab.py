@@ -7,8 +7,8 @@ the nodes' own /usr/bin/python3, which has no pyroute2 at first:
 - check mode on fresh nodes predicts what the real run changes (the node's
   play ends after predicting the package install) and leaves every node
   byte-identical, its installed packages included;
-- the real run installs python3-pyroute2 (Debian's 0.7.2), nftables and the
-  CNI plugins through apt, inside the node, and builds the network; verify.yml
+- the real run installs python3-pyroute2 (Debian's 0.7.2), nftables, iptables
+  and the CNI plugins through apt, inside the node, and builds the network; verify.yml
   passes, a second run changes nothing, and after drift check mode names
   exactly the repair;
 - the roles' undo leaves each node as it was, but for the packages it
@@ -37,7 +37,7 @@ VERIFY = "netplumb.linux.verify"
 NODE_FILES = ("/etc/cni", "/opt/cni", "/etc/sysctl.d")
 # The cni role alone on the lab's nodes, as site.yml applies it.
 CNI_ONLY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cni_only.yml")
-PREREQ_PACKAGES = ["containernetworking-plugins", "nftables", "python3-pyroute2"]
+PREREQ_PACKAGES = ["containernetworking-plugins", "iptables", "nftables", "python3-pyroute2"]
 
 
 def play(path, state_dir, check=False, extra=()):

@@ -20,6 +20,10 @@ TIMEOUT = 600
 # localhost with the Python that runs ansible-playbook (PYTHON here); lab
 # nodes given with another -i keep their own interpreter discovery.
 CONTROLLER_INVENTORY = os.path.join(ROOT, "tests", "controller.yml")
+# What mk/lab.mk exports, for a pytest run without make: the lab's packages
+# (make deps fetches them) and its provisioned layers.
+LAB_ENV = {"NETPLUMB_LAB_PACKAGES": os.path.join(ROOT, ".build", "lab-packages"),
+           "NETPLUMB_LAB_LAYER_CACHE": os.path.join(ROOT, ".build", "lab-layers")}
 # Node files a test may write (sysctl files, CNI dirs): private per test.
 # tests/sandbox.sh creates them inside its copy-on-write views of the host.
 PRIVATE_DIRS = ("/etc/sysctl.d", "/opt/cni", "/etc/cni", "/var/lib/cni")
@@ -206,7 +210,8 @@ def run_playbook_file(path, check=False, diff=False, extra_args=()):
     with tempfile.TemporaryDirectory() as tmp:
         argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", CONTROLLER_INVENTORY, path]
         argv += (["--check"] if check else []) + (["--diff"] if diff else []) + list(extra_args)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json",
+        env = dict(LAB_ENV, **os.environ)
+        env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json",
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),
                    ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "rtmp"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0")

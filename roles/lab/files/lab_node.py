@@ -616,6 +616,11 @@ def build_layer(args):
                 raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
+    # Layers of earlier machine states: a node copies its layer when it boots,
+    # so none in use goes with them.
+    for name in os.listdir(cache):
+        if name != os.path.basename(layer) and not name.startswith("."):
+            shutil.rmtree(os.path.join(cache, name), ignore_errors=True)
     return layer, True
 
 
@@ -834,7 +839,10 @@ def close_masters(state_dir):
 # -- subcommands ---------------------------------------------------------------
 
 def cmd_plan(args):
-    return plan(args)
+    layout = plan(args)
+    if args.refuse_overlap:
+        refuse_overlap(layout)
+    return layout
 
 
 def cmd_up(args):
@@ -856,8 +864,8 @@ def cmd_up(args):
     if ssh and wanted and not args.check:
         _check_packages(args.packages)
     if ssh:
-        actions += ["key %s" % path for path in ensure_keys(args.state_dir, [h["name"] for h in hosts],
-                                                               args.check)]
+        made = ensure_keys(args.state_dir, [h["name"] for h in hosts], args.check)
+        actions += ["key %s" % path for path in made]
     if wanted:
         actions += ["start %s" % name for name in wanted]
         if not args.check:
@@ -972,7 +980,8 @@ def main(argv=None):
     shape.add_argument("--user", default="deploy")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("plan", parents=[layout, shape])
+    sub.add_parser("plan", parents=[layout, shape]).add_argument(
+        "--refuse-overlap", action="store_true", help="fail when the fabric overlaps a route here")
     up = sub.add_parser("up", parents=[layout, shape])
     up.add_argument("--connection", choices=["ssh", "nsenter"], default="ssh")
     up.add_argument("--packages", required=True)

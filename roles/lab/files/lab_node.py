@@ -67,7 +67,7 @@ ROLE_PACKAGES = ("python3-pyroute2", "nftables", "iptables", "containernetworkin
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-SSH_TIMEOUT = 20.0
+SSH_TIMEOUT = 60.0
 CMD_TIMEOUT = 300
 
 

@@ -261,7 +261,7 @@ def test_same_route_in_another_table_is_not_ours(sandbox):
 def test_route_made_by_ip_is_recognised(sandbox):
     uplink(sandbox)
     sandbox.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.1")
-    before = sandbox.snapshot()
+    before = sandbox.settled_snapshot()  # the veth's carrier brings the IPv6 prefix route
     outcome = engine.run(route, {"dst": "198.51.100.0/24", "gateway": "192.0.2.1"})
     assert not outcome.changed
     assert outcome.operations == []
@@ -369,7 +369,7 @@ def test_route_in_missing_netns_check_mode_warns(sandbox):
 
 def test_missing_dev_is_param_error(sandbox):
     uplink(sandbox)
-    before = sandbox.snapshot()
+    before = sandbox.settled_snapshot()  # the veth's carrier brings the IPv6 prefix route
     with pytest.raises(ParamError) as info:
         engine.run(route, {"dst": "198.51.100.0/24", "dev": "nosuch0"})
     assert info.value.field == "dev"
@@ -403,7 +403,7 @@ def test_missing_dev_in_check_mode_warns_and_changes_nothing(sandbox):
 ])
 def test_bad_params_fail_before_any_change(sandbox, params, field):
     uplink(sandbox)
-    before = sandbox.snapshot()
+    before = sandbox.settled_snapshot()  # the veth's carrier brings the IPv6 prefix route
     for check_mode in (True, False):
         with pytest.raises(ParamError) as info:
             engine.run(route, params, check_mode=check_mode)
@@ -414,7 +414,7 @@ def test_bad_params_fail_before_any_change(sandbox, params, field):
 
 def test_unreachable_gateway_fails_and_changes_nothing(sandbox):
     uplink(sandbox)
-    before = sandbox.snapshot()
+    before = sandbox.settled_snapshot()  # the veth's carrier brings the IPv6 prefix route
     with pytest.raises(ApplyError) as info:
         engine.run(route, {"dst": "198.51.100.0/24", "gateway": "203.0.113.1"})
     assert info.value.failed.action == "route_add"

@@ -4,7 +4,7 @@
 # tests/integration/test_bench_smoke.py checks that the scripts still run.
 # The fleet part builds labs of 1, 4 and 8 SSH nodes (mk/lab.mk's package
 # directory and layer cache, exported) and runs playbooks/site.yml on them:
-# most of the run's time (about 40 minutes on a loaded 2-core machine).
+# most of the run's time (about half an hour on a loaded 2-core machine).
 #   make bench BENCH_ARGS="--sizes 10,50 --fleet none"   (a quicker look)
 #   make bench BENCH_ARGS="--sizes 10 --fleet 1"         (the fleet on one node)
 .PHONY: bench bench-deps

@@ -27,6 +27,16 @@ ROLE_VARS = {
 }
 
 
+def _uplink(box):
+    """A default route through uplink0, where the role finds its uplink (on
+    the lean netlink socket, so without pyroute2 too), before its prerequisites."""
+    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "uplink0p")
+    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
+    box.ip("link", "set", "uplink0", "up")
+    box.ip("link", "set", "uplink0p", "up")
+    box.ip("route", "add", "default", "via", "203.0.113.2")
+
+
 def _venv(path, pip=True):
     """A virtualenv of the distribution's Python without pyroute2."""
     sh(DISTRO_PYTHON, "-m", "venv", *([] if pip else ["--without-pip"]), path, timeout=180)
@@ -128,6 +138,7 @@ def test_the_lean_netlink_modules_run_without_pyroute2(sandbox, bare_python, tmp
 
 
 def test_without_install_the_roles_stop_before_any_change_with_one_message(sandbox, bare_python, tmp_path):
+    _uplink(sandbox)
     before, files = sandbox.snapshot(), _node_files()
     # A PATH without nft or iptables (sysctl is still found in the sbin
     # directories, as ansible.posix.sysctl looks for it).
@@ -163,6 +174,7 @@ def test_without_install_the_roles_stop_before_any_change_with_one_message(sandb
 def test_a_dual_stack_node_on_iptables_needs_ip6tables_of_each_variant(sandbox, bare_python, tmp_path):
     """IPv6 rules through the iptables backend run ip6tables-<variant>: a node
     with iptables but without ip6tables is stopped before any change."""
+    _uplink(sandbox)
     before, files = sandbox.snapshot(), _node_files()
     only_v4 = tmp_path / "bin"
     only_v4.mkdir()
@@ -189,6 +201,7 @@ def test_check_mode_reports_the_install_then_pip_installs_and_converges(sandbox,
     roles = [_role("bridge_network", bridge_network_cidr=CIDR,
                    bridge_network_containers=ROLE_VARS["bridge_network_containers"])]
     pip_args = {"bridge_network_prereqs_pip_args": _pip_args()}
+    _uplink(sandbox)
     before, files = sandbox.snapshot(), _node_files()
 
     check = _play(tmp_path, roles, python, check=True, extra_vars=pip_args)
@@ -222,6 +235,7 @@ def test_the_distribution_python_gets_the_distribution_package(sandbox, tmp_path
     """Check mode only: a real run would install python3-pyroute2 here."""
     if _imports_pyroute2(DISTRO_PYTHON):
         pytest.skip("%s already imports pyroute2 on this machine" % DISTRO_PYTHON)
+    _uplink(sandbox)
     before = sandbox.snapshot()
     run = _play(tmp_path, [_role("bridge_network", **ROLE_VARS)], DISTRO_PYTHON, check=True)
     assert run.rc == 0, run

@@ -280,9 +280,12 @@ def test_lab_refuses_a_fabric_that_overlaps_a_route_here(sandbox, lab_dir):
 
 
 def test_lab_over_nsenter_keeps_the_nodes_machines(sandbox, lab_dir, tmp_path):
-    """lab_connection nsenter: the same nodes (own root, no CNI directories),
-    reached as root through community.docker.nsenter with the given Python."""
-    run = _lab(lab_dir, extra=["-e", "lab_connection=nsenter", "-e", "lab_python=%s" % PYTHON])
+    """lab_connection nsenter: nodes of the same shape (own root, no CNI
+    directories), reached as root through community.docker.nsenter with the
+    given Python."""
+    # The system's Python: the checkout (and its .venv) may sit under /tmp,
+    # which a node mounts afresh.
+    run = _lab(lab_dir, extra=["-e", "lab_connection=nsenter", "-e", "lab_python=/usr/bin/python3"])
     assert run.rc == 0, run
     pids = _recorded(lab_dir)
     inventory_path = os.path.join(lab_dir, "inventory.yml")
@@ -290,7 +293,7 @@ def test_lab_over_nsenter_keeps_the_nodes_machines(sandbox, lab_dir, tmp_path):
         hosts = yaml.safe_load(handle)["all"]["children"]["lab_nodes"]["hosts"]
     assert hosts["node1"]["ansible_connection"] == "community.docker.nsenter"
     assert hosts["node1"]["ansible_nsenter_pid"] == pids["node1"]
-    assert hosts["node1"]["ansible_python_interpreter"] == PYTHON
+    assert hosts["node1"]["ansible_python_interpreter"] == "/usr/bin/python3"
     play = [{"name": "Reached as root", "hosts": "lab_nodes", "gather_facts": False, "tasks": [
         {"name": "Who", "ansible.builtin.command": {"argv": ["sh", "-c", "id -un; hostname; ls -d /etc/cni || true"]},
          "register": "who", "changed_when": False},

@@ -257,7 +257,7 @@ def converge_checked(box, resource, params, compare_after=True):
     """Through the engine: check mode predicts and changes nothing; the real
     run applies exactly the prediction; the run after that is a no-op."""
     from ansible_collections.netplumb.linux.plugins.module_utils import engine
-    before = box.snapshot()
+    before = box.settled_snapshot()  # links just made may still be coming up
     predicted = engine.run(resource, params, check_mode=True)
     assert box.snapshot() == before, "check mode changed the kernel"
     real = engine.run(resource, params)

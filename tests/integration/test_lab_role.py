@@ -104,6 +104,13 @@ def _wait_gone(pids, timeout=10.0):
     return True
 
 
+def _failures(run):
+    """{host: msg} of the failed tasks, every host (PlaybookRun.failed knows only localhost's)."""
+    data = json.loads(run.stdout[run.stdout.index("{"):])
+    return {host: result.get("msg", "") for each in data["plays"] for task in each["tasks"]
+            for host, result in task["hosts"].items() if result.get("failed")}
+
+
 def _relays(state_dir):
     """Pids of this machine's processes that still name the lab (ssh masters, relays)."""
     found = []
@@ -188,9 +195,7 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
     with open(check_path, "w") as handle:
         yaml.safe_dump(NODE_CHECK, handle)
     check = run_playbook_file(check_path, extra_args=["-i", inventory_path])
-    assert check.rc == 0, [(t["task"]["name"], h, r.get("msg")) for play in json.loads(
-        check.stdout[check.stdout.index("{"):])["plays"] for t in play["tasks"] for h, r in t["hosts"].items()
-        if r.get("failed")]
+    assert check.rc == 0, _failures(check)
     stats = json.loads(check.stdout[check.stdout.index("{"):])["stats"]
     for node in NODES:
         assert stats[node]["failures"] == 0 and stats[node]["unreachable"] == 0, stats

@@ -29,7 +29,7 @@ import subprocess
 
 from fresh_host import fresh_host
 from netplumb_testlib import run_playbook_file
-from test_lab_role import _lab, _lab_processes, _recorded, _wait_gone, lab_dir  # noqa: F401 pylint: disable=unused-import
+from test_lab_role import _failures, _in_node, _lab, _lab_processes, _recorded, _wait_gone, lab_dir  # noqa: F401 pylint: disable=unused-import
 
 SITE = "netplumb.linux.site"
 TEARDOWN = "netplumb.linux.teardown"
@@ -116,18 +116,6 @@ def packages(pid):
 
 def lab_state(state_dir):
     return {node: node_state(pid) for node, pid in _recorded(state_dir).items() if node != "wan"}
-
-
-def _in_node(pid, *argv):
-    return subprocess.run(["nsenter", "-t", str(pid), "-n", "-m", "-p"] + list(argv),
-                          capture_output=True, text=True, timeout=30, check=False)
-
-
-def _failures(run):
-    """{host: msg} of the failed tasks, from the json callback's output."""
-    data = json.loads(run.stdout[run.stdout.index("{"):])
-    return {host: result.get("msg", "") for each in data["plays"] for task in each["tasks"]
-            for host, result in task["hosts"].items() if result.get("failed")}
 
 
 def retarget_port_forward(pid, to):

@@ -36,7 +36,8 @@ import floor  # noqa: E402
 import report  # noqa: E402
 from netplumb_testlib import COLLECTIONS, CONTROLLER_INVENTORY, PYTHON, VENV_BIN, sandboxed  # noqa: E402
 
-from ansible_collections.netplumb.linux.plugins.module_utils import container_net, engine  # noqa: E402
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 
 LAB = os.path.join(ROOT, "playbooks", "lab.yml")
 

@@ -53,8 +53,9 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_names, validate
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import names as cni_names
+from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 
 def _supernet(name, value):

@@ -137,8 +137,8 @@ field:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_check
-from ansible_collections.netplumb.linux.plugins.module_utils.runner import run_module
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_check
+from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module
 
 
 def main():

@@ -153,9 +153,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible.module_utils.urls import fetch_url
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_archive, cni_plugins
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.runner import run_module
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import archive as cni_archive
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module
 
 DOWNLOAD_TIMEOUT = 120
 CHUNK = 1 << 20
@@ -197,7 +198,7 @@ def main():
     secret = urlsplit(module.params["src"] or "").password
     if secret:
         module.no_log_values.add(secret)
-    run_module(module, cni_plugins.with_download(lambda url: download(module, url)))
+    run_module(module, cni_install.with_download(lambda url: download(module, url)))
 
 
 if __name__ == "__main__":

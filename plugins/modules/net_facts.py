@@ -108,7 +108,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 ansible_facts:
-  description: The facts.
+  description: The net_facts.
   returned: always
   type: complex
   contains:
@@ -178,8 +178,9 @@ operations:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netplumb.linux.plugins.module_utils import facts, uplink
-from ansible_collections.netplumb.linux.plugins.module_utils.runner import run_module
+from ansible_collections.netplumb.linux.plugins.module_utils.facts import net_facts
+from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink
+from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module
 
 
 def main():

@@ -8,8 +8,10 @@ import os
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_check, cni_leftovers, engine
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_check
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import leftovers as cni_leftovers
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError
 from cni_fixtures import CHAIN, SUBNET, cni_dirs, conflist, copy_plugins, tree  # pylint: disable=unused-import # noqa: F401
 
 BIN = "/opt/cni/bin"

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_config, engine
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_config
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from cni_fixtures import CHAIN, cni_dirs, conflist, copy_plugins, tree  # pylint: disable=unused-import # noqa: F401
 
 CONF = "/etc/cni/net.d"

@@ -8,7 +8,9 @@ import collections
 import json
 import os
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_config, cni_conflist, engine
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_config
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import conflist as cni_conflist
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from cni_fixtures import cni_dirs, conflist  # pylint: disable=unused-import # noqa: F401
 
 CONF = "/etc/cni/net.d"

@@ -7,10 +7,12 @@ import os
 import pytest
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.netplumb.linux.plugins.module_utils import apply, cni_plugins, engine
-from ansible_collections.netplumb.linux.plugins.module_utils.apply import ApplyError
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import Kernel
+from ansible_collections.netplumb.linux.plugins.module_utils.core import apply
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
 from cni_fixtures import (  # pylint: disable=unused-import # noqa: F401
     BAD_KINDS, CHAIN, REFERENCE, cni_archives, cni_dirs, copy_plugins, http_archives, reference_plugins, sha256, tree)
 
@@ -23,7 +25,7 @@ def install(**params):
 
 def fetching():
     """The resource with URLs fetched by Ansible's open_url, as the module does with fetch_url."""
-    return cni_plugins.with_download(lambda url: open_url(url, timeout=30).read())
+    return cni_install.with_download(lambda url: open_url(url, timeout=30).read())
 
 
 def descriptions(outcome):
@@ -154,7 +156,7 @@ def test_state_absent_removes_exactly_the_named_plugins(cni_dirs, cni_archives):
 
 def test_state_absent_needs_plugins():
     with pytest.raises(ParamError) as error:
-        cni_plugins.parse({"state": "absent"})
+        cni_install.parse({"state": "absent"})
     assert error.value.field == "plugins"
 
 
@@ -225,9 +227,9 @@ def test_failure_half_way_rolls_back_to_the_old_files(cni_dirs, tmp_path):
     copy_plugins(BIN, ["loopback"])
     os.symlink("/usr/lib/cni/bridge", BIN + "/bridge")  # as some installers leave it
     before = tree("/opt/cni")
-    spec = cni_plugins.parse({"src": REFERENCE, "plugins": list(CHAIN)})
+    spec = cni_install.parse({"src": REFERENCE, "plugins": list(CHAIN)})
     with Kernel() as kernel:
-        ops = cni_plugins.plan(kernel, spec).ops
+        ops = cni_install.plan(kernel, spec).ops
         assert [op.target for op in ops] == [BIN + "/bridge", BIN + "/host-local", BIN + "/portmap"]
         os.mkdir(BIN + "/portmap")  # the last write now fails: a directory is in the way
         os.mkdir(BIN + "/portmap/x")

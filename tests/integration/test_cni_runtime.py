@@ -18,8 +18,11 @@ import time
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_check, cni_config, cni_plugins, engine
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_check
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_config
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from cni_fixtures import (  # pylint: disable=unused-import # noqa: F401
     cni_archives, cni_dirs, conflist, hidden_usr_lib_cni, sha256)
 

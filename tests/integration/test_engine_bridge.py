@@ -7,9 +7,11 @@ states are prepared with ``ip``; after every engine call the kernel's own view
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import bridge, engine, netns
-from ansible_collections.netplumb.linux.plugins.module_utils.apply import ApplyError
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError
 import netplumb_testlib as testlib
 
 OP_KEYS = {"op", "netns", "target", "args", "description"}

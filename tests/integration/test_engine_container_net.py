@@ -3,10 +3,11 @@ bridge in one call, check mode, idempotence, ownership, rollback."""
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import container_net, engine
-from ansible_collections.netplumb.linux.plugins.module_utils.apply import ApplyError
-from ansible_collections.netplumb.linux.plugins.module_utils.container_spec import host_end
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import host_end
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from netplumb_testlib import converge_checked
 
 BRIDGE = "br-ct"

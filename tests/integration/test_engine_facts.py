@@ -14,8 +14,10 @@ import os
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine, facts, netns
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.facts import net_facts
+from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 TABLES = {"main": 254, "default": 253, "local": 255}
 
@@ -284,7 +286,8 @@ def test_facts_change_nothing_and_check_mode_is_the_same(sandbox):
 
 
 def test_facts_on_engine_made_objects(sandbox):
-    from ansible_collections.netplumb.linux.plugins.module_utils import bridge, route
+    from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge
+    from ansible_collections.netplumb.linux.plugins.module_utils.link import route
     engine.run(netns, {"name": "red"})
     engine.run(bridge, {"name": "br0", "netns": "red", "addresses": ["203.0.113.1/24"], "mtu": 1400})
     engine.run(route, {"dst": "198.51.100.0/24", "gateway": "203.0.113.254", "netns": "red", "table": 100})

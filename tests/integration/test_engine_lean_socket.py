@@ -14,9 +14,12 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import apply, engine, netns, rtnl
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import Kernel
-from ansible_collections.netplumb.linux.plugins.module_utils.plan import Op
+from ansible_collections.netplumb.linux.plugins.module_utils.core import apply
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
 
 from test_engine_facts import build_topology  # pylint: disable=wrong-import-order
 

@@ -10,8 +10,9 @@ import os
 import subprocess
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine, netns
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 import netplumb_testlib as testlib
 
 OP_KEYS = {"op", "netns", "target", "args", "description"}

@@ -2,9 +2,10 @@
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine, veth
-from ansible_collections.netplumb.linux.plugins.module_utils.apply import ApplyError
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.link import veth
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 PAIR = {
     "name": "veth-red", "netns": "red", "addresses": ["192.0.2.1/24"],

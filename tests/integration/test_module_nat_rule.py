@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine, nat_rule
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
 from nat_topology import CONTAINER, MASQUERADE, PORT_FORWARD, UPLINK, WAN, build
 from nat_traffic import ask, whoami_server
 from netplumb_testlib import assert_clean_failure, descriptions

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine, nat_rule
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
 from nat_topology import (CONTAINER, FORWARD, FORWARD6, FORWARD_BACK, FORWARD_BACK6, MASQUERADE, MASQUERADE6,
                           PORT_FORWARD, PORT_FORWARD6, SUBNET, UPLINK, UPLINK6, WAN, WAN6, build, build6)
 from nat_traffic import ask, whoami_server

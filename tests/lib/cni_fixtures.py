@@ -19,7 +19,8 @@ import types
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_archive, syscalls
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import archive as cni_archive
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import syscalls
 
 REFERENCE = "/usr/lib/cni"
 CHAIN = ("bridge", "host-local", "loopback", "portmap")

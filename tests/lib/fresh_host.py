@@ -25,7 +25,7 @@ import shutil
 import stat
 import tempfile
 
-from ansible_collections.netplumb.linux.plugins.module_utils import syscalls
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import syscalls
 from netplumb_testlib import Sandbox, _ns_fd, _wait_single_threaded, sh
 
 TREES = ("/etc", "/opt", "/var/lib")

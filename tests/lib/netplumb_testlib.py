@@ -10,7 +10,7 @@ import time
 
 import yaml
 
-from ansible_collections.netplumb.linux.plugins.module_utils import syscalls
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import syscalls
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -256,7 +256,7 @@ OP_KEYS = {"op", "netns", "target", "args", "description"}
 def converge_checked(box, resource, params, compare_after=True):
     """Through the engine: check mode predicts and changes nothing; the real
     run applies exactly the prediction; the run after that is a no-op."""
-    from ansible_collections.netplumb.linux.plugins.module_utils import engine
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
     before = box.settled_snapshot()  # links just made may still be coming up
     predicted = engine.run(resource, params, check_mode=True)
     assert box.snapshot() == before, "check mode changed the kernel"

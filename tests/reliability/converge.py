@@ -8,7 +8,8 @@ import importlib
 import json
 import sys
 
-from ansible_collections.netplumb.linux.plugins.module_utils import cni_plugins, engine
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 
 RESOURCES = {"netns": "netns", "veth": "veth", "bridge": "bridge", "route": "route",
              "net_facts": "facts", "nat_rule": "nat_rule", "cni_config": "cni_config",
@@ -17,7 +18,7 @@ RESOURCES = {"netns": "netns", "veth": "veth", "bridge": "bridge", "route": "rou
 
 def resource(module):
     if module == "cni_install":
-        return cni_plugins.with_download(None)
+        return cni_install.with_download(None)
     return importlib.import_module("ansible_collections.netplumb.linux.plugins.module_utils."
                                    + RESOURCES[module])
 

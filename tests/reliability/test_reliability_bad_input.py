@@ -14,7 +14,8 @@ import corpus
 from cni_fixtures import CHAIN, REFERENCE, cni_archives  # pylint: disable=unused-import # noqa: F401
 from reliability_lib import core_hides_the_value, node_state, normalized, record, run_module_forked
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine, facts
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.facts import net_facts
 
 
 def prepare(box):

@@ -13,7 +13,7 @@ from converge import run_steps
 from netplumb_testlib import COLLECTIONS, PYTHON, VENV_BIN, sandboxed
 from reliability_lib import node_state, normalized, record, run_module
 
-from ansible_collections.netplumb.linux.plugins.module_utils import lock
+from ansible_collections.netplumb.linux.plugins.module_utils.core import lock
 
 RUNS = 4
 

@@ -19,7 +19,7 @@ from converge import run_steps
 from netplumb_testlib import sandboxed
 from reliability_lib import moved, node_state, normalized, record, stray_files
 
-from ansible_collections.netplumb.linux.plugins.module_utils import crashpoint
+from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint
 
 
 def _points(tmp_path, steps, name, before_steps=()):

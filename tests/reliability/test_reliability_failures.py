@@ -19,8 +19,8 @@ from cni_fixtures import CHAIN, REFERENCE, cni_archives, http_archives  # pylint
 from converge import resource, run_steps
 from reliability_lib import node_state, normalized, record, run_module, stray_files, world_writable
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
 
 _RESULTS = {}
 

@@ -11,7 +11,7 @@ from converge import resource, run_steps
 from netplumb_testlib import sh
 from reliability_lib import node_state, normalized
 
-from ansible_collections.netplumb.linux.plugins.module_utils import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 
 MASQUERADE, DNAT, FORWARD = scenario.nat_only("iptables")
 JUMP = ["-m", "comment", "--comment", "netplumb:jump", "-j"]

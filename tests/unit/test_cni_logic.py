@@ -8,9 +8,13 @@ import tarfile
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import (
-    cni_archive, cni_chain, cni_conflist, cni_exec, cni_names, files)
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import archive as cni_archive
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import chain as cni_chain
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import conflist as cni_conflist
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import names as cni_names
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 ELF = b"\x7fELF fake plugin"
 

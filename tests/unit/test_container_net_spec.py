@@ -4,9 +4,9 @@ import struct
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import rtnl
-from ansible_collections.netplumb.linux.plugins.module_utils.container_spec import host_end, mark, owner, parse
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import host_end, mark, owner, parse
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 
 def test_host_end_keeps_veth_name_when_it_fits_and_hashes_otherwise():

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import nat_iptables, nat_nft, nat_spec
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import iptables as nat_iptables
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import nft as nat_nft
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import spec as nat_spec
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 MASQ = {"kind": "masquerade", "source": "198.51.100.0/24", "out_interface": "uplink0"}
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import apply, plan
-from ansible_collections.netplumb.linux.plugins.module_utils.model import Route
-from ansible_collections.netplumb.linux.plugins.module_utils.plan import PHASES, Op, Plan, noop
+from ansible_collections.netplumb.linux.plugins.module_utils.core import apply
+from ansible_collections.netplumb.linux.plugins.module_utils.core import plan
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Route
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import PHASES, Op, Plan, noop
 
 V4 = ipaddress.ip_interface("192.0.2.1/24")
 V6 = ipaddress.ip_interface("2001:db8::1/64")

@@ -7,9 +7,13 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import nat_iptables, nat_nft, nat_rule, nat_spec, rtnl
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.uplink import (
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import iptables as nat_iptables
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import nft as nat_nft
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import spec as nat_spec
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.facts.uplink import (
     DefaultRoute, UplinkSpec, choose, default_routes, leaving, parse)
 
 IFACES = ["eth0", "eth1", "lo", "v-net-0"]

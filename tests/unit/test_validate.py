@@ -8,8 +8,8 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils import validate
-from ansible_collections.netplumb.linux.plugins.module_utils.errors import NetplumbError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError
 
 
 def assert_param_error(call, field, value, *words):
@@ -339,7 +339,7 @@ def test_boolean_bad(value):
 
 
 def test_route_parse_defaults_per_family():
-    from ansible_collections.netplumb.linux.plugins.module_utils import route
+    from ansible_collections.netplumb.linux.plugins.module_utils.link import route
     v4 = route.parse({"dst": "default", "gateway": "192.0.2.1"}).route
     assert (str(v4.dst), v4.metric, v4.table) == ("0.0.0.0/0", 0, 254)
     v6 = route.parse({"dst": "default", "gateway": "2001:db8::1"}).route
@@ -349,19 +349,19 @@ def test_route_parse_defaults_per_family():
 
 
 def test_route_parse_absent_needs_neither_gateway_nor_dev():
-    from ansible_collections.netplumb.linux.plugins.module_utils import route
+    from ansible_collections.netplumb.linux.plugins.module_utils.link import route
     spec = route.parse({"dst": "198.51.100.0/24", "state": "absent"})
     assert spec.state == "absent" and spec.route.gateway is None and spec.route.dev is None
 
 
 def test_route_parse_family_mismatch_names_gateway():
-    from ansible_collections.netplumb.linux.plugins.module_utils import route
+    from ansible_collections.netplumb.linux.plugins.module_utils.link import route
     assert_param_error(lambda: route.parse({"dst": "2001:db8::/64", "gateway": "192.0.2.1"}),
                        "gateway", "192.0.2.1", "IPv4", "IPv6")
 
 
 def test_bridge_parse():
-    from ansible_collections.netplumb.linux.plugins.module_utils import bridge
+    from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge
     spec = bridge.parse({"name": "br0", "addresses": ["192.0.2.1/24"], "mtu": "1400", "stp": True})
     assert spec.attrs.name == "br0" and spec.attrs.netns is None and spec.attrs.mtu == 1400
     assert spec.attrs.addresses == (ipaddress.ip_interface("192.0.2.1/24"),)
@@ -369,16 +369,16 @@ def test_bridge_parse():
 
 
 def test_netns_parse():
-    from ansible_collections.netplumb.linux.plugins.module_utils import netns
+    from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
     assert netns.parse({"name": "red"}).state == "present"
     assert_param_error(lambda: netns.parse({"name": "red", "state": "gone"}), "state", "gone")
     assert_param_error(lambda: netns.parse({}), "name", None, "required")
 
 
 def test_facts_parse():
-    from ansible_collections.netplumb.linux.plugins.module_utils import facts
-    spec = facts.parse({})
+    from ansible_collections.netplumb.linux.plugins.module_utils.facts import net_facts
+    spec = net_facts.parse({})
     assert (spec.netns, spec.include_host, spec.routes) == (None, True, True)
-    assert facts.parse({"netns": ["red", "blue"]}).netns == ("red", "blue")
-    assert_param_error(lambda: facts.parse({"netns": "red"}), "netns", "red", "list")
-    assert_param_error(lambda: facts.parse({"netns": ["red", ""]}), "netns[1]", "", "required")
+    assert net_facts.parse({"netns": ["red", "blue"]}).netns == ("red", "blue")
+    assert_param_error(lambda: net_facts.parse({"netns": "red"}), "netns", "red", "list")
+    assert_param_error(lambda: net_facts.parse({"netns": ["red", ""]}), "netns[1]", "", "required")

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Attributes every managed link shares: MTU, master, addresses, up.
+
+Only what the user set is compared; ``None`` means "leave it as it is".
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import dataclasses
+from typing import Optional, Tuple
+
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Link, addresses_text
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, noop
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkAttrs:
+    """The desired attributes of one link end."""
+    netns: Optional[str]
+    name: str
+    addresses: Optional[Tuple] = None
+    master: Optional[str] = None
+    mtu: Optional[int] = None
+    nodad: bool = False  # IPv6 addresses added without duplicate address detection
+
+
+def fresh(netns, name, kind, mtu=None):
+    """What a link looks like right after the plan creates it."""
+    return Link(netns=netns, index=0, name=name, kind=kind, up=False, mtu=mtu or 1500)
+
+
+def check_master(kernel, view, field, master):
+    """The master must be a bridge in the same namespace as the port."""
+    if master is None:
+        return
+    link = view.get(master)
+    if link is None:
+        if kernel.assume_missing_netns_empty:
+            kernel.warnings.append("%s: bridge %r does not exist yet; check mode assumes an earlier "
+                                   "task creates it" % (field, master))
+            return
+        raise ParamError(field, master, "is not a link in netns %s" % (view.netns or "(host)"))
+    if link.kind != "bridge":
+        raise ParamError(field, master, "is a %s, not a bridge" % link.kind)
+
+
+def converge(plan, want, have, is_new=False):
+    """Add the ops that bring link ``have`` to ``want``'s attributes."""
+    def undo(args):
+        return noop(want.name) if is_new else Op("link_set", want.netns, want.name, args)
+
+    if want.mtu is not None and have.mtu != want.mtu:
+        plan.add("link", Op("link_set", want.netns, want.name, {"mtu": want.mtu}, undo({"mtu": have.mtu})))
+    if want.master is not None and have.master != want.master:
+        plan.add("link", Op("link_set", want.netns, want.name, {"master": want.master},
+                            undo({"master": have.master})))
+    if want.addresses is not None:
+        _converge_addresses(plan, want, have, is_new)
+    if not have.up:
+        plan.add("up", Op("link_set", want.netns, want.name, {"up": True}, undo({"up": False})))
+
+
+def _converge_addresses(plan, want, have, is_new):
+    current, desired = set(have.addresses), set(want.addresses)
+    removed = sorted(current - desired, key=_order)
+    # Deleting an IPv4 primary makes the kernel delete its subnet's secondaries
+    # too: wanted secondaries of that subnet are added back. The undo of the
+    # delete restores them all, so their re-add needs none.
+    lost = {a for a in desired & have.secondaries
+            if any(r.version == 4 and r not in have.secondaries and r.network == a.network for r in removed)}
+    for address in removed:
+        plan.add("address", Op("addr_del", want.netns, want.name, {"address": address},
+                               noop(want.name) if is_new else
+                               _readd(want, [address] + _secondaries_of(have, address))))
+    for address in sorted((desired - current) | lost, key=_order):
+        args = {"address": address, "nodad": True} if want.nodad and address.version == 6 else {"address": address}
+        plan.add("address", Op("addr_add", want.netns, want.name, args,
+                               noop(want.name) if is_new or address in lost else
+                               Op("addr_del", want.netns, want.name, {"address": address})))
+
+
+def _secondaries_of(link, address):
+    """What the kernel deletes along with ``address``."""
+    if address.version != 4 or address in link.secondaries:
+        return []
+    return sorted((a for a in link.secondaries if a.network == address.network), key=_order)
+
+
+def _readd(want, addresses):
+    return tuple(Op("addr_add", want.netns, want.name, {"address": a}) for a in addresses)
+
+
+def restore_ops(link):
+    """Ops that give a link back what a move to another namespace took away."""
+    ops = list(_readd(link, link.primaries_first()))
+    if link.master:
+        ops.append(Op("link_set", link.netns, link.name, {"master": link.master}))
+    if link.up:
+        ops.append(Op("link_set", link.netns, link.name, {"up": True}))
+    return ops
+
+
+def _order(iface):
+    return (iface.version, iface)
+
+
+def state_dict(link, extra=None):
+    """A link as --diff shows it; None when it does not exist."""
+    if link is None:
+        return None
+    result = {
+        "name": link.name,
+        "netns": link.netns,
+        "kind": link.kind,
+        "mtu": link.mtu,
+        "master": link.master,
+        "addresses": addresses_text(link.addresses),
+        "up": link.up,
+    }
+    result.update(extra or {})
+    return result
+
+
+def predicted(want, have):
+    """``have`` with ``want``'s attributes applied: the --diff 'after'."""
+    changes = {"netns": want.netns, "up": True}
+    if want.mtu is not None:
+        changes["mtu"] = want.mtu
+    if want.master is not None:
+        changes["master"] = want.master
+    if want.addresses is not None:
+        changes["addresses"] = want.addresses
+    return dataclasses.replace(have, **changes)

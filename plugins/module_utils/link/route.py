@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A route. Its identity is (dst, table, metric), as the kernel's: a new
+gateway or device replaces the route in place, never adds a second one."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import dataclasses
+
+from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Route, default_network
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import require_namespaces
+
+DEFAULT_METRIC = {4: 0, 6: 1024}
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteSpec:
+    route: Route
+    state: str = "present"
+
+
+def parse(params):
+    state = validate.choice("state", params.get("state", "present"), ("present", "absent"))
+    netns = validate.netns("netns", params.get("netns"))
+    gateway = params.get("gateway")
+    gateway = validate.ip("gateway", gateway) if gateway not in (None, "") else None
+    raw_dst = params.get("dst")
+    if raw_dst == "default":
+        dst = default_network(gateway.version if gateway else 4)
+    else:
+        dst = validate.network("dst", raw_dst)
+    if gateway is not None and gateway.version != dst.version:
+        raise ParamError("gateway", str(gateway), "is IPv%d but dst %s is IPv%d"
+                         % (gateway.version, raw_dst, dst.version))
+    dev = params.get("dev")
+    dev = validate.ifname("dev", dev, allow_lo=True) if dev not in (None, "") else None
+    if state == "present" and gateway is None and dev is None:
+        raise ParamError("gateway", None, "or dev is required when state is present")
+    metric = validate.integer("metric", params.get("metric"), 0, 2 ** 32 - 1)
+    if metric is None or (metric == 0 and dst.version == 6):
+        metric = DEFAULT_METRIC[dst.version]  # the kernel stores IPv6 metric 0 as 1024
+    route = Route(netns=netns, dst=dst, table=validate.table("table", params.get("table")),
+                  metric=metric,
+                  gateway=gateway, dev=dev)
+    return RouteSpec(route, state)
+
+
+def plan(kernel, spec):
+    want = spec.route
+    if spec.state == "absent" and not kernel.netns_exists(want.netns):
+        return Plan(before={"state": "absent"}, after={"state": "absent"})
+    require_namespaces(kernel, (("netns", want.netns),))
+    have = next((r for r in kernel.routes(want.netns) if r.key == want.key), None)
+    result = Plan(before=_diff_state(have))
+    if spec.state == "absent":
+        if have is not None:
+            result.add("route", Op("route_del", want.netns, _text(have), {"route": have},
+                                   Op("route_add", want.netns, _text(have), {"route": have})))
+        result.after = {"state": "absent"}
+        return result
+
+    _check_dev(kernel, want)
+    if have is None:
+        result.add("route", Op("route_add", want.netns, _text(want), {"route": want},
+                               Op("route_del", want.netns, _text(want), {"route": want})))
+        after = want
+    else:
+        # Without dev, the kernel picks the device for the gateway, as ip route replace does.
+        after = dataclasses.replace(have, gateway=want.gateway, dev=want.dev)
+        if after.gateway != have.gateway or (want.dev is not None and want.dev != have.dev):
+            result.add("route", Op("route_replace", want.netns, _text(after), {"route": after},
+                                   Op("route_replace", want.netns, _text(have), {"route": have})))
+        else:
+            after = have
+    if after.dev is None and after.gateway is not None:
+        after = dataclasses.replace(after, dev=_onlink_device(kernel, want.netns, after.gateway))
+    result.after = _diff_state(after)
+    return result
+
+
+def _check_dev(kernel, want):
+    if want.dev is None:
+        return
+    view = kernel.view(want.netns)
+    if view.exists and view.get(want.dev) is None:
+        if kernel.assume_missing_netns_empty:
+            kernel.warnings.append("dev: %r does not exist yet; check mode assumes an earlier task "
+                                   "creates it" % want.dev)
+            return
+        raise ParamError("dev", want.dev, "is not a link in netns %s" % (want.netns or "(host)"))
+
+
+def _onlink_device(kernel, netns, gateway):
+    """The device the kernel will pick for a gateway: the one whose subnet holds it."""
+    for link in kernel.view(netns).links.values():
+        if any(gateway in address.network for address in link.addresses):
+            return link.name
+    return None
+
+
+def _text(route):
+    text = route.as_dict()["dst"]
+    if route.gateway is not None:
+        text += " via %s" % route.gateway
+    if route.dev:
+        text += " dev %s" % route.dev
+    return text + " table %d metric %d" % (route.table, route.metric)
+
+
+def _diff_state(route):
+    if route is None:
+        return {"state": "absent"}
+    shown = {k: v for k, v in route.as_dict().items() if k not in ("proto", "scope", "type")}
+    return dict(shown, state="present")

@@ -20,7 +20,8 @@ from netplumb_testlib import PYTHON, ROOT, run_playbook_file
 
 LAB = os.path.join(ROOT, "playbooks", "lab.yml")
 TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
-HELPER = os.path.join(ROOT, "roles", "lab", "files", "lab_node.py")
+# The lab's file run by its path (python -I): pid 1 of a node, the relay, and down for cleanup.
+LAB_CLI = os.path.join(ROOT, "plugins", "plugin_utils", "lab", "cli.py")
 NODES = ["node1", "node2"]
 
 # Runs against -i <lab>/inventory.yml: each node sees only itself.
@@ -136,7 +137,7 @@ def lab_dir(tmp_path):
     and every node it holds is SIGKILLed."""
     state_dir = str(tmp_path / ".lab")
     yield state_dir
-    subprocess.run([PYTHON, HELPER, "down", "--state-dir", state_dir], capture_output=True, timeout=60, check=False)
+    subprocess.run([PYTHON, "-I", LAB_CLI, "down", "--state-dir", state_dir], capture_output=True, timeout=60, check=False)
     pids = set(_lab_processes(state_dir))
     try:
         pids.update(_recorded(state_dir).values())

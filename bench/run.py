@@ -38,8 +38,11 @@ from netplumb_testlib import COLLECTIONS, CONTROLLER_INVENTORY, PYTHON, VENV_BIN
 
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+# The lab's code (finding and closing what a lab left), and its file run by path.
+from ansible_collections.netplumb.linux.plugins.plugin_utils.lab import ssh as lab_ssh, state as lab_state  # noqa: E402
 
 LAB = os.path.join(ROOT, "playbooks", "lab.yml")
+LAB_CLI = os.path.join(ROOT, "plugins", "plugin_utils", "lab", "cli.py")
 
 
 def log(text):
@@ -194,16 +197,6 @@ SITE_TIMEOUT = 1800
 PING_TIMEOUT = 300
 
 
-def _lab_helper():
-    """roles/lab/files/lab_node.py as a module (finding and closing what a lab left)."""
-    sys.path.insert(0, os.path.join(ROOT, "roles", "lab", "files"))
-    try:
-        import lab_node  # pylint: disable=import-outside-toplevel
-    finally:
-        sys.path.pop(0)
-    return lab_node
-
-
 def _fleet_env(tmp):
     """ansible-playbook's environment for the lab and its nodes: no interpreter
     pinned (the nodes find their own Python; localhost gets the controller's
@@ -294,33 +287,30 @@ def run_summary(wall, data, slowest=8):
 
 
 def _layer_built(data):
-    """True when the lab's 'up' reported building the provisioned layer (no cached one)."""
+    """True when the lab's 'up' (netplumb.linux.lab_node) reported building the provisioned layer (no cached one)."""
     for play in data.get("plays", []):
         for task in play["tasks"]:
             for result in task["hosts"].values():
-                try:
-                    actions = json.loads(result.get("stdout") or "{}").get("actions", [])
-                except (ValueError, AttributeError):
-                    continue
-                if any(str(action).startswith("provisioned layer") for action in actions):
+                operations = result.get("operations") if isinstance(result, dict) else None
+                if isinstance(operations, list) and any(str(op).startswith("provisioned layer") for op in operations):
                     return True
     return False
 
 
-def _lab_gone(lab_node, state, lab, env):
+def _lab_gone(state, lab, env):
     """Tear the lab in ``state`` down (the role with lab_state=absent; timed),
-    then make sure: lab_node.py down, and SIGKILL for any of this lab's nodes
+    then make sure: the lab's cli.py down, and SIGKILL for any of this lab's nodes
     still found (bounded wait). Returns the role's seconds (None if it failed)
     and the pids of this lab's nodes still there after all that."""
     seconds = None
     try:
         seconds = _ansible_playbook(lab + ["-e", "lab_state=absent"], env, LAB_TIMEOUT)[0]
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        log("fleet: teardown through the role failed, falling back to lab_node.py down: %s" % str(exc)[:500])
-    if lab_node.find_nodes(state) or os.path.isdir(state):
-        subprocess.run([sys.executable, "-I", lab_node.__file__, "down", "--state-dir", state],
+        log("fleet: teardown through the role failed, falling back to the lab's cli.py down: %s" % str(exc)[:500])
+    if lab_state.find_nodes(state) or os.path.isdir(state):
+        subprocess.run([sys.executable, "-I", LAB_CLI, "down", "--state-dir", state],
                        capture_output=True, timeout=120, check=False)
-    left = list(lab_node.find_nodes(state).values())
+    left = list(lab_state.find_nodes(state).values())
     for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -328,7 +318,7 @@ def _lab_gone(lab_node, state, lab, env):
             pass
     deadline = time.monotonic() + 10
     while left and time.monotonic() < deadline:
-        left = [pid for pid in left if not lab_node.gone(pid)]
+        left = [pid for pid in left if not lab_state.gone(pid)]
         time.sleep(0.1)
     if left:
         log("fleet: lab processes still there after SIGKILL: %s" % left)
@@ -344,7 +334,6 @@ def fleet_run(nodes, site=SITE, repeat=2):
     then the ping once more after closing the masters (first contact: ssh
     connection and interpreter discovery). The lab is torn down in the end
     (timed), also on failure."""
-    lab_node = _lab_helper()
     result = {"nodes": nodes, "load_before": os.getloadavg()[0]}
     with sandboxed(), tempfile.TemporaryDirectory(prefix="netplumb-bench-fleet-") as tmp:
         state = os.path.join(tmp, "lab")
@@ -371,12 +360,12 @@ def fleet_run(nodes, site=SITE, repeat=2):
             for key in ("site_nochange", "ping"):
                 # The fastest: the run least disturbed by other work on the machine.
                 result[key] = min(result[key + "_runs"], key=lambda run: run["wall"])
-            lab_node.close_masters(state)
+            lab_ssh.close_masters(state)
             log("fleet: %d node(s), ping on first contact" % nodes)
             result["ping_first"] = run_summary(*_ansible_playbook(inventory + [ping], env, PING_TIMEOUT))
         finally:
             log("fleet: tearing down the lab of %d node(s)" % nodes)
-            result["lab_down"], result["left"] = _lab_gone(lab_node, state, lab, env)
+            result["lab_down"], result["left"] = _lab_gone(state, lab, env)
     result["load_after"] = os.getloadavg()[0]
     return result
 

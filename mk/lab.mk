@@ -10,8 +10,12 @@ export NETPLUMB_LAB_LAYER_CACHE := $(CURDIR)/.build/lab-layers
 
 .PHONY: lab-packages
 
-$(STAMPS)/lab-packages: roles/lab/files/lab_node.py $(STAMPS)/apt
-	$(PYTHON_SYSTEM) roles/lab/files/lab_node.py packages --dir $(LAB_PACKAGES) >/dev/null
+# The lab's code (plugins/plugin_utils/lab) runs by its path for this, as for
+# a node's pid 1: the distribution's Python, isolated.
+LAB_CLI := plugins/plugin_utils/lab/cli.py
+
+$(STAMPS)/lab-packages: plugins/plugin_utils/lab/packages.py $(STAMPS)/apt
+	$(PYTHON_SYSTEM) -I $(LAB_CLI) packages --dir $(LAB_PACKAGES) >/dev/null
 	@touch $@
 
 lab-packages: $(STAMPS)/lab-packages

@@ -9,6 +9,7 @@ the test started, also when it fails."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -16,7 +17,7 @@ import time
 import pytest
 import yaml
 
-from netplumb_testlib import PYTHON, ROOT, run_playbook_file
+from netplumb_testlib import PYTHON, ROOT, run_playbook, run_playbook_file
 
 LAB = os.path.join(ROOT, "playbooks", "lab.yml")
 TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
@@ -323,3 +324,118 @@ def test_lab_without_its_packages_fails_clearly_and_starts_nothing(sandbox, lab_
     assert "lab_packages_dir %s: could not fetch the nodes' packages" % missing in json.dumps(run.failed), run
     assert not os.path.exists(missing)
     assert _lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))
+
+
+# -- the action plugin netplumb.linux.lab_node, called directly ---------------
+
+def _plugin(state_dir, check=False, diff=False, **options):
+    """One netplumb.linux.lab_node task (nsenter nodes: no sshd, no layer) and its result."""
+    args = dict({"state_dir": state_dir, "connection": "nsenter", "python": "/usr/bin/python3"}, **options)
+    run = run_playbook([{"name": "lab_node", "netplumb.linux.lab_node": args}], check=check, diff=diff)
+    assert len(run.results) == 1, run
+    return run.results[0]
+
+
+def _same_operations(operations):
+    """The operations, a new node's pid (known only once it runs) left out."""
+    return [re.sub(r" netns (\d+|NODE)$", " netns PID", op) for op in operations]
+
+
+def test_lab_node_plugin_check_mode_predicts_then_runs_idempotent(sandbox, lab_dir):
+    """Check mode lists exactly what the real run then does and changes
+    nothing; a second run and check mode on the running lab are not changed;
+    down in check mode stops nothing; down, then down again, not changed."""
+    predicted = _plugin(lab_dir, check=True, diff=True)
+    assert not predicted.get("failed"), predicted
+    assert predicted["changed"] is True
+    assert predicted["inventory"] == os.path.join(lab_dir, "inventory.yml")
+    assert [(h["name"], h["group"], h["pid"]) for h in predicted["hosts"]] == [
+        ("wan", "lab_wan", None), ("node1", "lab_nodes", None), ("node2", "lab_nodes", None)]
+    assert predicted["operations"][:3] == ["start wan", "start node1", "start node2"]
+    assert "ip link add fabric0 type bridge" in predicted["operations"]
+    assert [d["after_header"] for d in predicted["diff"]] == [os.path.join(lab_dir, "inventory.yml"),
+                                                             os.path.join(lab_dir, "nodes.json")]
+    assert json.loads(predicted["diff"][1]["after"]) == {"node1": None, "node2": None, "wan": None}
+    assert not os.path.exists(lab_dir) and _lab_processes(lab_dir) == []
+    assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]
+
+    built = _plugin(lab_dir)
+    assert not built.get("failed") and built["changed"] is True, built
+    assert _same_operations(built["operations"]) == _same_operations(predicted["operations"])
+    pids = _recorded(lab_dir)
+    assert {h["name"]: h["pid"] for h in built["hosts"]} == pids == built["pids"]
+    assert all(_alive(pid) for pid in pids.values())
+    with open(built["inventory"]) as handle:
+        written = yaml.safe_load(handle)["all"]["children"]
+    assert written["lab_nodes"]["hosts"]["node1"] == built["hosts"][1]["vars"]
+    assert written["lab_nodes"]["hosts"]["node1"]["ansible_nsenter_pid"] == pids["node1"]
+
+    again = _plugin(lab_dir)
+    assert again["changed"] is False and again["operations"] == [], again
+    assert _plugin(lab_dir, check=True)["changed"] is False
+    assert _recorded(lab_dir) == pids
+
+    # A node gone: check mode names it alone, the real run restarts it alone.
+    os.kill(pids["node2"], signal.SIGKILL)
+    assert _wait_gone([pids["node2"]])
+    repair = _plugin(lab_dir, check=True)
+    assert repair["changed"] is True and "start node2" in repair["operations"], repair
+    assert not any(op.startswith("start ") and op != "start node2" for op in repair["operations"])
+    repaired = _plugin(lab_dir)
+    assert _same_operations(repaired["operations"]) == _same_operations(repair["operations"])
+    assert _recorded(lab_dir)["node1"] == pids["node1"] and _alive(_recorded(lab_dir)["node2"])
+    pids = _recorded(lab_dir)
+
+    stop_check = _plugin(lab_dir, check=True, diff=True, state="absent")
+    assert stop_check["changed"] is True, stop_check
+    assert {"stop wan", "stop node1", "stop node2", "remove %s" % lab_dir} <= set(stop_check["operations"])
+    assert stop_check["diff"][0]["after"] == "" and json.loads(stop_check["diff"][0]["before"]) == pids
+    assert all(_alive(pid) for pid in pids.values()) and _recorded(lab_dir) == pids
+
+    stopped = _plugin(lab_dir, state="absent")
+    assert stopped["changed"] is True and stopped["operations"] == stop_check["operations"], stopped
+    assert _wait_gone(pids.values()) and not os.path.exists(lab_dir)
+    assert _plugin(lab_dir, state="absent")["changed"] is False
+
+
+BAD_INPUT = [
+    # (options, the option the message names, text of the message)
+    ({"fabric_cidr": "192.0.2.0/33"}, "fabric_cidr", "'192.0.2.0/33' is not an IPv4 network"),
+    ({"fabric_cidr": "192.0.2.0/25"}, "fabric_cidr", "an IPv4 network of /24 or larger is needed"),
+    ({"fabric_cidr6": "192.0.2.0/24"}, "fabric_cidr6", "an IPv6 network of /120 or larger is needed"),
+    ({"node_count": 0}, "node_count", "must be at least 1, not 0"),
+    ({"node_count": 300}, "node_count", "300 does not fit"),
+    ({"node_prefix": "wan"}, "node_prefix", "'wan': lower case letters"),
+    ({"user": "root"}, "user", "'root': a user name"),
+    ({"connection": "telnet"}, "connection", "must be one of: ssh, nsenter"),
+    ({"node_count": "two"}, "node_count", "unable to convert to int"),
+    ({"state": "absent", "node_prefix": "A"}, "node_prefix", "'A': lower case letters"),
+    ({"variable_prefix": "lab_", "fabric_cidr": "10.0.0.0/8/8"}, "lab_fabric_cidr", "is not an IPv4 network"),
+]
+
+
+def test_lab_node_plugin_refuses_bad_input_before_anything(sandbox, lab_dir, tmp_path):
+    """Each bad value fails with a message naming the option (its name also
+    in ``field`` where the plugin judged it), and nothing is left behind: no
+    state directory, no package directory, no node, no link."""
+    packages = str(tmp_path / "no-packages")
+    tasks = [{"name": "bad %d" % number, "ignore_errors": True, "netplumb.linux.lab_node": dict(
+        {"state_dir": lab_dir, "packages_dir": packages}, **options)}
+        for number, (options, _field, _text) in enumerate(BAD_INPUT)]
+    tasks.append({"name": "the lab lives on the controller", "ignore_errors": True, "vars": {"ansible_connection": "ssh"},
+                  "netplumb.linux.lab_node": {"state_dir": lab_dir}})
+    tasks.append({"name": "an option it does not know", "ignore_errors": True,
+                  "netplumb.linux.lab_node": {"state_dir": lab_dir, "count": 2}})
+    run = run_playbook(tasks)
+    assert len(run.results) == len(tasks), run
+    for (options, field, text), result in zip(BAD_INPUT, run.results):
+        assert result.get("failed") and result.get("changed") is not True, (options, result)
+        assert field in result["msg"] and text in result["msg"], (options, result["msg"])
+        assert result["msg"].startswith("lab: "), result["msg"]
+        if "unable to convert" not in text and "one of" not in text:
+            assert result["field"] == field.replace("lab_", ""), result
+    assert run.results[-2]["failed"] and "the lab lives on the controller" in run.results[-2]["msg"]
+    assert run.results[-1]["failed"] and "count" in run.results[-1]["msg"]
+    assert not os.path.exists(lab_dir) and not os.path.exists(packages)
+    assert _lab_processes(lab_dir) == []
+    assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]

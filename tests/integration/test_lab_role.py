@@ -353,8 +353,8 @@ def test_lab_node_plugin_check_mode_predicts_then_runs_idempotent(sandbox, lab_d
         ("wan", "lab_wan", None), ("node1", "lab_nodes", None), ("node2", "lab_nodes", None)]
     assert predicted["operations"][:3] == ["start wan", "start node1", "start node2"]
     assert "ip link add fabric0 type bridge" in predicted["operations"]
-    assert [d["after_header"] for d in predicted["diff"]] == [os.path.join(lab_dir, "inventory.yml"),
-                                                             os.path.join(lab_dir, "nodes.json")]
+    files = [os.path.join(lab_dir, "inventory.yml"), os.path.join(lab_dir, "nodes.json")]
+    assert [d["after_header"] for d in predicted["diff"]] == files
     assert json.loads(predicted["diff"][1]["after"]) == {"node1": None, "node2": None, "wan": None}
     assert not os.path.exists(lab_dir) and _lab_processes(lab_dir) == []
     assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]

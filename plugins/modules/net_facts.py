@@ -198,7 +198,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, uplink if module.params["uplink"] is not None else facts)
+    run_module(module, uplink if module.params["uplink"] is not None else net_facts)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.netplumb.linux.plugins.module_utils.core import apply
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
-from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
+from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
 from cni_fixtures import (  # pylint: disable=unused-import # noqa: F401
     BAD_KINDS, CHAIN, REFERENCE, cni_archives, cni_dirs, copy_plugins, http_archives, reference_plugins, sha256, tree)
 
@@ -20,7 +20,7 @@ BIN = "/opt/cni/bin"
 
 
 def install(**params):
-    return engine.run(cni_plugins, params)
+    return engine.run(cni_install, params)
 
 
 def fetching():
@@ -118,14 +118,14 @@ def test_url_that_is_not_there(cni_dirs, http_archives):
 
 def test_check_mode_predicts_exactly_and_changes_nothing(cni_dirs, cni_archives):
     before = tree("/opt/cni")
-    predicted = engine.run(cni_plugins, {"src": cni_archives.chain}, check_mode=True)
+    predicted = engine.run(cni_install, {"src": cni_archives.chain}, check_mode=True)
     assert predicted.changed
     assert tree("/opt/cni") == before  # not even bin_dir
     applied = install(src=cni_archives.chain)
     assert descriptions(predicted) == descriptions(applied)
     assert predicted.extra == applied.extra  # VERSION answers too, from a temporary copy
     assert predicted.after == applied.after
-    again = engine.run(cni_plugins, {"src": cni_archives.chain}, check_mode=True)
+    again = engine.run(cni_install, {"src": cni_archives.chain}, check_mode=True)
     assert not again.changed
 
 
@@ -228,13 +228,13 @@ def test_failure_half_way_rolls_back_to_the_old_files(cni_dirs, tmp_path):
     os.symlink("/usr/lib/cni/bridge", BIN + "/bridge")  # as some installers leave it
     before = tree("/opt/cni")
     spec = cni_install.parse({"src": REFERENCE, "plugins": list(CHAIN)})
-    with Kernel() as kernel:
-        ops = cni_install.plan(kernel, spec).ops
-        assert [op.target for op in ops] == [BIN + "/bridge", BIN + "/host-local", BIN + "/portmap"]
-        os.mkdir(BIN + "/portmap")  # the last write now fails: a directory is in the way
-        os.mkdir(BIN + "/portmap/x")
-        with pytest.raises(ApplyError) as error:
-            apply.apply(kernel, ops)
+    ctx = Context()
+    ops = cni_install.plan(ctx, spec).ops
+    assert [op.target for op in ops] == [BIN + "/bridge", BIN + "/host-local", BIN + "/portmap"]
+    os.mkdir(BIN + "/portmap")  # the last write now fails: a directory is in the way
+    os.mkdir(BIN + "/portmap/x")
+    with pytest.raises(ApplyError) as error:
+        apply.apply(ctx, ops)
     assert error.value.rolled_back == ["delete /opt/cni/bin/host-local",
                                        "restore symlink /opt/cni/bin/bridge -> /usr/lib/cni/bridge"]
     os.rmdir(BIN + "/portmap/x")

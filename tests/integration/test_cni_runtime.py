@@ -148,7 +148,7 @@ def containerd(cni_dirs, hidden_usr_lib_cni):
 
 
 def _install_and_configure(archives, config):
-    engine.run(cni_plugins, {"src": archives.chain, "checksum": sha256(archives.chain)})
+    engine.run(cni_install, {"src": archives.chain, "checksum": sha256(archives.chain)})
     return engine.run(cni_config, {"name": "podnet", "config": config, "exclusive": True})
 
 

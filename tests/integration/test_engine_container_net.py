@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
-from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import host_end
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from netplumb_testlib import converge_checked

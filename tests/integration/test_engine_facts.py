@@ -1,4 +1,4 @@
-"""engine.run(facts, ...) on the real kernel, without Ansible.
+"""engine.run(net_facts, ...) on the real kernel, without Ansible.
 
 A small topology is built with ``ip`` in the test's sandbox; the facts are
 compared with what the kernel itself reports (``ip -j -d link``, ``ip -j
@@ -19,6 +19,8 @@ from ansible_collections.netplumb.linux.plugins.module_utils.facts import net_fa
 from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
+from topologies import build_topology  # pylint: disable=wrong-import-order
+
 TABLES = {"main": 254, "default": 253, "local": 255}
 
 
@@ -26,39 +28,10 @@ TABLES = {"main": 254, "default": 253, "local": 255}
 
 
 def gather(params=None, check_mode=False):
-    outcome = engine.run(facts, params or {}, check_mode=check_mode)
+    outcome = engine.run(net_facts, params or {}, check_mode=check_mode)
     assert not outcome.changed
     assert outcome.operations == []
     return outcome.extra["ansible_facts"]["netplumb_net"]
-
-
-def build_topology(sandbox):
-    engine.run(netns, {"name": "red"})
-    engine.run(netns, {"name": "blue"})
-    ip = sandbox.ip
-    ip("link", "add", "br0", "type", "bridge")
-    ip("addr", "add", "192.0.2.1/24", "dev", "br0")
-    ip("link", "set", "br0", "up")
-
-    ip("link", "add", "h0", "type", "veth", "peer", "name", "c0", "netns", "red")
-    ip("link", "set", "h0", "master", "br0")
-    ip("link", "set", "h0", "up")
-    ip("addr", "add", "192.0.2.10/24", "dev", "c0", netns="red")
-    ip("-6", "addr", "add", "2001:db8::10/64", "dev", "c0", "nodad", netns="red")
-    ip("link", "set", "c0", "up", netns="red")
-    ip("route", "add", "default", "via", "192.0.2.1", netns="red")
-    ip("-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8::1", netns="red")
-
-    ip("link", "add", "h1", "type", "veth", "peer", "name", "c1", "netns", "blue")
-    ip("link", "set", "h1", "master", "br0")
-    ip("link", "set", "h1", "up")
-
-    ip("link", "add", "vr", "netns", "red", "mtu", "1400", "type", "veth",
-       "peer", "name", "vb", "netns", "blue", "mtu", "1400")
-    ip("addr", "add", "198.51.100.1/24", "dev", "vr", netns="red")
-    ip("addr", "add", "198.51.100.2/24", "dev", "vb", netns="blue")
-    ip("link", "set", "vr", "up", netns="red")
-    ip("link", "set", "vb", "up", netns="blue")
 
 
 def kernel_kind(klink):
@@ -309,6 +282,6 @@ def test_facts_on_engine_made_objects(sandbox):
 ])
 def test_bad_params(sandbox, params, field):
     with pytest.raises(ParamError) as info:
-        engine.run(facts, params)
+        engine.run(net_facts, params)
     assert info.value.field == field
     assert field in str(info.value)

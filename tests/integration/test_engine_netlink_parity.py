@@ -1,92 +1,162 @@
-"""The lean netlink socket (rtnl.py) reads and writes what pyroute2 does.
+"""The two netlink sessions answer the one interface (kernel/session.py) alike.
 
-netns, veth and container_net run on the lean socket, bridge, route and
-net_facts on pyroute2's IPRoute; both feed the same planner through
-kernel.Kernel. On one topology built with ``ip`` in the sandbox (bridge with
-STP (this kernel has no bridge VLAN filtering), veths across namespaces, IPv4 secondaries, IPv6,
-routes of several types, tables and metrics), a Kernel on each socket must
-report the same links, addresses, routes and namespace ids, and the lean
-socket's writes must read back the same through pyroute2.
+netns, veth, container_net, nat_rule and the uplink run on the lean session
+(kernel/rtnl.py), bridge, route and net_facts on pyroute2's (kernel/iproute.py);
+both feed the same planners. On one topology built with ``ip`` in the sandbox
+(a bridge with STP (this kernel has no bridge VLAN filtering), veths across
+namespaces, IPv4 secondaries, IPv6 with link-local addresses inside and
+outside fe80::/16, routes of several types, tables and metrics), every read
+of the interface must answer the same through both; every write, made through
+each session in a namespace of its own, must leave the same kernel state.
+Runs under pyroute2 0.9 and again under 0.7 (make test).
 """
 
 import errno
 import ipaddress
+import os
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core import apply
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
-from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces, session
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import MAIN_TABLE, Route
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
-from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
+from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
 
-from test_engine_facts import build_topology  # pylint: disable=wrong-import-order
+from topologies import build_topology  # pylint: disable=wrong-import-order
 
 NAMESPACES = (None, "red", "blue")
+IMPLEMENTATIONS = session.IMPLEMENTATIONS
 
 
 def _extra_objects(sandbox):
     ip = sandbox.ip
     ip("link", "set", "br0", "type", "bridge", "stp_state", "1")
     ip("link", "add", "br1", "type", "bridge")
+    ip("link", "set", "br1", "alias", "a link's alias")
     ip("addr", "add", "192.0.2.77/24", "dev", "br0")  # a secondary
+    # Link-local is fe80::/10: fe90:: is link-local too, and neither session reports it.
+    ip("-6", "addr", "add", "fe90::5/64", "dev", "c0", "nodad", netns="red")
+    ip("-6", "addr", "add", "fec0::5/64", "dev", "c0", "nodad", netns="red")  # site-local: kept
     ip("route", "add", "blackhole", "203.0.113.0/25", netns="red")
     ip("route", "add", "unreachable", "203.0.113.128/25", "metric", "7", netns="red")
     ip("route", "add", "198.51.100.128/25", "dev", "vr", "table", "1000", "metric", "5", netns="red")
     ip("-6", "route", "add", "2001:db8:2::/64", "dev", "c0", "metric", "300", netns="red")
 
 
-def _read(lean):
-    with Kernel(lean=lean) as kernel:
+def _reads(implementation):
+    """Everything the interface reads, through Kernel and through the bare sessions."""
+    with Kernel(Context(), implementation) as kernel:
         views = {ns: sorted(kernel.view(ns).links.values(), key=lambda link: link.index) for ns in NAMESPACES}
+        only = {ns: sorted(kernel.view(ns, only=("lo", "c0", "nothing")).links.values(), key=repr)
+                for ns in NAMESPACES}
         routes = {ns: sorted(kernel.routes(ns), key=repr) for ns in NAMESPACES}
+        main = {ns: sorted(kernel.routes(ns, (4, 6), MAIN_TABLE, unicast_only=True), key=repr) for ns in NAMESPACES}
         nsids = {(a, b): kernel.nsid_of(a, b) for a in NAMESPACES for b in NAMESPACES if a != b}
-    return views, routes, nsids
+        red = kernel.session("red")
+        single = (red.link("c0"), red.link("nothing"), red.index("c0"), red.index("nothing"),
+                  sorted(red.addresses(red.index("c0")), key=repr), sorted(red.routes((6,)), key=repr))
+    return {"views": views, "only": only, "routes": routes, "main": main, "nsids": nsids, "single": single}
 
 
-def test_both_sockets_read_the_same_links_addresses_routes_and_nsids(sandbox):
+def test_both_sessions_read_the_same(sandbox):
     build_topology(sandbox)
     _extra_objects(sandbox)
     sandbox.settled_snapshot()
-    lean, full = _read(lean=True), _read(lean=False)
-    assert lean[0] == full[0]
-    assert lean[1] == full[1]
-    assert lean[2] == full[2]
+    lean, full = _reads("lean"), _reads("pyroute2")
+    for key in lean:
+        assert lean[key] == full[key], key
     # The topology is what the comparison is about: not empty, every feature present.
-    links = {link.name: link for link in lean[0][None]}
+    links = {link.name: link for link in lean["views"][None]}
     assert links["br0"].stp is True and links["br0"].vlan_filtering is False
-    assert links["br1"].stp is False and links["br1"].vlan_filtering is False
+    assert links["br1"].stp is False and links["br1"].alias == "a link's alias"
     assert len(links["br0"].secondaries) == 1 and links["br0"].mac.count(":") == 5
-    assert links["h0"].peer_nsid is not None and links["lo"].operstate == "unknown"
-    assert {r.type for r in lean[1]["red"]} >= {"unicast", "blackhole", "unreachable", "local"}
-    assert any(r.table == 1000 and r.metric == 5 for r in lean[1]["red"])
-    assert any(nsid is not None for nsid in lean[2].values())
+    assert links["h0"].peer_nsid is not None and links["h0"].master == "br0" and links["lo"].operstate == "unknown"
+    c0 = {link.name: link for link in lean["views"]["red"]}["c0"]
+    assert [str(a) for a in c0.addresses] == ["192.0.2.10/24", "2001:db8::10/64", "fec0::5/64"]
+    assert sorted(link.name for link in lean["only"]["red"]) == ["c0", "lo"] and lean["only"][None][0].name == "lo"
+    assert {r.type for r in lean["routes"]["red"]} >= {"unicast", "blackhole", "unreachable", "local"}
+    assert {r.type for r in lean["main"]["red"]} == {"unicast"}
+    assert any(r.table == 1000 and r.metric == 5 and r.dev == "vr" for r in lean["routes"]["red"])
+    assert any(nsid is not None for nsid in lean["nsids"].values())
+    assert lean["single"][1] is None and lean["single"][3] is None
 
 
-def test_writes_through_the_lean_socket_read_back_the_same_through_pyroute2(sandbox):
-    engine.run(netns, {"name": "red"})
-    sandbox.ip("link", "add", "br0", "type", "bridge")
-    sandbox.ip("link", "add", "a0", "type", "veth", "peer", "name", "b0")
-    ops = [Op("link_set", None, "br0", {"stp": True, "mtu": 1400, "up": True}),
-           Op("link_set", None, "a0", {"master": "br0", "up": True}),
-           Op("link_move", None, "b0", {"to": "red"}),
-           Op("addr_add", None, "br0", {"address": ipaddress.ip_interface("192.0.2.1/24")})]
-    with Kernel(lean=True) as kernel:
-        apply.apply(kernel, ops)
-    with Kernel(lean=False) as kernel:
-        br0, a0 = kernel.view(None).get("br0"), kernel.view(None).get("a0")
-        assert (br0.stp, br0.mtu, br0.up) == (True, 1400, True)
-        assert (a0.master, a0.up) == ("br0", True)
-        assert kernel.view("red").get("b0") is not None and kernel.view(None).get("b0") is None
-        assert [str(a) for a in br0.addresses] == ["192.0.2.1/24"]
-
-
-def test_a_refused_request_raises_with_the_kernel_errno(sandbox):
-    sock = rtnl.RtnlSocket()
+def _write_everything(kernel, ns):
+    """Every write of the interface, in namespace ``ns`` (peers go to ``ns``-peer)."""
+    sess = kernel.session(ns)
+    sess.add_bridge("br0", mtu=1400)
+    sess.add_bridge("br1")
+    sess.add_veth("a0", "b0", mtu=1300)
+    namespaces.create(ns + "-peer")
+    fd = namespaces.open_netns(ns + "-peer")
     try:
-        with pytest.raises(rtnl.NetlinkError) as caught:
-            sock.link("set", index=sock.link_lookup("lo")[0], master=999999)
-        assert caught.value.code in (errno.ENODEV, errno.EINVAL)  # as the kernel version says
+        sess.add_veth("x0", "y0", peer_netns_fd=fd)
+        sess.set_link(sess.index("b0"), netns_fd=fd)
     finally:
-        sock.close()
+        os.close(fd)
+    br0, a0 = sess.index("br0"), sess.index("a0")
+    sess.set_bridge(br0, stp=True)  # this kernel has no VLAN filtering to set
+    sess.set_link(br0, up=True)
+    sess.set_link(a0, master=br0, up=True, alias="netplumb:test", mtu=1280)
+    sess.set_link(sess.index("x0"), master=br0)
+    sess.set_link(sess.index("x0"), master=0)
+    for text in ("192.0.2.1/24", "192.0.2.2/24", "2001:db8::1/64"):
+        sess.add_address(br0, ipaddress.ip_interface(text), nodad=text.startswith("2001"))
+    sess.delete_address(br0, ipaddress.ip_interface("192.0.2.2/24"))
+    gateway = Route(ns, ipaddress.ip_network("198.51.100.0/24"), MAIN_TABLE, 10, ipaddress.ip_address("192.0.2.254"))
+    onlink = Route(ns, ipaddress.ip_network("203.0.113.0/24"), 1000, 0)
+    sess.route("add", gateway, br0)
+    sess.route("replace", Route(ns, gateway.dst, MAIN_TABLE, 10, ipaddress.ip_address("192.0.2.253")), br0)
+    sess.route("add", onlink, br0)
+    sess.route("add", Route(ns, ipaddress.ip_network("2001:db8:1::/64"), MAIN_TABLE, 1024,
+                            ipaddress.ip_address("2001:db8::fe")), br0)
+    sess.route("add", Route(ns, ipaddress.ip_network("198.51.100.128/25"), MAIN_TABLE, 0,
+                            ipaddress.ip_address("192.0.2.9")), br0)
+    sess.route("del", Route(ns, ipaddress.ip_network("198.51.100.128/25"), MAIN_TABLE, 0))
+    sess.add_bridge("gone")
+    sess.delete_link(sess.index("gone"))
+
+
+def _state(kernel, ns):
+    def link_state(link):
+        return (link.name, link.kind, link.mtu, link.master, link.up, link.alias, link.stp,
+                tuple(str(a) for a in link.addresses), link.peer_index is not None)
+    links = sorted(link_state(link) for link in kernel.view(ns).links.values())
+    peers = sorted(link_state(link) for link in kernel.view(ns + "-peer").links.values())
+    routes = sorted((str(r.dst), r.table, r.metric, str(r.gateway), r.dev, r.scope, r.proto)
+                    for r in kernel.routes(ns) if r.proto == "static" or r.table == 1000)
+    return links, peers, routes
+
+
+def test_both_sessions_write_the_same(sandbox):
+    with Kernel(Context(), "lean") as kernel:
+        for implementation in IMPLEMENTATIONS:
+            engine.run(netns, {"name": implementation})
+            with Kernel(Context(), implementation) as writer:
+                _write_everything(writer, implementation)
+        lean, full = _state(kernel, "lean"), _state(kernel, "pyroute2")
+    assert lean == full
+    links = {state[0]: state for state in lean[0]}
+    assert links["br0"][2:7] == (1280, None, True, "", True)  # a bridge takes its smallest port MTU
+    assert links["a0"][2:6] == (1280, "br0", True, "netplumb:test") and links["x0"][3] is None
+    assert links["br0"][7] == ("192.0.2.1/24", "2001:db8::1/64") and "b0" not in links
+    assert {state[0] for state in lean[1]} == {"lo", "b0", "y0"} and "gone" not in links
+    assert ("198.51.100.0/24", MAIN_TABLE, 10, "192.0.2.253", "br0", "universe", "static") in lean[2]
+    assert ("203.0.113.0/24", 1000, 0, "None", "br0", "link", "static") in lean[2]
+    assert not any(route[0] == "198.51.100.128/25" for route in lean[2])
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_a_refused_request_raises_with_the_kernel_errno(sandbox, implementation):
+    sess = session.open_session(implementation)
+    try:
+        with pytest.raises(Exception) as caught:
+            sess.set_link(sess.index("lo"), master=999999)
+        assert caught.value.code in (errno.ENODEV, errno.EINVAL)  # as the kernel version says
+        with pytest.raises(Exception) as caught:
+            sess.delete_link(999999)
+        assert caught.value.code == errno.ENODEV
+    finally:
+        sess.close()

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.link import veth
-from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 PAIR = {

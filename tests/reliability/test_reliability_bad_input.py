@@ -31,7 +31,7 @@ def prepare(box):
     os.makedirs("/etc/cni/net.d")
     with open("/etc/cni/net.d/10-pods.conflist", "w") as handle:
         json.dump(corpus.GOOD_CONFLIST, handle)
-    engine.run(facts, {}, check_mode=True)  # makes the node lock, so that it is in the baseline
+    engine.run(net_facts, {}, check_mode=True)  # makes the node lock, so that it is in the baseline
 
 
 def _args(args, archives):

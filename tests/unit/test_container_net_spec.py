@@ -5,6 +5,7 @@ import struct
 import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Link
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import host_end, mark, owner, parse
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
@@ -80,8 +81,9 @@ def test_lean_socket_decodes_a_link_message():
                + _attr(rtnl.IFLA_MASTER, struct.pack("=I", 3)) + _attr(rtnl.IFLA_LINK, struct.pack("=I", 2))
                + _attr(rtnl.IFLA_LINKINFO, info) + _attr(rtnl.IFLA_LINK_NETNSID, struct.pack("=i", 0))
                + _attr(rtnl.IFLA_IFALIAS, b"netplumb:container_net:br0:c1"))
-    msg = rtnl._link_msg(payload)
-    assert msg == rtnl.LinkMsg(7, "veth-c1", "veth", 0x1043, 1400, 3, 2, 0, "netplumb:container_net:br0:c1")
+    link = rtnl._link(payload)
+    assert link == Link(netns=None, index=7, name="veth-c1", kind="veth", up=True, mtu=1400, master_index=3,
+                        peer_index=2, peer_nsid=0, alias="netplumb:container_net:br0:c1")
 
 
 def test_attributes_are_padded_to_four_bytes():

@@ -11,7 +11,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.nat import iptables
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nft as nat_nft
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import spec as nat_spec
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Route
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.facts.uplink import (
     DefaultRoute, UplinkSpec, choose, default_routes, leaving, parse)
@@ -63,16 +63,19 @@ def test_parse_rejects_bad_input_naming_the_field(raw, field):
 # -- the default routes -----------------------------------------------------------------------
 
 
-def test_default_routes_of_the_lean_socket_records():
-    msg = rtnl.RouteMsg
+def test_default_routes_of_the_main_table():
+    def msg(dst, metric, gateway, dev, kind="unicast"):
+        return Route(None, ipaddress.ip_network(dst), 254, metric,
+                     ipaddress.ip_address(gateway) if gateway else None, dev, type=kind)
     records = [
-        msg(ipaddress.ip_network("0.0.0.0/0"), 254, 100, ipaddress.ip_address("192.0.2.1"), 3, 4, 0, 1),
-        msg(ipaddress.ip_network("0.0.0.0/0"), 254, 0, ipaddress.ip_address("203.0.113.1"), 2, 4, 0, 1),
-        msg(ipaddress.ip_network("192.0.2.0/24"), 254, 0, None, 3, 2, 253, 1),
-        msg(ipaddress.ip_network("::/0"), 254, 1024, ipaddress.ip_address("fe80::1"), 2, 9, 0, 1),
-        msg(ipaddress.ip_network("::/0"), 254, 1024, None, None, 4, 0, 1),  # several next hops: no RTA_OIF
+        msg("0.0.0.0/0", 100, "192.0.2.1", "eth1"),
+        msg("0.0.0.0/0", 0, "203.0.113.1", "eth0"),
+        msg("192.0.2.0/24", 0, None, "eth1"),
+        msg("0.0.0.0/0", 50, None, None, kind="unreachable"),  # not a way out
+        msg("::/0", 1024, "fe80::1", "eth0"),
+        msg("::/0", 1024, None, None),  # several next hops: no RTA_OIF
     ]
-    found = default_routes(records, {2: "eth0", 3: "eth1"})
+    found = default_routes(records)
     assert found[4] == [route(4, "eth0", 0, "203.0.113.1"), route(4, "eth1", 100, "192.0.2.1")]
     assert found[6] == [route(6, "eth0", 1024, "fe80::1"), route(6, None, 1024)]
     assert leaving(found[4]) == ("eth0",)  # the lowest metric is the kernel's choice

@@ -27,17 +27,13 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni import leftover
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import absolute_path, network_name
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import CheckFailed, ConfigError, ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 
 NETLINK = None  # files and plugin runs only
+OPERATIONS = ()  # it changes nothing
 PREFIX = "netplumb-cni-check-"
 
-
-class CheckFailed(NetplumbError):
-    def __init__(self, message, run):
-        self.run = run
-        super(CheckFailed, self).__init__(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,14 +62,14 @@ def parse(params):
         timeout=validate.integer("timeout", 60 if params.get("timeout") is None else params["timeout"], 1, 3600))
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
     result = Plan()
     result.extra = {"trial_ran": True}
-    config, path = _config(kernel, spec)
-    if config is None or not _binaries_present(kernel, spec, config):
+    config, path = _config(ctx, spec)
+    if config is None or not _binaries_present(ctx, spec, config):
         result.extra["trial_ran"] = False
         return result
-    run = trial(config, spec.bin_dir, spec.ifname, spec.timeout, kernel.warnings)
+    run = trial(config, spec.bin_dir, spec.ifname, spec.timeout, ctx.warnings)
     add = run.result or {}
     result.extra.update({
         "network": config["name"], "config_path": path, "add_result": add, "commands": run.commands,
@@ -105,27 +101,27 @@ def trial(config, bin_dir, ifname="eth0", timeout=60, warnings=None):
     return run
 
 
-def _config(kernel, spec):
+def _config(ctx, spec):
     if spec.config is not None:
         return spec.config, None
     path, config = cni_conflist.find_by_name(spec.conf_dir, spec.name)
     if path is None:
         message = "no config for network %s in %s (config files: %s)" % (
             spec.name, spec.conf_dir, ", ".join(cni_conflist.conf_files(spec.conf_dir)) or "none")
-        if not kernel.assume_missing_netns_empty:
+        if not ctx.check_mode:
             raise ParamError("name", spec.name, "has " + message)
-        kernel.warnings.append(message + "; check mode assumes an earlier task writes it, and skips the trial")
+        ctx.warnings.append(message + "; check mode assumes an earlier task writes it, and skips the trial")
         return None, None
     return cni_conflist.check_structure(config, field=path), path
 
 
-def _binaries_present(kernel, spec, config):
+def _binaries_present(ctx, spec, config):
     for where, plugin_type in cni_conflist.plugin_types(config):
         if cni_exec.find(plugin_type, [spec.bin_dir]) is None:
             message = cni_exec.not_found_message(plugin_type, [spec.bin_dir])
-            if not kernel.assume_missing_netns_empty:
-                raise cni_conflist.ConfigError(where, plugin_type, message)
-            kernel.warnings.append("%s: %s; check mode assumes an earlier task installs it, and skips the trial"
+            if not ctx.check_mode:
+                raise ConfigError(where, plugin_type, message)
+            ctx.warnings.append("%s: %s; check mode assumes an earlier task installs it, and skips the trial"
                                    % (where, message))
             return False
     return True

@@ -28,6 +28,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 
 NETLINK = None  # files only
+OPERATIONS = (files.OPERATIONS,)
 CONFIG_MODE = 0o644
 DIR_MODE = 0o755
 
@@ -74,13 +75,12 @@ def parse(params):
                       check is not False, bool(exclusive), state)
 
 
-def plan(kernel, spec):
-    check_mode = kernel.assume_missing_netns_empty
+def plan(ctx, spec):
     present = spec.state == "present"
     if present and spec.validate:
-        cni_conflist.check_plugins(spec.config, spec.bin_dir, kernel.warnings, assume_missing=check_mode)
+        cni_conflist.check_plugins(spec.config, spec.bin_dir, ctx.warnings, assume_missing=ctx.check_mode)
     if present and os.path.isdir(spec.bin_dir) and cni_exec.find("loopback", [spec.bin_dir]) is None:
-        kernel.warnings.append("bin_dir %s has no 'loopback' plugin, which containerd and CRI-O run for "
+        ctx.warnings.append("bin_dir %s has no 'loopback' plugin, which containerd and CRI-O run for "
                                "every pod's lo" % spec.bin_dir)
     names = cni_conflist.conf_files(spec.conf_dir)
     result = Plan(before=_state(spec, names))
@@ -100,7 +100,7 @@ def plan(kernel, spec):
     after_names = sorted(set(names) - set(remove) | ({spec.file_name} if present else set()))
     result.after = _state(spec, after_names, spec.config)
     if present:
-        _warn_shadowed(kernel, spec, after_names)
+        _warn_shadowed(ctx, spec, after_names)
     result.extra = {"path": spec.path}
     return result
 
@@ -120,10 +120,10 @@ def _same_network(spec, file_name):
     return re.fullmatch(r"\d+-%s\.conflist" % re.escape(spec.name), file_name) is not None
 
 
-def _warn_shadowed(kernel, spec, names):
+def _warn_shadowed(ctx, spec, names):
     first = names[0]
     if first != spec.file_name:
-        kernel.warnings.append(
+        ctx.warnings.append(
             "%s sorts before %s in %s: runtimes load the lexically first config, so they will use %s "
             "and not this network; use a lower priority, or exclusive: true to remove the others"
             % (first, spec.file_name, spec.conf_dir, first))

@@ -25,10 +25,11 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_e
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import absolute_path, plugin_names
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError, PluginError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 
 NETLINK = None  # files only
+OPERATIONS = (files.OPERATIONS,)
 BINARY_MODE = 0o755
 
 
@@ -66,19 +67,19 @@ def parse(params):
 def with_download(download):
     """This resource with URL sources fetched by ``download(url) -> bytes``."""
     return types.SimpleNamespace(parse=parse, plan=functools.partial(plan, download=download),
-                                 NETLINK=NETLINK)
+                                 NETLINK=NETLINK, OPERATIONS=OPERATIONS, __name__=__name__)
 
 
-def plan(kernel, spec, download=None):
+def plan(ctx, spec, download=None):
     names = sorted(_installed(spec.bin_dir))
     before = {"bin_dir": spec.bin_dir, "plugins": {n: _describe(spec.bin_dir, n) for n in names}}
     if spec.state == "absent":
         result = _plan_absent(spec, before)
     else:
-        result = _plan_present(kernel, spec, before, download)
+        result = _plan_present(ctx, spec, before, download)
     remaining = set(result.after["plugins"])
     if remaining and "loopback" not in remaining:
-        kernel.warnings.append(
+        ctx.warnings.append(
             "bin_dir %s has no 'loopback' plugin: containerd and CRI-O run it for every pod's lo, "
             "so pods would fail with: %s" % (spec.bin_dir, cni_exec.not_found_message("loopback", [spec.bin_dir])))
     return result
@@ -100,7 +101,7 @@ def _plan_absent(spec, before):
     return result
 
 
-def _plan_present(kernel, spec, before, download):
+def _plan_present(ctx, spec, before, download):
     wanted = set(spec.plugins) if spec.plugins else None
     sources, available = _read_source(spec, wanted, download)
     if not available:
@@ -123,7 +124,7 @@ def _plan_present(kernel, spec, before, download):
             result.add("files", op)
         after[name] = {"sha256": files.sha256(content), "mode": "%04o" % BINARY_MODE, "owner": "0:0"}
         installed[name] = {"path": path, "sha256": after[name]["sha256"],
-                           "supported_versions": _versions(kernel, name, path, content, old)}
+                           "supported_versions": _versions(ctx, name, path, content, old)}
     result.after = {"bin_dir": spec.bin_dir, "plugins": after}
     result.extra = {"bin_dir": spec.bin_dir, "plugins": installed}
     return result
@@ -149,15 +150,15 @@ def _read_source(spec, wanted, download):
     return cni_archive.plugins_in_archive(data, spec.src, wanted)
 
 
-def _versions(kernel, name, path, content, old):
+def _versions(ctx, name, path, content, old):
     """The plugin's answer to CNI_COMMAND=VERSION: from bin_dir when it already
     holds this binary, else from a private temporary copy (also in check mode)."""
     try:
         if old is not None and old.content == content:
             return cni_exec.supported_versions(path)
         return cni_exec.supported_versions_of_content(name, content)
-    except cni_exec.PluginError as exc:
-        kernel.warnings.append("%s: %s" % (name, exc))
+    except PluginError as exc:
+        ctx.warnings.append("%s: %s" % (name, exc))
         return None
 
 

@@ -17,18 +17,11 @@ import os
 
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import network_name, plugin_name
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ConfigError, ParamError, PluginError
 
 # The files libcni's ConfFiles considers, in its lexical order.
 CONF_EXTENSIONS = (".conf", ".conflist", ".json")
 
-
-class ConfigError(ParamError):
-    """A config the plugins would reject; the message is the runtime's when there is one."""
-
-    def __init__(self, field, value, message):
-        super(ConfigError, self).__init__(field, value, message)
-        self.args = ("%s: %s" % (field, message),)
 
 
 def check_structure(config, name=None, field="config"):
@@ -127,7 +120,7 @@ def check_plugins(config, bin_dir, warnings, assume_missing=False, field="config
         if plugin_type not in answers:
             try:
                 answers[plugin_type] = cni_exec.supported_versions(path, version)
-            except cni_exec.PluginError as exc:
+            except PluginError as exc:
                 raise ConfigError(where, plugin_type, str(exc))
         if version not in answers[plugin_type]:
             raise ConfigError(field + ".cniVersion", version,

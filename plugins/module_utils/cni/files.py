@@ -22,9 +22,9 @@ import stat
 import tempfile
 from typing import Optional
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core import apply
 from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.operations import Operation
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
 
 
@@ -85,24 +85,24 @@ def owner_text(uid, gid):
 
 def write_op(path, content, mode, uid=0, gid=0, old=None):
     """Write ``content``; undo restores ``old`` (or deletes a new file)."""
-    return FileOp("file_write", None, path, _write_args(content, mode, uid, gid), undo=_restore(path, old),
+    return FileOp(FILE_WRITE, None, path, _write_args(content, mode, uid, gid), undo=_restore(path, old),
                   content=content)
 
 
 def attrs_op(path, mode, uid=0, gid=0, old=None):
     """Same content, other mode or owner; undo puts the old ones back."""
     undo = attrs_op(path, old.mode, old.uid, old.gid) if old is not None else None
-    return Op("file_attrs", None, path, {"mode": "%04o" % mode, "owner": owner_text(uid, gid)}, undo=undo)
+    return Op(FILE_ATTRS, None, path, {"mode": "%04o" % mode, "owner": owner_text(uid, gid)}, undo=undo)
 
 
 def delete_op(path, old):
     """Delete the file; undo writes it back as it was."""
-    return Op("file_delete", None, path, undo=_restore(path, old, missing_ok=False))
+    return Op(FILE_DELETE, None, path, undo=_restore(path, old, missing_ok=False))
 
 
 def mkdir_ops(path, mode=0o755):
     """Create ``path`` and its missing parents; each undo removes its directory."""
-    return [Op("dir_create", None, missing, {"mode": "%04o" % mode}, undo=Op("dir_remove", None, missing))
+    return [Op(DIR_CREATE, None, missing, {"mode": "%04o" % mode}, undo=Op(DIR_REMOVE, None, missing))
             for missing in missing_dirs(path)]
 
 
@@ -135,7 +135,7 @@ def stale_temp_ops(path):
             old = read(stale)
         except NetplumbError:
             continue  # not a regular file: not one of ours
-        ops.append(Op("file_delete", None, stale, {"why": "left by an interrupted write"},
+        ops.append(Op(FILE_DELETE, None, stale, {"why": "left by an interrupted write"},
                       undo=_restore(stale, old, missing_ok=False)))
     return ops
 
@@ -146,9 +146,9 @@ def _write_args(content, mode, uid, gid):
 
 def _restore(path, old, missing_ok=True):
     if old is None:
-        return Op("file_delete", None, path) if missing_ok else None
+        return Op(FILE_DELETE, None, path) if missing_ok else None
     if old.symlink is not None:
-        return Op("file_symlink", None, path, {"to": old.symlink})
+        return Op(FILE_SYMLINK, None, path, {"to": old.symlink})
     return write_op(path, old.content, old.mode, old.uid, old.gid)
 
 
@@ -191,16 +191,16 @@ def _owner(op):
     return int(uid), int(gid)
 
 
-def _write(_kernel, op):
+def _write(_ctx, op):
     atomic_write(op.target, op.content, _mode(op), *_owner(op))
 
 
-def _attrs(_kernel, op):
+def _attrs(_ctx, op):
     os.chown(op.target, *_owner(op), follow_symlinks=False)
     os.chmod(op.target, _mode(op))
 
 
-def _delete(_kernel, op):
+def _delete(_ctx, op):
     try:
         os.unlink(op.target)
     except FileNotFoundError:
@@ -208,27 +208,29 @@ def _delete(_kernel, op):
     _fsync_dir(os.path.dirname(op.target))
 
 
-def _symlink(_kernel, op):
+def _symlink(_ctx, op):
     if os.path.lexists(op.target):
         os.unlink(op.target)
     os.symlink(op.args["to"], op.target)
 
 
-def _mkdir(_kernel, op):
+def _mkdir(_ctx, op):
     os.mkdir(op.target, _mode(op))
     os.chmod(op.target, _mode(op))  # not narrowed by the umask
 
 
-def _rmdir(_kernel, op):
+def _rmdir(_ctx, op):
     try:
         os.rmdir(op.target)
     except FileNotFoundError:
         pass
 
 
-apply.register("file_write", "write {target} ({size} bytes, mode {mode}, owner {owner})", _write)
-apply.register("file_attrs", "set {target} mode {mode}, owner {owner}", _attrs)
-apply.register("file_delete", "delete {target}", _delete)
-apply.register("file_symlink", "restore symlink {target} -> {to}", _symlink)
-apply.register("dir_create", "create directory {target} (mode {mode})", _mkdir)
-apply.register("dir_remove", "remove directory {target}", _rmdir)
+FILE_WRITE = Operation("file_write", "write {target} ({size} bytes, mode {mode}, owner {owner})", _write)
+FILE_ATTRS = Operation("file_attrs", "set {target} mode {mode}, owner {owner}", _attrs)
+FILE_DELETE = Operation("file_delete", "delete {target}", _delete)
+FILE_SYMLINK = Operation("file_symlink", "restore symlink {target} -> {to}", _symlink)
+DIR_CREATE = Operation("dir_create", "create directory {target} (mode {mode})", _mkdir)
+DIR_REMOVE = Operation("dir_remove", "remove directory {target}", _rmdir)
+
+OPERATIONS = (FILE_WRITE, FILE_ATTRS, FILE_DELETE, FILE_SYMLINK, DIR_CREATE, DIR_REMOVE)

@@ -17,6 +17,8 @@ import os
 import subprocess
 import time
 
+from ansible_collections.netplumb.linux.plugins.module_utils.cni.files import missing_dirs
+
 HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks"
 SYSCTLS = ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding")
 _NET_DEV = "/proc/thread-self/net/dev"
@@ -51,14 +53,6 @@ def _bridges(config):
     return {plugin.get("bridge") or "cni0" for plugin in config["plugins"] if plugin["type"] == "bridge"}
 
 
-def _missing_dirs(path):
-    missing = []
-    while path not in ("/", "") and not os.path.isdir(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    return missing  # deepest first
-
-
 def _is_ipam_state(name):
     return name in _IPAM_FILES or name.startswith("last_reserved_ip")
 
@@ -74,7 +68,7 @@ class NodeState:
         for directory in _ipam_dirs(config):
             names = os.listdir(directory) if os.path.isdir(directory) else []
             self.ipam[directory] = {
-                "missing": _missing_dirs(directory),
+                "missing": list(reversed(missing_dirs(directory))),  # deepest first
                 "state": {n: _read(os.path.join(directory, n)) for n in names if _is_ipam_state(n)},
             }
 

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import PluginError
 
 DEFAULT_BIN_DIR = "/opt/cni/bin"
 DEFAULT_CONF_DIR = "/etc/cni/net.d"
@@ -26,9 +26,6 @@ VERSION_TIMEOUT = 10
 _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 _PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-
-class PluginError(NetplumbError):
-    """A plugin failed or answered something that is not CNI."""
 
 
 def not_found_message(plugin_type, paths):

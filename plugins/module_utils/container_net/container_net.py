@@ -4,11 +4,12 @@
 """Resource behind container_net: many containers on one bridge in one call.
 
 A container is a named namespace whose interface (``eth0``) is a veth paired
-with a host end on the bridge (names: container_spec). The actual state comes
-from one link dump of the node's namespace plus, per existing container
-namespace, one dump each of links, addresses and routes, all through the lean
-netlink socket (rtnl.py); planning decides everything from those dumps, and
-the ops run through apply.py on the same sockets (one per namespace, reused).
+with a host end on the bridge (names: spec.py). The actual state comes from
+one link dump of the node's namespace plus, per existing container namespace,
+a lookup of ``lo`` and the interface, its addresses and its main-table routes,
+all on lean sessions (one per namespace, reused by the ops); planning decides
+everything from those reads. A container with nothing of it on the node yet
+is one operation, a batch of the kernel's own (operations.py).
 
 Ownership: the host end carries the mark ``netplumb:container_net:<bridge>:<name>``
 (its interface alias). ``exclusive`` removes only marked containers of this
@@ -20,110 +21,55 @@ tasks (``veth-<name>`` paired with its ``eth0``), which is adopted and marked.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import errno
-import ipaddress
-import os
-
-from ansible_collections.netplumb.linux.plugins.module_utils.core import apply
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import spec as container_spec
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
-from ansible_collections.netplumb.linux.plugins.module_utils.container_net.read import (
-    read_host, read_netns, make_room_for_sockets)
-from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import default_routes, kernel_metric, mark, owner
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import KernelError, ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.link.linkattrs import LinkAttrs, converge, fresh
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Route
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.operations import (
+    CONTAINER_ADD, CONTAINER_DEL, LINK_ALIAS)
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net import operations as container_ops
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import default_routes, mark, owner
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan, noop
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import operations as kernel_ops
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import MAIN_TABLE, Route
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import (
+    ADDR_ADD, LINK_ADD, LINK_DEL, LINK_SET, NETNS_ADD, NETNS_DEL, ROUTE_ADD, ROUTE_DEL, ROUTE_REPLACE)
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import reserve_descriptors
+from ansible_collections.netplumb.linux.plugins.module_utils.link.linkattrs import LinkAttrs, converge, fresh
 
-NETLINK = "lean"  # rtnl.py's socket: no pyroute2
+NETLINK = "lean"  # no pyroute2
+OPERATIONS = (kernel_ops.OPERATIONS, container_ops.OPERATIONS)
 parse = container_spec.parse
-MAIN_TABLE = 254
-_FAMILIES = {4: 2, 6: 10}  # AF_INET, AF_INET6
-# A container's IPv6 address is usable at once: container_net hands out
-# distinct addresses on a bridge it owns (as container runtimes do).
-IFA_F_NODAD = 0x02
 
 
-def _alias(kernel, op):
-    sock = kernel.ipr(op.netns)
-    found = sock.link_lookup(ifname=op.target)
-    if not found:
-        raise KernelError("%s in netns %s" % (op.target, op.netns or "(host)"), 19, "no such link")
-    sock.link("set", index=found[0], ifalias=op.args["alias"])
+class _Container:
+    """What planning reads of one container namespace."""
+
+    def __init__(self, view, routes):
+        self.exists = view.exists
+        self.get = view.get
+        self.routes = routes  # {(dst, metric): model.Route} of the main table
 
 
-def _container_add(kernel, op):
-    """A whole new container in one step, on the call's sockets: namespace,
-    veth with its peer inside, host end marked on the bridge and up, then lo,
-    the address, the interface up and the routes. A failure half way removes
-    what this step made before it is reported (earlier steps roll back)."""
-    args = op.args
-    namespaces.create(op.target)
-    try:
-        host_sock = kernel.ipr(None)
-        fd = namespaces.open_netns(op.target)
-        try:
-            host_sock.link("add", ifname=args["host"], kind="veth", mtu=args["mtu"],
-                           peer={"ifname": args["ifname"], "net_ns_fd": fd, "mtu": args["mtu"]})
-        finally:
-            os.close(fd)
-        host = _index(host_sock, None, args["host"])
-        host_sock.link("set", index=host, master=_index(host_sock, None, args["bridge"]), ifalias=args["mark"],
-                       state="up")
-        sock = kernel.ipr(op.target)
-        sock.link("set", index=_index(sock, op.target, "lo"), state="up")
-        eth = _index(sock, op.target, args["ifname"])
-        for address in map(ipaddress.ip_interface, args["address"].split()):
-            sock.addr("add", index=eth, address=str(address.ip), prefixlen=address.network.prefixlen,
-                      flags=IFA_F_NODAD if address.version == 6 else 0)
-        sock.link("set", index=eth, state="up")
-        for text in args["routes"]:
-            dst, gateway, metric = _parse_route(text)
-            sock.route("add", dst=dst, table=MAIN_TABLE, priority=metric, gateway=gateway, oif=eth)
-    except Exception:
-        _container_del(kernel, op)
-        raise
+def _read_container(kernel, name, ifname, families=()):
+    """Namespace ``name``: lo and ``ifname`` with the latter's addresses and,
+    for ``families``, its main-table routes. A namespace that does not exist
+    yet is empty."""
+    view = kernel.view(name, only=("lo", ifname), missing_ok=True)
+    eth = view.get(ifname)
+    routes = {}
+    if families and eth is not None:
+        names = {link.index: link.name for link in view.links.values()}
+        for route in kernel.routes(name, families, MAIN_TABLE, names, unicast_only=True):
+            routes[(route.dst, route.metric)] = route
+    return _Container(view, routes)
 
 
-def _container_del(kernel, op):
-    kernel.forget(op.target)
-    try:
-        found = kernel.ipr(None).link_lookup(ifname=op.args["host"])
-        if found:
-            kernel.ipr(None).link("del", index=found[0])
-    except OSError as exc:
-        if getattr(exc, "code", None) != errno.ENODEV:
-            raise
-    namespaces.delete(op.target)
-
-
-def _index(sock, netns, name):
-    found = sock.link_lookup(ifname=name)
-    if not found:
-        raise KernelError("%s in netns %s" % (name, netns or "(host)"), errno.ENODEV, "no such link")
-    return found[0]
-
-
-def _parse_route(text):
-    """'default via 198.51.100.1' or '203.0.113.0/24 via 198.51.100.1 metric 10'."""
-    words = text.split()
-    gateway = ipaddress.ip_address(words[2])
-    dst = words[0] if words[0] != "default" else ("0.0.0.0/0" if gateway.version == 4 else "::/0")
-    return dst, str(gateway), int(words[4]) if len(words) > 4 else kernel_metric(gateway.version, 0)
-
-
-apply.register("link_alias", "mark {target}{where} as {alias}", _alias)
-apply.register("container_add", "create container {target}: {ifname} {address} in netns {target}, "
-                                "host end {host} on {bridge}", _container_add)
-apply.register("container_del", "remove container {target} (host end {host} and netns {target})",
-               _container_del)
-
-
-def plan(kernel, spec):
-    make_room_for_sockets(len(spec.containers))
-    host = read_host(kernel)
+def plan(ctx, spec):
+    kernel = ctx.kernel
+    reserve_descriptors(len(spec.containers))
+    host = kernel.view(None, addresses=False)
     if spec.state == "present":
-        _check_bridge(kernel, host, spec.bridge)
+        _check_bridge(ctx, host, spec.bridge)
     result = Plan(before={}, after={})
     if spec.state == "absent":
         for container in spec.containers:
@@ -133,19 +79,18 @@ def plan(kernel, spec):
         _plan_container(result, kernel, spec, host, container)
     if spec.exclusive:
         listed = {container.name for container in spec.containers}
-        for name, rec in sorted(host.records.items()):
-            ours = owner(rec.alias)
-            if rec.kind == "veth" and ours and ours[0] == spec.bridge and ours[1] not in listed:
+        for name, link in sorted(host.links.items()):
+            ours = owner(link.alias)
+            if link.kind == "veth" and ours and ours[0] == spec.bridge and ours[1] not in listed:
                 _plan_absent(result, kernel, spec, host, ours[1], name)
     return result
 
 
-def _check_bridge(kernel, host, bridge):
-    link = host.link(bridge)
+def _check_bridge(ctx, host, bridge):
+    link = host.get(bridge)
     if link is None:
-        if kernel.assume_missing_netns_empty:
-            kernel.warnings.append("bridge: %r does not exist yet; check mode assumes an earlier task "
-                                   "creates it" % bridge)
+        if ctx.assume_earlier_task("bridge: %r does not exist yet; check mode assumes an earlier task "
+                                   "creates it" % bridge):
             return
         raise ParamError("bridge", bridge, "is not a link in the node's namespace")
     if link.kind != "bridge":
@@ -159,49 +104,49 @@ def _paired(hlink, eth):
 
 
 def _plan_container(result, kernel, spec, host, want):
-    families = {_FAMILIES[r.dst.version] for r in _wanted_routes(want)}
-    ns = read_netns(kernel, want.name, spec.ifname, tuple(sorted(families)))
-    hlink = host.link(want.host)
+    families = tuple(sorted({r.dst.version for r in _wanted_routes(want)}))
+    ns = _read_container(kernel, want.name, spec.ifname, families)
+    hlink = host.get(want.host)
     eth = ns.get(spec.ifname)
     paired = _paired(hlink, eth)
-    ours = owner(host.alias(want.host)) == (spec.bridge, want.name)
+    ours = hlink is not None and owner(hlink.alias) == (spec.bridge, want.name)
     result.before[want.name] = _state(spec, hlink, eth, ns) if paired else {"state": "absent"}
     if hlink is not None and not paired:
         if not ours:
             raise ParamError(want.field("name"), want.name, "needs the host end %s, which is a %s link not made "
                              "by container_net; left alone" % (want.host, hlink.kind))
-        result.add("delete", Op("link_del", None, want.host))
+        result.add("delete", Op(LINK_DEL, None, want.host))
     if eth is not None and not paired:
         if eth.kind != "veth":
             raise ParamError(want.field("name"), want.name, "has a %s link %s in the way in its namespace; "
                              "only a veth is replaced" % (eth.kind, spec.ifname))
-        other = host.link(host.name_of(eth.peer_index)) if eth.peer_nsid is not None else None
-        if _paired(other, eth) and owner(host.alias(other.name)) is None:
+        other = host.by_index.get(eth.peer_index) if eth.peer_nsid is not None else None
+        if _paired(other, eth) and owner(other.alias) is None:
             raise ParamError(want.field("name"), want.name, "has %s paired with %s, a veth not made by "
                              "container_net; left alone" % (spec.ifname, other.name))
-        result.add("delete", Op("link_del", want.name, spec.ifname))
+        result.add("delete", Op(LINK_DEL, want.name, spec.ifname))
     new_ns = not ns.exists
     if new_ns and hlink is None:
         _plan_new(result, spec, want)
         return
     if new_ns:
-        result.add("netns", Op("netns_add", None, want.name, undo=Op("netns_del", None, want.name)))
+        result.add("netns", Op(NETNS_ADD, None, want.name, undo=Op(NETNS_DEL, None, want.name)))
     lo = ns.get("lo")
     if new_ns or (lo is not None and not lo.up):
-        result.add("up", Op("link_set", want.name, "lo", {"up": True},
-                            noop("lo") if new_ns else Op("link_set", want.name, "lo", {"up": False})))
+        result.add("up", Op(LINK_SET, want.name, "lo", {"up": True},
+                            noop("lo") if new_ns else Op(LINK_SET, want.name, "lo", {"up": False})))
     if paired:
         have_host, have_eth = hlink, eth
     else:
-        result.add("veth", Op("link_add", None, want.host,
+        result.add("veth", Op(LINK_ADD, None, want.host,
                               {"kind": "veth", "peer": spec.ifname, "peer_netns": want.name, "mtu": want.mtu},
-                              Op("link_del", None, want.host)))
+                              Op(LINK_DEL, None, want.host)))
         have_host = fresh(None, want.host, "veth", want.mtu)
         have_eth = fresh(want.name, spec.ifname, "veth", want.mtu)
     if not (paired and ours):
-        result.add("link", Op("link_alias", None, want.host, {"alias": mark(spec.bridge, want.name)},
+        result.add("link", Op(LINK_ALIAS, None, want.host, {"alias": mark(spec.bridge, want.name)},
                               noop(want.host) if not paired else
-                              Op("link_alias", None, want.host, {"alias": host.alias(want.host) or ""})))
+                              Op(LINK_ALIAS, None, want.host, {"alias": hlink.alias})))
     converge(result, LinkAttrs(None, want.host, None, spec.bridge, want.mtu), have_host, is_new=not paired)
     converge(result, LinkAttrs(want.name, spec.ifname, want.addresses, None, want.mtu, nodad=True), have_eth,
              is_new=not paired)
@@ -210,11 +155,23 @@ def _plan_container(result, kernel, spec, host, want):
 
 
 def _plan_new(result, spec, want):
-    """A container with nothing of it on the node yet: one batched step."""
-    args = {"host": want.host, "bridge": spec.bridge, "mark": mark(spec.bridge, want.name), "ifname": spec.ifname,
-            "address": " ".join(str(a) for a in want.addresses), "mtu": want.mtu, "routes": [_route_line(r) for r in _wanted_routes(want)]}
-    result.add("veth", Op("container_add", None, want.name, args,
-                          Op("container_del", None, want.name, {"host": want.host})))
+    """A container with nothing of it on the node yet: one step, a batch of
+    the kernel's operations; the args say what it makes."""
+    name, host, ifname = want.name, want.host, spec.ifname
+    routes = _routes(spec, want)
+    steps = [Op(NETNS_ADD, None, name, undo=Op(NETNS_DEL, None, name)),
+             Op(LINK_ADD, None, host, {"kind": "veth", "peer": ifname, "peer_netns": name, "mtu": want.mtu},
+                Op(LINK_DEL, None, host)),
+             Op(LINK_SET, None, host, {"master": spec.bridge, "alias": mark(spec.bridge, name), "up": True}),
+             Op(LINK_SET, name, "lo", {"up": True})]
+    steps += [Op(ADDR_ADD, name, ifname, {"address": a, "nodad": a.version == 6}) for a in want.addresses]
+    steps.append(Op(LINK_SET, name, ifname, {"up": True}))
+    steps += [Op(ROUTE_ADD, name, _route_target(r), {"route": r}) for r in routes]
+    args = {"host": host, "bridge": spec.bridge, "mark": mark(spec.bridge, name), "ifname": ifname,
+            "address": " ".join(str(a) for a in want.addresses), "mtu": want.mtu,
+            "routes": [_route_line(r) for r in routes]}
+    result.add("veth", Op(CONTAINER_ADD, None, name, args, Op(CONTAINER_DEL, None, name, {"host": host}),
+                          steps=tuple(steps)))
     result.after[want.name] = _want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), {})
 
 
@@ -222,46 +179,45 @@ def _wanted_routes(want):
     return default_routes(want) + list(want.routes)
 
 
+def _routes(spec, want):
+    """The container's routes (its defaults first) as the kernel holds them."""
+    return [Route(netns=want.name, dst=extra.dst, table=MAIN_TABLE, metric=extra.metric, gateway=extra.gateway,
+                  dev=spec.ifname) for extra in _wanted_routes(want)]
+
+
 def _plan_routes(result, spec, want, actual, is_new):
-    for extra in _wanted_routes(want):
-        route = Route(netns=want.name, dst=extra.dst, table=MAIN_TABLE, metric=extra.metric,
-                      gateway=extra.gateway, dev=spec.ifname)
-        have = actual.get((extra.dst, extra.metric))
+    for route in _routes(spec, want):
+        have = actual.get((route.dst, route.metric))
         if have is None:
-            result.add("route", Op("route_add", want.name, _route_text(route), {"route": route},
+            result.add("route", Op(ROUTE_ADD, want.name, _route_target(route), {"route": route},
                                    noop(spec.ifname) if is_new else
-                                   Op("route_del", want.name, _route_text(route), {"route": route})))
+                                   Op(ROUTE_DEL, want.name, _route_target(route), {"route": route})))
         elif have.gateway != route.gateway or have.dev != route.dev:
-            result.add("route", Op("route_replace", want.name, _route_text(route), {"route": route},
-                                   Op("route_replace", want.name, _route_text(have), {"route": have})))
+            result.add("route", Op(ROUTE_REPLACE, want.name, _route_target(route), {"route": route},
+                                   Op(ROUTE_REPLACE, want.name, _route_target(have), {"route": have})))
 
 
 def _plan_absent(result, kernel, spec, host, name, host_name):
-    ns = read_netns(kernel, name, spec.ifname)
-    hlink = host.link(host_name)
+    ns = _read_container(kernel, name, spec.ifname)
+    hlink = host.get(host_name)
     eth = ns.get(spec.ifname)
     paired = _paired(hlink, eth)
-    ours = hlink is not None and hlink.kind == "veth" and owner(host.alias(host_name)) == (spec.bridge, name)
+    ours = hlink is not None and hlink.kind == "veth" and owner(hlink.alias) == (spec.bridge, name)
     result.before[name] = _state(spec, hlink, eth, ns) if paired else (
         {"state": "present", "netns": True} if ns.exists else {"state": "absent"})
     result.after[name] = {"state": "absent"}
     if hlink is not None and (ours or paired):
-        result.add("delete", Op("link_del", None, host_name))
+        result.add("delete", Op(LINK_DEL, None, host_name))
     if ns.exists or namespaces.stale_file(name):
-        result.add("delete", Op("netns_del", None, name))
+        result.add("delete", Op(NETNS_DEL, None, name))
 
 
-def _route_text(route):
-    text = route.as_dict()["dst"]
-    if route.gateway is not None:
-        text += " via %s" % route.gateway
-    return text + (" dev %s" % route.dev if route.dev else "") + (" metric %d" % route.metric if route.metric else "")
+def _route_target(route):
+    return route.text(metric="set")
 
 
 def _route_line(route):
-    shown = route.metric != kernel_metric(route.dst.version, 0)
-    return "%s via %s%s" % ("default" if route.dst.prefixlen == 0 else route.dst, route.gateway,
-                            " metric %d" % route.metric if shown else "")
+    return route.text(dev=False, metric="custom")
 
 
 def _routes_state(routes):
@@ -282,8 +238,8 @@ def _state(spec, hlink, eth, ns):
 
 def _want_state(spec, want, have_eth, actual):
     routes = dict(actual)
-    for extra in _wanted_routes(want):
-        routes[(extra.dst, extra.metric)] = extra
+    for route in _routes(spec, want):
+        routes[(route.dst, route.metric)] = route
     return {
         "state": "present",
         "host_end": want.host,

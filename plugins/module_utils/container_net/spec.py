@@ -21,11 +21,11 @@ __metaclass__ = type
 
 import dataclasses
 import hashlib
-import ipaddress
 from typing import Optional, Tuple
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import default_network, kernel_metric
 
 MARK = "netplumb:container_net:"
 _HOST_PREFIX = "veth-"
@@ -202,14 +202,6 @@ def _routes(field, raw, address):
     return tuple(result)
 
 
-_DEFAULT = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
-
-
-def kernel_metric(version, metric):
-    """The metric as the kernel stores it: an IPv6 route's 0 becomes 1024."""
-    return metric or (1024 if version == 6 else 0)
-
-
 def default_routes(container):
-    return [ExtraRoute(_DEFAULT[gateway.version], gateway, kernel_metric(gateway.version, 0))
+    return [ExtraRoute(default_network(gateway.version), gateway, kernel_metric(gateway.version, 0))
             for gateway in (container.gateway, container.gateway6) if gateway is not None]

@@ -7,17 +7,26 @@ the engine runs the same from a module, a test or a script:
     from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
     from ansible_collections.netplumb.linux.plugins.module_utils.link import veth
     outcome = engine.run(veth, {"name": "a", "peer": "b", "netns": "red"})
+
+A resource is a module with ``parse(params)``, ``plan(ctx, spec)``,
+``OPERATIONS`` (the catalogue groups it plans with) and ``NETLINK``: the
+session implementation it reads and writes with ("lean" or "pyroute2"), or
+None when it needs no netlink.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import dataclasses
 from typing import List, Optional
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
+from ansible_collections.netplumb.linux.plugins.module_utils.core import operations
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, unknown
+from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
 from ansible_collections.netplumb.linux.plugins.module_utils.core.lock import node_lock
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import session
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
 
 
 @dataclasses.dataclass
@@ -33,22 +42,27 @@ class Outcome:
 def run(resource, params, check_mode=False):
     """Raises ParamError before anything changes, ApplyError after a rollback."""
     spec = resource.parse(params)
-    # NETLINK: "pyroute2" (the default), "lean" (rtnl.py) or None (no netlink).
-    netlink = getattr(resource, "NETLINK", "pyroute2")
-    if netlink == "pyroute2":
-        Kernel.require_library()
+    catalogue = operations.merge(*resource.OPERATIONS)
+    netlink = resource.NETLINK
+    if netlink is not None:
+        session.require(netlink)
+    ctx = Context(check_mode)
     # One run at a time per node, check mode included (see lock.py).
-    with node_lock(required=not check_mode), \
-            Kernel(assume_missing_netns_empty=check_mode, lean=netlink != "pyroute2") as kernel:
-        plan = resource.plan(kernel, spec)
+    kernel = Kernel(ctx, netlink) if netlink is not None else contextlib.nullcontext()
+    with node_lock(required=not check_mode), kernel as ctx.kernel:
+        plan = resource.plan(ctx, spec)
         ops = plan.ops
+        strangers = unknown(ops, catalogue)
+        if strangers:
+            raise ValueError("%s planned operations it does not declare: %s"
+                             % (resource.__name__, ", ".join(sorted(strangers))))
         if ops and not check_mode:
-            apply(kernel, ops)
+            apply(ctx, ops)
         return Outcome(
             changed=bool(ops),
             operations=[op.as_dict() for op in ops],
             before=plan.before,
             after=plan.after,
-            warnings=list(dict.fromkeys(kernel.warnings)),
+            warnings=list(dict.fromkeys(ctx.warnings)),
             extra=getattr(plan, "extra", {}),
         )

@@ -1,14 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: netplumb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Errors the engine raises; the Ansible glue turns each into one fail_json."""
+"""Every error the collection raises; the Ansible glue (runner.py) turns each
+into one fail_json. The message is meant for the user as it is."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 
 class NetplumbError(Exception):
-    """Base class: the message is meant for the user as it is."""
+    """Base class of the errors meant for the user."""
 
 
 class ParamError(NetplumbError):
@@ -21,6 +24,14 @@ class ParamError(NetplumbError):
         super(ParamError, self).__init__("%s: %r %s" % (field, value, reason))
 
 
+class ConfigError(ParamError):
+    """A CNI config the plugins would reject; the message is the runtime's when there is one."""
+
+    def __init__(self, field, value, message):
+        super(ConfigError, self).__init__(field, value, message)
+        self.args = ("%s: %s" % (field, message),)
+
+
 class MissingLibrary(NetplumbError):
     """A Python library the engine needs is not installed on the node."""
 
@@ -30,9 +41,72 @@ class MissingLibrary(NetplumbError):
         super(MissingLibrary, self).__init__("%s is not installed: %s" % (library, exception))
 
 
+class NetnsMissing(NetplumbError):
+    def __init__(self, name):
+        self.name = name
+        super(NetnsMissing, self).__init__("network namespace %r does not exist" % name)
+
+
+class NetlinkError(OSError):
+    """The kernel's answer to a netlink request: ``code`` is the errno (as
+    pyroute2's NetlinkError has it), whichever session sent the request."""
+
+    def __init__(self, code, what=""):
+        self.code = code
+        super(NetlinkError, self).__init__(code, "%s%s" % (what + ": " if what else "", os.strerror(code)))
+
+
 class KernelError(NetplumbError):
     """The kernel refused an operation."""
 
     def __init__(self, what, errno_code, reason):
         self.errno = errno_code
         super(KernelError, self).__init__("%s: %s" % (what, reason))
+
+    @classmethod
+    def of(cls, what, exc):
+        """A KernelError of any exception a session raised (``code``: errno)."""
+        code = getattr(exc, "code", None)
+        reason = os.strerror(code) if isinstance(code, int) and code > 0 else str(exc)
+        return cls(what, code, reason)
+
+
+class ApplyError(NetplumbError):
+    """An operation failed; the ones done before it were rolled back."""
+
+    def __init__(self, failed, cause, rolled_back, not_undone, rollback_errors):
+        self.failed = failed
+        self.cause = cause
+        self.rolled_back = rolled_back
+        self.not_undone = not_undone
+        self.rollback_errors = rollback_errors
+        msg = "failed to %s: %s" % (failed.describe(), cause)
+        if rolled_back or not_undone or rollback_errors:
+            msg += "; rolled back %d earlier operation(s)" % len(rolled_back)
+        if not_undone:
+            msg += "; could not undo: %s" % ", ".join(not_undone)
+        if rollback_errors:
+            msg += "; rollback errors: %s" % "; ".join(rollback_errors)
+        super(ApplyError, self).__init__(msg)
+
+
+class LockTimeout(NetplumbError):
+    def __init__(self, path, timeout, holder, env):
+        self.path = path
+        self.holder = holder
+        who = "pid %s" % holder if holder else "a process whose pid is not recorded"
+        super(LockTimeout, self).__init__(
+            "another netplumb run holds the node lock %s (%s); gave up after waiting %g s "
+            "(set %s to wait longer)" % (path, who, timeout, env))
+
+
+class PluginError(NetplumbError):
+    """A CNI plugin failed or answered something that is not CNI."""
+
+
+class CheckFailed(NetplumbError):
+    """cni_check's trial of a plugin chain failed; ``run`` holds what it saw."""
+
+    def __init__(self, message, run):
+        self.run = run
+        super(CheckFailed, self).__init__(message)

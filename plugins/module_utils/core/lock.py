@@ -27,7 +27,7 @@ import fcntl
 import os
 import time
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import LockTimeout, NetplumbError, ParamError
 
 LOCK_DIR = "/run/netplumb"
 LOCK_PATH = LOCK_DIR + "/engine.lock"
@@ -37,15 +37,6 @@ _POLL = 0.05
 
 _depth = [0]
 
-
-class LockTimeout(NetplumbError):
-    def __init__(self, path, timeout, holder):
-        self.path = path
-        self.holder = holder
-        who = "pid %s" % holder if holder else "a process whose pid is not recorded"
-        super(LockTimeout, self).__init__(
-            "another netplumb run holds the node lock %s (%s); gave up after waiting %g s "
-            "(set %s to wait longer)" % (path, who, timeout, TIMEOUT_ENV))
 
 
 def timeout_from_env():
@@ -114,7 +105,7 @@ def _acquire(fd, path, timeout):
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
         if time.monotonic() >= deadline:
-            raise LockTimeout(path, timeout, holder(fd))
+            raise LockTimeout(path, timeout, holder(fd), TIMEOUT_ENV)
         time.sleep(_POLL)
 
 

@@ -8,37 +8,33 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Tuple
 
-# Phases keep one order across resources: present builds outward-in, absent
-# tears down in exactly the reverse order.
+from ansible_collections.netplumb.linux.plugins.module_utils.core.operations import NOOP, Operation
+
+# The order ops run in, whichever resource plans them: files, namespaces,
+# deletions, then the build from the outside in (bridges, veths, moves, link
+# attributes, addresses, up, routes) and NAT last. Within a phase, the order
+# of planning.
 PHASES = ("files", "netns", "delete", "bridge", "veth", "move", "link", "address", "up", "route", "nat")
-
-TEXT = {
-    "netns_add": "create netns {target}",
-    "netns_del": "delete netns {target}",
-    "link_add": "create {kind} {target}{where}{peer_text}",
-    "link_del": "delete {target}{where}",
-    "link_move": "move {target}{where} to netns {to_text}",
-    "link_set": "set {target}{where} {changes}",
-    "addr_add": "add address {address} to {target}{where}",
-    "addr_del": "remove address {address} from {target}{where}",
-    "route_add": "add route {target}{where}",
-    "route_replace": "replace route {target}{where}",
-    "route_del": "delete route {target}{where}",
-    "noop": "nothing for {target} (it goes with an earlier step)",
-}
 
 
 @dataclasses.dataclass
 class Op:
-    action: str
+    kind: Operation
     netns: Optional[str]
     target: str
     args: dict = dataclasses.field(default_factory=dict)
     # The op (or tuple of ops, run in order) that reverts this one; None when
     # it cannot be reverted (a deletion).
     undo: Optional[object] = None
+    # A batch: ops run in order as this one step (and undone together when
+    # one fails); the args are then what the step shows.
+    steps: Tuple = ()
+
+    @property
+    def action(self):
+        return self.kind.name
 
     def describe(self):
         fields = {"kind": "link", "peer_text": ""}
@@ -49,7 +45,7 @@ class Op:
         fields["to_text"] = self.args.get("to") or "(host)"
         fields["changes"] = " ".join("%s=%s" % (k, "none" if v is None else _fmt(v))
                                      for k, v in sorted(self.args.items()))
-        return TEXT[self.action].format(**fields)
+        return self.kind.text.format(**fields)
 
     def as_dict(self):
         return {
@@ -81,7 +77,7 @@ def _fmt(value):
 
 def noop(target):
     """The undo of a change to an object that the rollback deletes anyway."""
-    return Op("noop", None, target)
+    return Op(NOOP, None, target)
 
 
 class Plan:

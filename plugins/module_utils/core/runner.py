@@ -9,9 +9,8 @@ __metaclass__ = type
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
-from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import (
-    MissingLibrary, NetplumbError, ParamError)
+    ApplyError, MissingLibrary, NetplumbError, ParamError)
 
 PYROUTE2_HINT = ("python3-pyroute2 (Debian, Ubuntu, Fedora, EL with EPEL) or "
                  "'pip install pyroute2' into the Python that Ansible uses")

@@ -126,7 +126,7 @@ def mtu(field, value):
 def table(field, value):
     """A routing table by number or by its iproute2 name; None means main."""
     if value is None:
-        return 254
+        return _TABLES["main"]
     if isinstance(value, str) and value in _TABLES:
         return _TABLES[value]
     return integer(field, value, 1, 2 ** 32 - 1)

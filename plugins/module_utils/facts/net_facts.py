@@ -12,11 +12,12 @@ from typing import Optional, Tuple
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import addresses_text
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import LOCAL_TABLE, addresses_text
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import find_peer, read_views
 
-LOCAL_TABLE = 255
+NETLINK = "pyroute2"
+OPERATIONS = ()  # facts change nothing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +37,10 @@ def parse(params):
                      validate.boolean("routes", params.get("routes", True)))
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
     """Facts change nothing: the plan is empty and carries the facts."""
     result = Plan()
-    result.extra = {"ansible_facts": {"netplumb_net": gather(kernel, spec)}}
+    result.extra = {"ansible_facts": {"netplumb_net": gather(ctx.kernel, spec)}}
     return result
 
 

@@ -27,10 +27,11 @@ from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import MAIN_TABLE
 
 NETLINK = "lean"
+OPERATIONS = ()  # facts change nothing
 FAMILIES = {"ipv4": 4, "ipv6": 6}
-MAIN_TABLE = 254
 SHOWN = 30  # interfaces named in a message, at most
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\[\]-]*")
 
@@ -71,29 +72,27 @@ def parse(params):
     return UplinkSpec(name, numbers, teardown, variable)
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
     """Facts change nothing: the plan is empty and carries ``netplumb_uplink``."""
-    ipr = kernel.ipr(None)
-    names = {link.index: link.name for link in ipr.links()}
-    defaults = default_routes(ipr.routes(table=MAIN_TABLE), names)
+    names = {link.index: link.name for link in ctx.kernel.session(None).links()}
+    defaults = default_routes(ctx.kernel.routes(None, table=MAIN_TABLE, names=names))
     owned = nat_rule.owned_interfaces(None) if spec.teardown and spec.name is None else ()
-    facts, warnings = choose(spec, defaults, sorted(names.values()), owned,
-                             check_mode=kernel.assume_missing_netns_empty)
-    kernel.warnings.extend(warnings)
+    facts, warnings = choose(spec, defaults, sorted(names.values()), owned, check_mode=ctx.check_mode)
+    ctx.warnings.extend(warnings)
     result = Plan()
     result.extra = {"ansible_facts": {"netplumb_uplink": facts}}
     return result
 
 
-def default_routes(routes, names):
-    """{4: [DefaultRoute], 6: [...]}, lowest metric first, from the lean
-    socket's RouteMsg records of the main table; ``names``: index -> name."""
+def default_routes(routes):
+    """{4: [DefaultRoute], 6: [...]}, lowest metric first, of model.Routes
+    (with their devices by name) of the main table."""
     found = {4: [], 6: []}
     for route in routes:
-        if route.dst.prefixlen != 0:
+        if route.dst.prefixlen != 0 or route.type != "unicast":
             continue
         found[route.dst.version].append(DefaultRoute(
-            route.dst.version, names.get(route.oif) if route.oif else None,
+            route.dst.version, route.dev,
             str(route.gateway) if route.gateway is not None else None, route.metric))
     for family in found:
         found[family].sort(key=lambda r: r.metric)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: netplumb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The kernel's objects as plain data, normalised from netlink dumps."""
+"""The kernel's objects as plain data, as both netlink sessions decode them,
+and the kernel's numbers the engine uses by name."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -9,6 +10,34 @@ __metaclass__ = type
 import dataclasses
 import ipaddress
 from typing import FrozenSet, Optional, Tuple
+
+MAIN_TABLE = 254
+LOCAL_TABLE = 255
+IFF_UP = 0x1
+IFF_LOOPBACK = 0x8
+IFA_F_SECONDARY = 0x01
+IFA_F_NODAD = 0x02
+# The metric the kernel stores for a route added with metric 0.
+DEFAULT_METRIC = {4: 0, 6: 1024}
+PROTOS = {0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 16: "dhcp", 186: "bgp", 188: "ospf"}
+SCOPES = {0: "universe", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+TYPES = {1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast", 6: "blackhole",
+         7: "unreachable", 8: "prohibit"}
+
+
+def kernel_metric(version, metric):
+    """The metric as the kernel stores it: an IPv6 route's 0 becomes 1024."""
+    return metric or DEFAULT_METRIC[version]
+
+
+def named(table, number):
+    return table.get(number, str(number))
+
+
+def managed_address(iface):
+    """Addresses the engine manages: all but IPv6 link-local (fe80::/10),
+    which the kernel gives every link itself."""
+    return not (iface.version == 6 and iface.ip.is_link_local)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,16 +57,25 @@ class Link:
     operstate: str = ""
     stp: Optional[bool] = None
     vlan_filtering: Optional[bool] = None
+    alias: str = ""
+    master_index: Optional[int] = None
 
     def moved(self, netns):
         """What the kernel leaves of a link moved to another namespace:
         addresses flushed, down, released from its master."""
         return dataclasses.replace(self, netns=netns, addresses=(), secondaries=frozenset(), up=False,
-                                   master=None)
+                                   master=None, master_index=None)
 
     def primaries_first(self):
         """Addresses in an order that re-creates primaries before secondaries."""
         return sorted(self.addresses, key=lambda a: (a in self.secondaries, a.version, a))
+
+
+@dataclasses.dataclass(frozen=True)
+class Address:
+    index: int
+    address: object  # ipaddress interface
+    secondary: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +89,7 @@ class Route:
     proto: str = ""
     scope: str = ""
     type: str = "unicast"
+    oif: Optional[int] = dataclasses.field(default=None, compare=False)  # as read; dev is its name
 
     @property
     def key(self):
@@ -58,7 +97,7 @@ class Route:
 
     def as_dict(self):
         return {
-            "dst": "default" if self.dst.prefixlen == 0 else str(self.dst),
+            "dst": self.dst_text(),
             "family": "ipv%d" % self.dst.version,
             "gateway": str(self.gateway) if self.gateway else None,
             "dev": self.dev,
@@ -68,6 +107,26 @@ class Route:
             "scope": self.scope,
             "type": self.type,
         }
+
+    def dst_text(self):
+        return "default" if self.dst.prefixlen == 0 else str(self.dst)
+
+    def text(self, dev=True, table=False, metric="always"):
+        """'dst via gateway dev D table T metric M', the way ``ip route`` words
+        it; ``metric``: "always", "set" (when not 0) or "custom" (when not
+        the kernel's default for the family)."""
+        words = [self.dst_text()]
+        if self.gateway is not None:
+            words += ["via", str(self.gateway)]
+        if dev and self.dev:
+            words += ["dev", self.dev]
+        if table:
+            words += ["table", str(self.table)]
+        shown = {"always": True, "set": bool(self.metric),
+                 "custom": self.metric != DEFAULT_METRIC[self.dst.version]}[metric]
+        if shown:
+            words += ["metric", str(self.metric)]
+        return " ".join(words)
 
 
 class NsView:

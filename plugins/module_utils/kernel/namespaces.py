@@ -15,16 +15,11 @@ import errno
 import os
 
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import syscalls
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetnsMissing
 
 NETNS_RUN_DIR = "/run/netns"
 _SELF_NET = "/proc/thread-self/ns/net"
 
-
-class NetnsMissing(NetplumbError):
-    def __init__(self, name):
-        self.name = name
-        super(NetnsMissing, self).__init__("network namespace %r does not exist" % name)
 
 
 def netns_path(name):

@@ -1,36 +1,31 @@
 # -*- coding: utf-8 -*-
 # Copyright: netplumb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A lean rtnetlink socket (netns, veth, container_net): standard library only.
+"""The lean netlink session: standard library only.
 
 Why not pyroute2 here: importing it costs about 200 ms and decoding one link
 of a dump about 0.4 ms (docs/performance.md has the profile), which alone is
-more than the whole per-container budget of a no-change run. This socket
-encodes the handful of requests the engine's apply step sends, and reads dumps
-into plain tuples, decoding only the attributes the engine looks at.
-
-``RtnlSocket`` answers the subset of pyroute2's ``IPRoute`` API that
-``apply.py`` and ``kernel.py`` call (``link``, ``addr``, ``route``,
-``link_lookup``, ``get_netnsid``, ``close``), so the same operations, errno
-handling and rollback run on it unchanged; kernel.Kernel(lean=True) reads its
-dumps (``links``, ``addresses``, ``routes``) into the same model as pyroute2's.
-A socket is bound to the namespace it is created in, as any netlink socket.
+more than the whole per-container budget of a no-change run. This session
+encodes the handful of requests the kernel operations send, and decodes only
+the attributes the model holds.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import collections
+import errno
 import ipaddress
 import os
 import socket
 import struct
 
-NETLINK_ROUTE = 0
-SOL_NETLINK = 270
-NETLINK_EXT_ACK = 11
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetlinkError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import model
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.session import NetlinkSession
 
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
+NETLINK_ROUTE = 0
+
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 RTM_GETNSID = 90
@@ -47,7 +42,6 @@ IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING = 5, 7
 NETNSA_NSID, NETNSA_FD = 1, 3
 IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_TABLE = 1, 4, 5, 6, 15
-IFF_UP = 0x1
 RTN_UNICAST = 1
 RTPROT_STATIC = 4
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_NOWHERE = 0, 253, 255
@@ -75,25 +69,10 @@ _NETWORK = {socket.AF_INET: ipaddress.IPv4Network, socket.AF_INET6: ipaddress.IP
 _ADDRESS = {socket.AF_INET: ipaddress.IPv4Address, socket.AF_INET6: ipaddress.IPv6Address}
 _ZERO = {socket.AF_INET: b"\0" * 4, socket.AF_INET6: b"\0" * 16}
 
-# One link, one address, one route of a dump: only what the engine reads.
-LinkMsg = collections.namedtuple("LinkMsg", "index name kind flags mtu master peer_index peer_nsid alias "
-                                            "mac operstate stp vlan_filtering",
-                                 defaults=("", "", None, None))
-AddrMsg = collections.namedtuple("AddrMsg", "index address flags")
-RouteMsg = collections.namedtuple("RouteMsg", "dst table metric gateway oif proto scope type")
-
-
 # One receive buffer for every socket: each answer is copied out before the next recv.
 _BUF = bytearray(1 << 16)
 _VIEW = memoryview(_BUF)
 
-
-class NetlinkError(OSError):
-    """The kernel's answer to a request: ``code`` is the errno, as pyroute2's."""
-
-    def __init__(self, code, what=""):
-        self.code = code
-        super(NetlinkError, self).__init__(code, "%s%s" % (what + ": " if what else "", os.strerror(code)))
 
 
 def _attr(kind, payload):
@@ -129,7 +108,7 @@ def _u32(payload):
     return _U32.unpack(payload[:4])[0] if payload is not None else None
 
 
-class RtnlSocket:
+class LeanSession(NetlinkSession):
     """One rtnetlink socket in the namespace of the thread that creates it."""
 
     def __init__(self):
@@ -176,67 +155,62 @@ class RtnlSocket:
                 if not flags & NLM_F_MULTI:
                     return
 
-    def request(self, kind, body, flags=0):
+    def _request(self, kind, body, flags=0):
         for _reply in self._replies(self._send(kind, flags | NLM_F_ACK, body)):
             pass
 
-    def dump(self, kind, body):
+    def _dump(self, kind, body):
         return [payload for _kind, payload in self._replies(self._send(kind, NLM_F_DUMP, body))]
 
-    # -- dumps -----------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------
 
     def links(self):
         request = _IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS))
-        return [_link_msg(payload) for payload in self.dump(RTM_GETLINK, request)]
+        return [_link(payload) for payload in self._dump(RTM_GETLINK, request)]
 
-    def get_link(self, ifname):
-        """One link by name (one request, no dump), or None."""
-        body = (_IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_IFNAME, _name(ifname))
+    def link(self, name):
+        body = (_IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_IFNAME, _name(name))
                 + _attr(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS)))
         try:
             for _kind, payload in self._replies(self._send(RTM_GETLINK, 0, body)):
-                return _link_msg(payload)
+                return _link(payload)
         except NetlinkError as exc:
-            if exc.code == 19:  # ENODEV
+            if exc.code == errno.ENODEV:
                 return None
             raise
         return None
 
-    def link_lookup(self, ifname):
-        found = self.get_link(ifname)
-        return [found.index] if found is not None else []
-
     def addresses(self, index=None):
-        """Addresses (IPv6 link-local left out), of link ``index`` only if given."""
         result = []
-        for payload in self.dump(RTM_GETADDR, _IFADDR.pack(0, 0, 0, 0, 0)):
+        for payload in self._dump(RTM_GETADDR, _IFADDR.pack(0, 0, 0, 0, 0)):
             family, prefixlen, flags, _scope, ifindex = _IFADDR.unpack_from(payload)
             if (index is not None and ifindex != index) or family not in _PACKED:
                 continue
             attrs = _pick(payload, 8, _ADDR_ATTRS)
             raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
-            if raw is None or (family == socket.AF_INET6 and raw[:2] == b"\xfe\x80"):
+            if raw is None:
                 continue
             iface = _PACKED[family]((raw, prefixlen))
+            if not model.managed_address(iface):
+                continue
             extended = _u32(attrs.get(IFA_FLAGS))
-            result.append(AddrMsg(ifindex, iface, extended if extended is not None else flags))
+            flags = extended if extended is not None else flags
+            result.append(model.Address(ifindex, iface, bool(flags & model.IFA_F_SECONDARY)))
         return result
 
-    def get_netnsid(self, fd):
-        """{"nsid": id} under which this socket's namespace knows the namespace
-        of ``fd`` (-1: none yet), as pyroute2's IPRoute.get_netnsid."""
+    def netnsid(self, fd):
         body = struct.pack("=Bxxx", socket.AF_UNSPEC) + _attr(NETNSA_FD, _U32.pack(fd))
         for _kind, payload in self._replies(self._send(RTM_GETNSID, 0, body)):
             nsid = _pick(payload, 4, (NETNSA_NSID,)).get(NETNSA_NSID)
-            return {"nsid": _I32.unpack(nsid[:4])[0] if nsid is not None else -1}
-        return {"nsid": -1}
+            found = _I32.unpack(nsid[:4])[0] if nsid is not None else -1
+            return found if found >= 0 else None
+        return None
 
-    def routes(self, families=(socket.AF_INET, socket.AF_INET6), table=None, unicast_only=True):
-        """Routes of ``families`` (of ``table`` only if given; every type, not
-        only unicast, with ``unicast_only=False``)."""
+    def routes(self, families=(4, 6), table=None, unicast_only=False):
         result = []
-        for family in families:
-            for payload in self.dump(RTM_GETROUTE, _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)):
+        for version in families:
+            family = _FAMILY[version]
+            for payload in self._dump(RTM_GETROUTE, _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)):
                 _fam, dst_len, _src, _tos, rtm_table, proto, scope, rtype, _flags = _RTMSG.unpack_from(payload)
                 if (unicast_only and rtype != RTN_UNICAST) or (table is not None and table < 256
                                                                and rtm_table != table):
@@ -247,74 +221,81 @@ class RtnlSocket:
                     continue
                 dst = attrs.get(RTA_DST) or _ZERO[family]
                 gateway = attrs.get(RTA_GATEWAY)
-                result.append(RouteMsg(_NETWORK[family]((dst, dst_len)), real_table,
-                                       _u32(attrs.get(RTA_PRIORITY)) or 0,
-                                       _ADDRESS[family](gateway) if gateway else None,
-                                       _u32(attrs.get(RTA_OIF)), proto, scope, rtype))
+                result.append(model.Route(
+                    netns=None, dst=_NETWORK[family]((dst, dst_len)), table=real_table,
+                    metric=_u32(attrs.get(RTA_PRIORITY)) or 0,
+                    gateway=_ADDRESS[family](gateway) if gateway else None,
+                    proto=model.named(model.PROTOS, proto), scope=model.named(model.SCOPES, scope),
+                    type=model.named(model.TYPES, rtype), oif=_u32(attrs.get(RTA_OIF))))
         return result
 
-    # -- pyroute2's IPRoute subset that apply.py uses --------------------------
+    # -- writes ----------------------------------------------------------------
 
-    def link(self, command, index=0, ifname=None, kind=None, peer=None, mtu=None, master=None,
-             state=None, net_ns_fd=None, ifalias=None, br_stp_state=None, br_vlan_filtering=None):
-        if command == "del":
-            self.request(RTM_DELLINK, _IFINFO.pack(0, 0, index, 0, 0))
-            return
-        flags = change = 0
-        if state is not None:
-            flags, change = (IFF_UP if state == "up" else 0), IFF_UP
-        body = _IFINFO.pack(0, 0, index, flags, change) + _link_attrs(ifname, mtu, master, net_ns_fd, ifalias)
-        if command == "add":
-            data = b""
-            if peer is not None:
-                data = _attr(IFLA_INFO_DATA, _attr(VETH_INFO_PEER, _IFINFO.pack(0, 0, 0, 0, 0) + _link_attrs(
-                    peer.get("ifname"), peer.get("mtu"), None, peer.get("net_ns_fd"), None)))
-            body += _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, kind.encode()) + data)
-            self.request(RTM_NEWLINK, body, NLM_F_CREATE | NLM_F_EXCL)
-        elif command == "set":
-            if kind is not None:
-                body += _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, kind.encode()) + _attr(
-                    IFLA_INFO_DATA, _bridge_attrs(br_stp_state, br_vlan_filtering)))
-            self.request(RTM_NEWLINK, body)
-        else:
-            raise ValueError("link command %r" % command)
+    def add_bridge(self, name, mtu=None):
+        body = _IFINFO.pack(0, 0, 0, 0, 0) + _link_attrs(name, mtu)
+        self._request(RTM_NEWLINK, body + _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, b"bridge")),
+                      NLM_F_CREATE | NLM_F_EXCL)
 
-    def addr(self, command, index, address, prefixlen, flags=0):
-        ip = ipaddress.ip_address(address)
-        family = _FAMILY[ip.version]
-        body = _IFADDR.pack(family, prefixlen, flags, 0, index) + _attr(IFA_LOCAL, ip.packed) + _attr(IFA_ADDRESS, ip.packed)
-        if command == "add":
-            self.request(RTM_NEWADDR, body, NLM_F_CREATE | NLM_F_EXCL)
-        else:
-            self.request(RTM_DELADDR, body)
+    def add_veth(self, name, peer, peer_netns_fd=None, mtu=None):
+        peer_body = _IFINFO.pack(0, 0, 0, 0, 0) + _link_attrs(peer, mtu, netns_fd=peer_netns_fd)
+        info = _attr(IFLA_INFO_KIND, b"veth") + _attr(IFLA_INFO_DATA, _attr(VETH_INFO_PEER, peer_body))
+        body = _IFINFO.pack(0, 0, 0, 0, 0) + _link_attrs(name, mtu) + _attr(IFLA_LINKINFO, info)
+        self._request(RTM_NEWLINK, body, NLM_F_CREATE | NLM_F_EXCL)
 
-    def route(self, command, dst, table=254, priority=0, gateway=None, oif=None, scope=None):
-        net = ipaddress.ip_network(dst, strict=False)
+    def delete_link(self, index):
+        self._request(RTM_DELLINK, _IFINFO.pack(0, 0, index, 0, 0))
+
+    def set_link(self, index, mtu=None, master=None, up=None, netns_fd=None, alias=None):
+        flags, change = (0, 0) if up is None else ((model.IFF_UP if up else 0), model.IFF_UP)
+        body = _IFINFO.pack(0, 0, index, flags, change) + _link_attrs(None, mtu, master, netns_fd, alias)
+        self._request(RTM_NEWLINK, body)
+
+    def set_bridge(self, index, stp=None, vlan_filtering=None):
+        data = b""
+        if stp is not None:
+            data += _attr(IFLA_BR_STP_STATE, _U32.pack(int(stp)))
+        if vlan_filtering is not None:
+            data += _attr(IFLA_BR_VLAN_FILTERING, struct.pack("=B", int(vlan_filtering)))
+        info = _attr(IFLA_INFO_KIND, b"bridge") + _attr(IFLA_INFO_DATA, data)
+        self._request(RTM_NEWLINK, _IFINFO.pack(0, 0, index, 0, 0) + _attr(IFLA_LINKINFO, info))
+
+    def add_address(self, index, iface, nodad=False):
+        self._request(RTM_NEWADDR, _addr_body(index, iface, model.IFA_F_NODAD if nodad else 0),
+                      NLM_F_CREATE | NLM_F_EXCL)
+
+    def delete_address(self, index, iface):
+        self._request(RTM_DELADDR, _addr_body(index, iface, 0))
+
+    def route(self, command, route, oif=None):
+        net = route.dst
         family = _FAMILY[net.version]
-        if scope is None:
-            scope = RT_SCOPE_UNIVERSE
         rtype, proto = RTN_UNICAST, RTPROT_STATIC
         if command == "del":
-            rtype, proto = 0, 0
+            rtype, proto, scope = 0, 0, RT_SCOPE_NOWHERE  # any scope, as ip route del
+        else:
+            scope = RT_SCOPE_UNIVERSE if route.gateway is not None else RT_SCOPE_LINK
+        table = route.table
         body = _RTMSG.pack(family, net.prefixlen, 0, 0, table if table < 256 else 252, proto, scope, rtype, 0)
         if net.prefixlen:
             body += _attr(RTA_DST, net.network_address.packed)
         body += _attr(RTA_TABLE, _U32.pack(table))
-        if priority:
-            body += _attr(RTA_PRIORITY, _U32.pack(priority))
-        if gateway is not None:
-            body += _attr(RTA_GATEWAY, ipaddress.ip_address(gateway).packed)
-        if oif:
+        if route.metric:
+            body += _attr(RTA_PRIORITY, _U32.pack(route.metric))
+        if route.gateway is not None and command != "del":
+            body += _attr(RTA_GATEWAY, route.gateway.packed)
+        if oif and command != "del":
             body += _attr(RTA_OIF, _U32.pack(oif))
         if command == "add":
-            self.request(RTM_NEWROUTE, body, NLM_F_CREATE | NLM_F_EXCL)
+            self._request(RTM_NEWROUTE, body, NLM_F_CREATE | NLM_F_EXCL)
         elif command == "replace":
-            self.request(RTM_NEWROUTE, body, NLM_F_CREATE | NLM_F_REPLACE)
+            self._request(RTM_NEWROUTE, body, NLM_F_CREATE | NLM_F_REPLACE)
+        elif command == "del":
+            self._request(RTM_DELROUTE, body)
         else:
-            self.request(RTM_DELROUTE, body)
+            raise ValueError("route command %r" % command)
 
 
-def _link_msg(payload):
+def _link(payload):
     _family, _type, index, flags, _change = _IFINFO.unpack_from(payload)
     attrs = _pick(payload, 16, _LINK_ATTRS)
     kind = stp = vlan_filtering = None
@@ -326,27 +307,29 @@ def _link_msg(payload):
             bridge = _pick(info[IFLA_INFO_DATA], 0, _BRIDGE_ATTRS)
             stp = bool(_u32(bridge.get(IFLA_BR_STP_STATE)))
             vlan_filtering = bool(bridge.get(IFLA_BR_VLAN_FILTERING, b"\0")[0])
+    if not kind:
+        kind = "loopback" if flags & model.IFF_LOOPBACK else "device"
     nsid = attrs.get(IFLA_LINK_NETNSID)
     mac = attrs.get(IFLA_ADDRESS)
     operstate = attrs.get(IFLA_OPERSTATE)
-    return LinkMsg(index, _text(attrs.get(IFLA_IFNAME)), kind, flags, _u32(attrs.get(IFLA_MTU)),
-                   _u32(attrs.get(IFLA_MASTER)) or None, _u32(attrs.get(IFLA_LINK)),
-                   _I32.unpack(nsid[:4])[0] if nsid is not None else None, _text(attrs.get(IFLA_IFALIAS)),
-                   mac.hex(":") if mac else "",
-                   _OPERSTATES[operstate[0]] if operstate and operstate[0] < len(_OPERSTATES) else "",
-                   stp, vlan_filtering)
+    veth = kind == "veth"
+    return model.Link(
+        netns=None, index=index, name=_text(attrs.get(IFLA_IFNAME)), kind=kind, up=bool(flags & model.IFF_UP),
+        mtu=_u32(attrs.get(IFLA_MTU)), master_index=_u32(attrs.get(IFLA_MASTER)) or None,
+        peer_index=_u32(attrs.get(IFLA_LINK)) if veth else None,
+        peer_nsid=(_I32.unpack(nsid[:4])[0] if nsid is not None else None) if veth else None,
+        alias=_text(attrs.get(IFLA_IFALIAS)) or "", mac=mac.hex(":") if mac else "",
+        operstate=_OPERSTATES[operstate[0]] if operstate and operstate[0] < len(_OPERSTATES) else "",
+        stp=stp, vlan_filtering=vlan_filtering)
 
 
-def _bridge_attrs(stp_state, vlan_filtering):
-    out = b""
-    if stp_state is not None:
-        out += _attr(IFLA_BR_STP_STATE, _U32.pack(stp_state))
-    if vlan_filtering is not None:
-        out += _attr(IFLA_BR_VLAN_FILTERING, struct.pack("=B", vlan_filtering))
-    return out
+def _addr_body(index, iface, flags):
+    packed = iface.ip.packed
+    return (_IFADDR.pack(_FAMILY[iface.version], iface.network.prefixlen, flags, 0, index)
+            + _attr(IFA_LOCAL, packed) + _attr(IFA_ADDRESS, packed))
 
 
-def _link_attrs(ifname, mtu, master, net_ns_fd, ifalias):
+def _link_attrs(ifname, mtu, master=None, netns_fd=None, alias=None):
     out = b""
     if ifname is not None:
         out += _attr(IFLA_IFNAME, _name(ifname))
@@ -354,8 +337,8 @@ def _link_attrs(ifname, mtu, master, net_ns_fd, ifalias):
         out += _attr(IFLA_MTU, _U32.pack(mtu))
     if master is not None:
         out += _attr(IFLA_MASTER, _U32.pack(master))
-    if net_ns_fd is not None:
-        out += _attr(IFLA_NET_NS_FD, _U32.pack(net_ns_fd))
-    if ifalias is not None:
-        out += _attr(IFLA_IFALIAS, ifalias.encode())
+    if netns_fd is not None:
+        out += _attr(IFLA_NET_NS_FD, _U32.pack(netns_fd))
+    if alias is not None:
+        out += _attr(IFLA_IFALIAS, alias.encode())
     return out

@@ -7,16 +7,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import NsView
 
 
-def require_namespaces(kernel, fields):
-    """Each named namespace must exist; check mode only warns (an earlier task
-    of the same play would create it). ``fields``: (field, netns) pairs."""
+def require_namespaces(ctx, fields):
+    """Each named namespace must exist; in check mode reading it warns instead
+    (an earlier task of the same play would create it). ``fields``: (field,
+    netns) pairs."""
     for field, netns in fields:
-        if kernel.netns_exists(netns):
-            continue
-        if not kernel.assume_missing_netns_empty:
+        if not (ctx.kernel.netns_exists(netns) or ctx.check_mode):
             raise ParamError(field, netns, "is not an existing network namespace")
 
 
@@ -24,12 +22,8 @@ def read_views(kernel, netns_names, missing_ok=False):
     """One view per distinct namespace, in the order given."""
     views = {}
     for netns in netns_names:
-        if netns in views:
-            continue
-        if missing_ok and not kernel.netns_exists(netns):
-            views[netns] = NsView(netns, [], exists=False)
-        else:
-            views[netns] = kernel.view(netns)
+        if netns not in views:
+            views[netns] = kernel.view(netns, missing_ok=missing_ok)
     return views
 
 

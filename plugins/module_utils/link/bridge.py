@@ -10,11 +10,17 @@ import dataclasses
 from typing import Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import operations as kernel_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.link.linkattrs import (
     LinkAttrs, converge, fresh, predicted, state_dict)
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan, noop
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import LINK_ADD, LINK_DEL, LINK_SET
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import read_views, require_namespaces
+
+
+NETLINK = "pyroute2"
+OPERATIONS = (kernel_ops.OPERATIONS,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,10 +43,11 @@ def parse(params):
                       validate.boolean("vlan_filtering", params.get("vlan_filtering")), state)
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
+    kernel = ctx.kernel
     want = spec.attrs
     if spec.state == "present":
-        require_namespaces(kernel, (("netns", want.netns),))
+        require_namespaces(ctx, (("netns", want.netns),))
     view = read_views(kernel, [want.netns], missing_ok=spec.state == "absent")[want.netns]
     have = view.get(want.name)
     if have is not None and have.kind != "bridge":
@@ -49,23 +56,23 @@ def plan(kernel, spec):
     result = Plan(before=_diff_state(have))
     if spec.state == "absent":
         if have is not None:
-            result.add("delete", Op("link_del", want.netns, want.name))
+            result.add("delete", Op(LINK_DEL, want.netns, want.name))
         result.after = {"state": "absent"}
         return result
 
     is_new = have is None
     if is_new:
-        result.add("bridge", Op("link_add", want.netns, want.name, {"kind": "bridge", "mtu": want.mtu},
-                                Op("link_del", want.netns, want.name)))
+        result.add("bridge", Op(LINK_ADD, want.netns, want.name, {"kind": "bridge", "mtu": want.mtu},
+                                Op(LINK_DEL, want.netns, want.name)))
         have = fresh(want.netns, want.name, "bridge", want.mtu)
         have = dataclasses.replace(have, stp=False, vlan_filtering=False)
     converge(result, want, have, is_new)
     for option in ("stp", "vlan_filtering"):
         wanted, current = getattr(spec, option), getattr(have, option)
         if wanted is not None and wanted != current:
-            result.add("link", Op("link_set", want.netns, want.name, {option: wanted},
+            result.add("link", Op(LINK_SET, want.netns, want.name, {option: wanted},
                                   noop(want.name) if is_new else
-                                  Op("link_set", want.netns, want.name, {option: current})))
+                                  Op(LINK_SET, want.netns, want.name, {option: current})))
     after = predicted(want, have)
     bridge_options = {o: getattr(spec, o) for o in ("stp", "vlan_filtering") if getattr(spec, o) is not None}
     after = dataclasses.replace(after, **bridge_options)

@@ -14,6 +14,7 @@ from typing import Optional, Tuple
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Link, addresses_text
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import ADDR_ADD, ADDR_DEL, LINK_SET
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, noop
 
 
@@ -33,15 +34,14 @@ def fresh(netns, name, kind, mtu=None):
     return Link(netns=netns, index=0, name=name, kind=kind, up=False, mtu=mtu or 1500)
 
 
-def check_master(kernel, view, field, master):
+def check_master(ctx, view, field, master):
     """The master must be a bridge in the same namespace as the port."""
     if master is None:
         return
     link = view.get(master)
     if link is None:
-        if kernel.assume_missing_netns_empty:
-            kernel.warnings.append("%s: bridge %r does not exist yet; check mode assumes an earlier "
-                                   "task creates it" % (field, master))
+        if ctx.assume_earlier_task("%s: bridge %r does not exist yet; check mode assumes an earlier "
+                                   "task creates it" % (field, master)):
             return
         raise ParamError(field, master, "is not a link in netns %s" % (view.netns or "(host)"))
     if link.kind != "bridge":
@@ -51,17 +51,17 @@ def check_master(kernel, view, field, master):
 def converge(plan, want, have, is_new=False):
     """Add the ops that bring link ``have`` to ``want``'s attributes."""
     def undo(args):
-        return noop(want.name) if is_new else Op("link_set", want.netns, want.name, args)
+        return noop(want.name) if is_new else Op(LINK_SET, want.netns, want.name, args)
 
     if want.mtu is not None and have.mtu != want.mtu:
-        plan.add("link", Op("link_set", want.netns, want.name, {"mtu": want.mtu}, undo({"mtu": have.mtu})))
+        plan.add("link", Op(LINK_SET, want.netns, want.name, {"mtu": want.mtu}, undo({"mtu": have.mtu})))
     if want.master is not None and have.master != want.master:
-        plan.add("link", Op("link_set", want.netns, want.name, {"master": want.master},
+        plan.add("link", Op(LINK_SET, want.netns, want.name, {"master": want.master},
                             undo({"master": have.master})))
     if want.addresses is not None:
         _converge_addresses(plan, want, have, is_new)
     if not have.up:
-        plan.add("up", Op("link_set", want.netns, want.name, {"up": True}, undo({"up": False})))
+        plan.add("up", Op(LINK_SET, want.netns, want.name, {"up": True}, undo({"up": False})))
 
 
 def _converge_addresses(plan, want, have, is_new):
@@ -73,14 +73,14 @@ def _converge_addresses(plan, want, have, is_new):
     lost = {a for a in desired & have.secondaries
             if any(r.version == 4 and r not in have.secondaries and r.network == a.network for r in removed)}
     for address in removed:
-        plan.add("address", Op("addr_del", want.netns, want.name, {"address": address},
+        plan.add("address", Op(ADDR_DEL, want.netns, want.name, {"address": address},
                                noop(want.name) if is_new else
                                _readd(want, [address] + _secondaries_of(have, address))))
     for address in sorted((desired - current) | lost, key=_order):
         args = {"address": address, "nodad": True} if want.nodad and address.version == 6 else {"address": address}
-        plan.add("address", Op("addr_add", want.netns, want.name, args,
+        plan.add("address", Op(ADDR_ADD, want.netns, want.name, args,
                                noop(want.name) if is_new or address in lost else
-                               Op("addr_del", want.netns, want.name, {"address": address})))
+                               Op(ADDR_DEL, want.netns, want.name, {"address": address})))
 
 
 def _secondaries_of(link, address):
@@ -91,16 +91,16 @@ def _secondaries_of(link, address):
 
 
 def _readd(want, addresses):
-    return tuple(Op("addr_add", want.netns, want.name, {"address": a}) for a in addresses)
+    return tuple(Op(ADDR_ADD, want.netns, want.name, {"address": a}) for a in addresses)
 
 
 def restore_ops(link):
     """Ops that give a link back what a move to another namespace took away."""
     ops = list(_readd(link, link.primaries_first()))
     if link.master:
-        ops.append(Op("link_set", link.netns, link.name, {"master": link.master}))
+        ops.append(Op(LINK_SET, link.netns, link.name, {"master": link.master}))
     if link.up:
-        ops.append(Op("link_set", link.netns, link.name, {"up": True}))
+        ops.append(Op(LINK_SET, link.netns, link.name, {"up": True}))
     return ops
 
 

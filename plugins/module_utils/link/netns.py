@@ -9,11 +9,14 @@ __metaclass__ = type
 import dataclasses
 
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import operations as kernel_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan, noop
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import LINK_SET, NETNS_ADD, NETNS_DEL
 
 
-NETLINK = "lean"  # rtnl.py's socket: no pyroute2 import, which would double the task's time
+NETLINK = "lean"  # no pyroute2 import, which would double the task's time
+OPERATIONS = (kernel_ops.OPERATIONS,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,22 +30,22 @@ def parse(params):
                      validate.choice("state", params.get("state", "present"), ("present", "absent")))
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
     name = spec.name
     exists = namespaces.exists(name)
     before = {"name": name, "state": "present" if exists else "absent"}
     if exists:
-        before["loopback_up"] = kernel.view(name).get("lo").up
+        before["loopback_up"] = ctx.kernel.view(name, only=("lo",)).get("lo").up
     result = Plan(before=before)
     if spec.state == "absent":
         if exists or namespaces.stale_file(name):
-            result.add("netns", Op("netns_del", None, name))
+            result.add("netns", Op(NETNS_DEL, None, name))
         result.after = {"name": name, "state": "absent"}
         return result
     if not exists:
-        result.add("netns", Op("netns_add", None, name, undo=Op("netns_del", None, name)))
+        result.add("netns", Op(NETNS_ADD, None, name, undo=Op(NETNS_DEL, None, name)))
     if not before.get("loopback_up"):
-        result.add("up", Op("link_set", name, "lo", {"up": True},
-                            noop("lo") if not exists else Op("link_set", name, "lo", {"up": False})))
+        result.add("up", Op(LINK_SET, name, "lo", {"up": True},
+                            noop("lo") if not exists else Op(LINK_SET, name, "lo", {"up": False})))
     result.after = {"name": name, "state": "present", "loopback_up": True}
     return result

@@ -10,12 +10,15 @@ __metaclass__ = type
 import dataclasses
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import operations as kernel_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Route, default_network
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Route, default_network, kernel_metric
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import ROUTE_ADD, ROUTE_DEL, ROUTE_REPLACE
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import require_namespaces
 
-DEFAULT_METRIC = {4: 0, 6: 1024}
+NETLINK = "pyroute2"
+OPERATIONS = (kernel_ops.OPERATIONS,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,38 +46,39 @@ def parse(params):
         raise ParamError("gateway", None, "or dev is required when state is present")
     metric = validate.integer("metric", params.get("metric"), 0, 2 ** 32 - 1)
     if metric is None or (metric == 0 and dst.version == 6):
-        metric = DEFAULT_METRIC[dst.version]  # the kernel stores IPv6 metric 0 as 1024
+        metric = kernel_metric(dst.version, 0)
     route = Route(netns=netns, dst=dst, table=validate.table("table", params.get("table")),
                   metric=metric,
                   gateway=gateway, dev=dev)
     return RouteSpec(route, state)
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
+    kernel = ctx.kernel
     want = spec.route
     if spec.state == "absent" and not kernel.netns_exists(want.netns):
         return Plan(before={"state": "absent"}, after={"state": "absent"})
-    require_namespaces(kernel, (("netns", want.netns),))
+    require_namespaces(ctx, (("netns", want.netns),))
     have = next((r for r in kernel.routes(want.netns) if r.key == want.key), None)
     result = Plan(before=_diff_state(have))
     if spec.state == "absent":
         if have is not None:
-            result.add("route", Op("route_del", want.netns, _text(have), {"route": have},
-                                   Op("route_add", want.netns, _text(have), {"route": have})))
+            result.add("route", Op(ROUTE_DEL, want.netns, _text(have), {"route": have},
+                                   Op(ROUTE_ADD, want.netns, _text(have), {"route": have})))
         result.after = {"state": "absent"}
         return result
 
-    _check_dev(kernel, want)
+    _check_dev(ctx, want)
     if have is None:
-        result.add("route", Op("route_add", want.netns, _text(want), {"route": want},
-                               Op("route_del", want.netns, _text(want), {"route": want})))
+        result.add("route", Op(ROUTE_ADD, want.netns, _text(want), {"route": want},
+                               Op(ROUTE_DEL, want.netns, _text(want), {"route": want})))
         after = want
     else:
         # Without dev, the kernel picks the device for the gateway, as ip route replace does.
         after = dataclasses.replace(have, gateway=want.gateway, dev=want.dev)
         if after.gateway != have.gateway or (want.dev is not None and want.dev != have.dev):
-            result.add("route", Op("route_replace", want.netns, _text(after), {"route": after},
-                                   Op("route_replace", want.netns, _text(have), {"route": have})))
+            result.add("route", Op(ROUTE_REPLACE, want.netns, _text(after), {"route": after},
+                                   Op(ROUTE_REPLACE, want.netns, _text(have), {"route": have})))
         else:
             after = have
     if after.dev is None and after.gateway is not None:
@@ -83,14 +87,13 @@ def plan(kernel, spec):
     return result
 
 
-def _check_dev(kernel, want):
+def _check_dev(ctx, want):
     if want.dev is None:
         return
-    view = kernel.view(want.netns)
+    view = ctx.kernel.view(want.netns)
     if view.exists and view.get(want.dev) is None:
-        if kernel.assume_missing_netns_empty:
-            kernel.warnings.append("dev: %r does not exist yet; check mode assumes an earlier task "
-                                   "creates it" % want.dev)
+        if ctx.assume_earlier_task("dev: %r does not exist yet; check mode assumes an earlier task "
+                                   "creates it" % want.dev):
             return
         raise ParamError("dev", want.dev, "is not a link in netns %s" % (want.netns or "(host)"))
 
@@ -104,12 +107,7 @@ def _onlink_device(kernel, netns, gateway):
 
 
 def _text(route):
-    text = route.as_dict()["dst"]
-    if route.gateway is not None:
-        text += " via %s" % route.gateway
-    if route.dev:
-        text += " dev %s" % route.dev
-    return text + " table %d metric %d" % (route.table, route.metric)
+    return route.text(table=True)
 
 
 def _diff_state(route):

@@ -14,15 +14,18 @@ __metaclass__ = type
 import dataclasses
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import operations as kernel_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.link.linkattrs import (
     LinkAttrs, check_master, converge, fresh, predicted, restore_ops, state_dict)
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import LINK_ADD, LINK_DEL, LINK_MOVE
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import (
     find_peer, read_views, require_namespaces)
 
 
-NETLINK = "lean"  # rtnl.py's socket: no pyroute2 import, which would double the task's time
+NETLINK = "lean"  # no pyroute2 import, which would double the task's time
+OPERATIONS = (kernel_ops.OPERATIONS,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,16 +59,17 @@ def _master(field, value):
     return None if value is None else validate.ifname(field, value)
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
+    kernel = ctx.kernel
     end, peer = spec.end, spec.peer
     if spec.state == "present":
-        require_namespaces(kernel, (("netns", end.netns), ("peer_netns", peer.netns)))
+        require_namespaces(ctx, (("netns", end.netns), ("peer_netns", peer.netns)))
     views = read_views(kernel, [end.netns, peer.netns, None], missing_ok=spec.state == "absent")
     pair = _find_pair(kernel, views, end, peer)
     if spec.state == "absent":
         return _plan_absent(kernel, views, spec, pair)
-    check_master(kernel, views[end.netns], "master", end.master)
-    check_master(kernel, views[peer.netns], "peer_master", peer.master)
+    check_master(ctx, views[end.netns], "master", end.master)
+    check_master(ctx, views[peer.netns], "peer_master", peer.master)
 
     result = Plan(before=_diff_state(pair))
     if pair:
@@ -74,9 +78,9 @@ def plan(kernel, spec):
     else:
         gone = _clear(result, kernel, views, end, "name", set())
         _clear(result, kernel, views, peer, "peer", gone)
-        result.add("veth", Op("link_add", end.netns, end.name,
+        result.add("veth", Op(LINK_ADD, end.netns, end.name,
                               {"kind": "veth", "peer": peer.name, "peer_netns": peer.netns, "mtu": end.mtu},
-                              Op("link_del", end.netns, end.name)))
+                              Op(LINK_DEL, end.netns, end.name)))
         have_end = fresh(end.netns, end.name, "veth", end.mtu)
         have_peer = fresh(peer.netns, peer.name, "veth", peer.mtu)
     converge(result, end, have_end, is_new=not pair)
@@ -120,8 +124,8 @@ def _place(result, kernel, views, link, want, field):
     blocker = views[want.netns].get(want.name)
     if blocker is not None:
         _delete(result, kernel, views, _replaceable(blocker, field))
-    result.add("move", Op("link_move", link.netns, link.name, {"to": want.netns},
-                          (Op("link_move", want.netns, link.name, {"to": link.netns}),) + tuple(restore_ops(link))))
+    result.add("move", Op(LINK_MOVE, link.netns, link.name, {"to": want.netns},
+                          (Op(LINK_MOVE, want.netns, link.name, {"to": link.netns}),) + tuple(restore_ops(link))))
     return link.moved(want.netns)
 
 
@@ -142,7 +146,7 @@ def _replaceable(link, field):
 
 def _delete(result, kernel, views, link):
     """Delete a veth; returns the ends that go with it."""
-    result.add("delete", Op("link_del", link.netns, link.name))
+    result.add("delete", Op(LINK_DEL, link.netns, link.name))
     gone = {(link.netns, link.name)}
     other = find_peer(kernel, views, link)
     if other is not None:

@@ -15,7 +15,6 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpo
 from ansible_collections.netplumb.linux.plugins.module_utils.nat.spec import parse_tag
 from ansible_collections.netplumb.linux.plugins.module_utils.nat.tools import have, run_tool
 
-NAME = "iptables"
 JUMP_TAG = "netplumb:jump"
 # our chain -> (table, base chain, insert the jump first?)
 CHAINS = {

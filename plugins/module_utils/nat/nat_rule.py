@@ -7,16 +7,17 @@ node really uses. Only rules carrying our tag are read, compared or removed."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core import apply as engine_apply
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import iptables as nat_iptables
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nft as nat_nft
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import spec as nat_spec
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.nat.tools import have
+from ansible_collections.netplumb.linux.plugins.module_utils.core.operations import Operation
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan
 
-NETLINK = None  # nft / iptables commands only
+# nft and iptables run as commands; netlink only reads the interfaces a rule names.
+NETLINK = "lean"
 VARIANTS = ("legacy", "nft")
 
 
@@ -93,23 +94,22 @@ def choose_backend(requested, netns):
     return Backend("nftables"), "no rules in iptables; nftables is the node's own"
 
 
-def plan(kernel, spec):
+def plan(ctx, spec):
     rule = spec.rule
     if spec.netns and not namespaces.exists(spec.netns):
-        if not kernel.assume_missing_netns_empty:
+        if not ctx.assume_earlier_task("network namespace %r does not exist; check mode assumes an earlier "
+                                       "task creates it, empty" % spec.netns):
             raise ParamError("netns", spec.netns, "is not an existing network namespace")
-        kernel.warnings.append("network namespace %r does not exist; check mode assumes an earlier "
-                               "task creates it, empty" % spec.netns)
         backend, reason, current = Backend("nftables"), "check mode on a namespace still to be created", []
     else:
         backend, reason = choose_backend(spec.backend, spec.netns)
         current = [r for r in backend.read(spec.netns, (rule.family,)) if r["identity"] == rule.identity]
         wanted = [name for name in (rule.in_interface, rule.out_interface) if name]
         if spec.state == "present" and wanted:
-            ipr = kernel.ipr(spec.netns)  # a dump for a wildcard, else one lookup per name
-            names = ([link.name for link in ipr.links()] if any(name.endswith("+") for name in wanted)
-                     else [name for name in wanted if ipr.get_link(name) is not None])
-            kernel.warnings.extend(interface_warnings(rule, names, spec.netns))
+            sess = ctx.kernel.session(spec.netns)  # a dump for a wildcard, else one lookup per name
+            names = ([link.name for link in sess.links()] if any(name.endswith("+") for name in wanted)
+                     else [name for name in wanted if sess.link(name) is not None])
+            ctx.warnings.extend(interface_warnings(rule, names, spec.netns))
     result = Plan(before={"state": "present", "rules": [r["text"] for r in current]} if current
                   else {"state": "absent"})
     result.extra = {"backend": backend.label, "backend_reason": reason}
@@ -123,24 +123,24 @@ def plan(kernel, spec):
     if spec.state == "absent":
         result.after = {"state": "absent"}
         if current or broken:
-            result.add("nat", Op("nat_apply", spec.netns, target,
+            result.add("nat", Op(NAT_APPLY, spec.netns, target,
                                  {"verb": "delete" if current else "repair", "backend": backend.label,
                                   "family": rule.family,
                                   "remove": tags, "add": []},
-                                 Op("nat_apply", spec.netns, target,
+                                 Op(NAT_APPLY, spec.netns, target,
                                     {"verb": "restore", "backend": backend.label, "family": rule.family,
                                      "remove": [], "add": old})))
         return result
     result.after = {"state": "present", "rules": backend.render(rule)}
     if tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted):
         if broken:  # the rule is right but does not work (no jump): repaired, nothing to undo
-            result.add("nat", Op("nat_apply", spec.netns, target, {"verb": "repair", "backend": backend.label,
+            result.add("nat", Op(NAT_APPLY, spec.netns, target, {"verb": "repair", "backend": backend.label,
                                                                    "family": rule.family, "remove": [], "add": []}))
         return result
-    result.add("nat", Op("nat_apply", spec.netns, target,
+    result.add("nat", Op(NAT_APPLY, spec.netns, target,
                          {"verb": "replace" if current else "add", "backend": backend.label, "family": rule.family,
                           "remove": tags, "add": wanted},
-                         Op("nat_apply", spec.netns, target,
+                         Op(NAT_APPLY, spec.netns, target,
                             {"verb": "restore", "backend": backend.label, "family": rule.family,
                              "remove": [rule.key], "add": old})))
     return result
@@ -195,8 +195,9 @@ def _describe(rule):
     return " ".join(words)
 
 
-def _run(kernel, op):
+def _run(ctx, op):
     Backend(op.args["backend"]).apply(op.netns, op.args.get("family", 4), op.args["remove"], op.args["add"])
 
 
-engine_apply.register("nat_apply", "{verb} rule {target}{where} in {backend}", _run)
+NAT_APPLY = Operation("nat_apply", "{verb} rule {target}{where} in {backend}", _run)
+OPERATIONS = ((NAT_APPLY,),)

@@ -14,7 +14,6 @@ import json
 from ansible_collections.netplumb.linux.plugins.module_utils.nat.spec import parse_tag
 from ansible_collections.netplumb.linux.plugins.module_utils.nat.tools import run_tool
 
-NAME = "nftables"
 TABLE = "netplumb"
 FAMILIES = {4: "ip", 6: "ip6"}
 # chain -> (type, hook, priority): srcnat 100, dstnat -100, filter 0

@@ -1,0 +1,35 @@
+"""Topologies that several test files build in their sandbox."""
+
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
+
+
+def build_topology(sandbox):
+    """Namespaces red and blue; br0 with an address; h0-c0 (red) and h1-c1
+    (blue) on br0; vr (red) - vb (blue); addresses of both families and routes."""
+    engine.run(netns, {"name": "red"})
+    engine.run(netns, {"name": "blue"})
+    ip = sandbox.ip
+    ip("link", "add", "br0", "type", "bridge")
+    ip("addr", "add", "192.0.2.1/24", "dev", "br0")
+    ip("link", "set", "br0", "up")
+
+    ip("link", "add", "h0", "type", "veth", "peer", "name", "c0", "netns", "red")
+    ip("link", "set", "h0", "master", "br0")
+    ip("link", "set", "h0", "up")
+    ip("addr", "add", "192.0.2.10/24", "dev", "c0", netns="red")
+    ip("-6", "addr", "add", "2001:db8::10/64", "dev", "c0", "nodad", netns="red")
+    ip("link", "set", "c0", "up", netns="red")
+    ip("route", "add", "default", "via", "192.0.2.1", netns="red")
+    ip("-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8::1", netns="red")
+
+    ip("link", "add", "h1", "type", "veth", "peer", "name", "c1", "netns", "blue")
+    ip("link", "set", "h1", "master", "br0")
+    ip("link", "set", "h1", "up")
+
+    ip("link", "add", "vr", "netns", "red", "mtu", "1400", "type", "veth",
+       "peer", "name", "vb", "netns", "blue", "mtu", "1400")
+    ip("addr", "add", "198.51.100.1/24", "dev", "vr", netns="red")
+    ip("addr", "add", "198.51.100.2/24", "dev", "vb", netns="blue")
+    ip("link", "set", "vr", "up", netns="red")
+    ip("link", "set", "vb", "up", netns="blue")

@@ -389,15 +389,15 @@ def parse_fleet(text):
     return sizes
 
 
+_UTILS = "from ansible_collections.netplumb.linux.plugins.module_utils."
+_VETH = "import ansible.module_utils.basic; %score import runner; %slink import veth" % (_UTILS, _UTILS)
 IMPORTS = (
     ("python", "pass"),
     ("+ ansible.module_utils.basic", "import ansible.module_utils.basic"),
-    ("+ netplumb veth module_utils", "import ansible.module_utils.basic; "
-     "from ansible_collections.netplumb.linux.plugins.module_utils import runner, veth"),
-    ("+ pyroute2 (what veth imported before it moved to the lean socket)", "import ansible.module_utils.basic; "
-     "from ansible_collections.netplumb.linux.plugins.module_utils import runner, veth; from pyroute2 import IPRoute"),
-    ("+ netplumb container_net module_utils", "import ansible.module_utils.basic; "
-     "from ansible_collections.netplumb.linux.plugins.module_utils import runner, container_net"),
+    ("+ netplumb veth module_utils", _VETH),
+    ("+ pyroute2 (what veth imported before it moved to the lean socket)", _VETH + "; from pyroute2 import IPRoute"),
+    ("+ netplumb container_net module_utils", "import ansible.module_utils.basic; %score import runner; "
+     "%scontainer_net import container_net" % (_UTILS, _UTILS)),
 )
 
 

@@ -12,10 +12,10 @@ import os
 import subprocess
 import sys
 
-# plugins/<dir> -> ansible-doc type; module_utils and doc_fragments are not plugins of their own.
+# plugins/<dir> -> ansible-doc type; module_utils, plugin_utils and doc_fragments are not plugins of their own.
 TYPES = {"modules": "module", "filter": "filter", "test": "test", "lookup": "lookup",
          "callback": "callback", "connection": "connection", "inventory": "inventory",
-         "action": None, "module_utils": None, "doc_fragments": None}
+         "action": None, "module_utils": None, "plugin_utils": None, "doc_fragments": None}
 
 
 def ansible_doc(binary, *args):

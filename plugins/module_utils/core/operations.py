@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The operation catalogue: what each kind of operation means.
 
-Each package declares its operations in its ``operations.py`` (a tuple named
-OPERATIONS); a resource names the groups it plans with (its own OPERATIONS),
-and the engine merges them for the call. Nothing registers itself on import.
+Each package declares its operations beside the code that runs them, as a
+tuple named OPERATIONS (kernel/operations.py, container_net/operations.py,
+cni/files.py, nat/nat_rule.py); a resource names the groups it plans with
+(its own OPERATIONS), and the engine merges them for the call. Nothing
+registers itself on import.
 """
 
 from __future__ import absolute_import, division, print_function

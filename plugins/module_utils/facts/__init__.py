@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: netplumb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""net_facts: what the node has (namespaces, links, addresses, routes, the
-managed NAT rules, the CNI plugins and configs) and its uplink.
+"""net_facts: what the node has (namespaces, links, addresses, routes) and its
+uplink (for a teardown, with the interfaces the collection's NAT rules name).
 
-Imports: core, kernel, and every resource package (it reads what they own).
+Imports: core, kernel, link, nat, cni (it reads what they own).
 Nothing but the net_facts module imports facts.
 """

@@ -15,9 +15,9 @@ Two implementations answer it:
   "lean"      rtnl.LeanSession, standard library only: the paths measured
               hot (netns, veth, container_net, nat_rule's names, the uplink);
   "pyroute2"  iproute.Pyroute2Session over pyroute2's IPRoute, imported on
-              first use: bridge and route.
+              first use: bridge, route and net_facts.
 What each implementation needs to agree with the other lives in its own file;
-tests/integration/test_netlink_parity.py holds them to it.
+tests/integration/test_engine_netlink_parity.py holds them to it.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -23,7 +23,7 @@ description:
     O(ifname)), which is adopted: it gets the mark once."
   - The node's state is read with one link dump of its namespace and, per existing container namespace, one
     address and one route dump and two link lookups; namespaces that do not exist yet are not read. The module
-    talks netlink through its own small socket layer and does not need pyroute2.
+    talks netlink through the collection's own small socket layer (standard library only) and does not need pyroute2.
   - A container with nothing of it on the node yet is made in one operation (C(container_add)), whose undo removes
     it whole; an existing one is converged with the usual link, address and route operations.
 version_added: "0.2.0"

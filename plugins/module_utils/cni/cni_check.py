@@ -108,9 +108,9 @@ def _config(ctx, spec):
     if path is None:
         message = "no config for network %s in %s (config files: %s)" % (
             spec.name, spec.conf_dir, ", ".join(cni_conflist.conf_files(spec.conf_dir)) or "none")
-        if not ctx.check_mode:
+        if not ctx.assume_earlier_task(message + "; check mode assumes an earlier task writes it, and skips "
+                                       "the trial"):
             raise ParamError("name", spec.name, "has " + message)
-        ctx.warnings.append(message + "; check mode assumes an earlier task writes it, and skips the trial")
         return None, None
     return cni_conflist.check_structure(config, field=path), path
 
@@ -119,10 +119,9 @@ def _binaries_present(ctx, spec, config):
     for where, plugin_type in cni_conflist.plugin_types(config):
         if cni_exec.find(plugin_type, [spec.bin_dir]) is None:
             message = cni_exec.not_found_message(plugin_type, [spec.bin_dir])
-            if not ctx.check_mode:
+            if not ctx.assume_earlier_task("%s: %s; check mode assumes an earlier task installs it, and skips "
+                                           "the trial" % (where, message)):
                 raise ConfigError(where, plugin_type, message)
-            ctx.warnings.append("%s: %s; check mode assumes an earlier task installs it, and skips the trial"
-                                   % (where, message))
             return False
     return True
 

@@ -5,7 +5,7 @@
 the caller names, which must exist, or else the device of the node's default
 route, for each address family asked for (they must agree).
 
-Read on the lean netlink socket (one link dump, one route dump of the main
+Read on the lean netlink session (one link dump, one route dump of the main
 table), so it needs no pyroute2: the bridge_network role asks it before
 anything on a node is installed or changed.
 

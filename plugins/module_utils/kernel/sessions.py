@@ -76,10 +76,9 @@ class Kernel:
     def _missing(self, netns, missing_ok):
         if missing_ok:
             return
-        if not self.ctx.check_mode:
+        if not self.ctx.assume_earlier_task("network namespace %r does not exist; check mode assumes an earlier "
+                                            "task creates it, empty" % netns):
             raise NetnsMissing(netns)
-        self.ctx.warn("network namespace %r does not exist; check mode assumes an earlier task creates it, "
-                      "empty" % netns)
 
     # -- reading -----------------------------------------------------------------
 

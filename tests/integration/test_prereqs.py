@@ -27,6 +27,11 @@ ROLE_VARS = {
 }
 
 
+# The one task of each role that probes the node and installs what it lacks
+# (netplumb.linux.node_prereqs); its name is the one the package install always had.
+PREREQS = "Prerequisites | distribution packages"
+
+
 def _uplink(box):
     """A default route through uplink0, where the role finds its uplink (on
     the lean netlink socket, so without pyroute2 too), before its prerequisites."""
@@ -147,8 +152,8 @@ def test_without_install_the_roles_stop_before_any_change_with_one_message(sandb
     run = _play(tmp_path, [_role("bridge_network", **ROLE_VARS)], bare_python,
                 extra_vars={"bridge_network_install_prereqs": False}, environment={"PATH": str(empty)})
     assert run.rc != 0 and len(run.failed) == 1, run
-    failed = _result(run, "Prerequisites | stop before any change when something is missing and will not be installed")
-    assert failed["failed"], failed
+    failed = _result(run, PREREQS)
+    assert failed["failed"] and not failed["changed"] and failed["packages"] == failed["pip"] == [], failed
     msg = failed["msg"]
     assert msg.startswith("bridge_network: this node lacks what the role needs, and "
                           "bridge_network_install_prereqs is false, so nothing was changed: "), msg
@@ -206,9 +211,12 @@ def test_check_mode_reports_the_install_then_pip_installs_and_converges(sandbox,
 
     check = _play(tmp_path, roles, python, check=True, extra_vars=pip_args)
     assert check.rc == 0, check
-    pip = _result(check, "Prerequisites | pyroute2 with pip into the Python Ansible uses")
-    assert pip["changed"] and pip["invocation"]["module_args"]["name"] == ["pyroute2>=0.7.2"], pip
-    assert _result(check, "Prerequisites | distribution packages").get("skipped"), check
+    # One task probes, finds pyroute2 missing, and predicts pip's install (nothing from the distribution).
+    predicted = _result(check, PREREQS)
+    assert predicted["changed"] and predicted["pip"] == ["pyroute2>=0.7.2"] and predicted["packages"] == [], predicted
+    assert predicted["results"]["pip"]["invocation"]["module_args"]["name"] == ["pyroute2>=0.7.2"], predicted
+    assert "package" not in predicted["results"], predicted
+    assert [m["name"] for m in predicted["missing"]] == ["pyroute2 >= 0.7.2 in %s" % python], predicted
     names = _names(check)
     assert names[-2:] == ["Prerequisites | check mode ends here for this node",
                           "Prerequisites | end the play for this node in check mode"], names
@@ -220,7 +228,8 @@ def test_check_mode_reports_the_install_then_pip_installs_and_converges(sandbox,
 
     real = _play(tmp_path, roles, python, extra_vars=pip_args)
     assert real.rc == 0, real
-    assert _result(real, "Prerequisites | pyroute2 with pip into the Python Ansible uses")["changed"]
+    installed = _result(real, PREREQS)
+    assert installed["changed"] and installed["results"]["pip"]["changed"], installed
     assert _imports_pyroute2(python)
     assert sandbox.addresses("v-net-0") == ["198.51.100.1/26"]
     assert sandbox.link("veth-c1")["master"] == "v-net-0"
@@ -228,7 +237,10 @@ def test_check_mode_reports_the_install_then_pip_installs_and_converges(sandbox,
 
     # The probe after the install found everything (a second run, with
     # nothing left to install, is what test_role_bridge_network's runs are).
-    assert _result(real, "Prerequisites | everything is there now").get("skipped"), real
+    assert installed["found_after"]["pyroute2_ok"] and not installed["found"]["pyroute2_ok"], installed
+    again = _play(tmp_path, roles, python, extra_vars=pip_args)
+    probed = _result(again, PREREQS)
+    assert again.rc == 0 and not probed["changed"] and probed["missing"] == [] and "found_after" not in probed, probed
 
 
 def test_the_distribution_python_gets_the_distribution_package(sandbox, tmp_path):
@@ -239,9 +251,9 @@ def test_the_distribution_python_gets_the_distribution_package(sandbox, tmp_path
     before = sandbox.snapshot()
     run = _play(tmp_path, [_role("bridge_network", **ROLE_VARS)], DISTRO_PYTHON, check=True)
     assert run.rc == 0, run
-    package = _result(run, "Prerequisites | distribution packages")
-    assert package["changed"] and package["invocation"]["module_args"]["name"] == ["python3-pyroute2"], package
-    assert _result(run, "Prerequisites | pyroute2 with pip into the Python Ansible uses").get("skipped")
+    package = _result(run, PREREQS)
+    assert package["changed"] and package["packages"] == ["python3-pyroute2"] and package["pip"] == [], package
+    assert package["results"]["package"]["invocation"]["module_args"]["name"] == ["python3-pyroute2"], package
     assert _names(run)[-1] == "Prerequisites | end the play for this node in check mode"
     said = _result(run, "Prerequisites | check mode ends here for this node")["msg"]
     assert said.startswith("Check mode: this node lacks pyroute2 >= 0.7.2 in %s (package python3-pyroute2)."

@@ -191,8 +191,7 @@ def plan(settings, uplink=None, peers=()):
         "gateway6": gateway6,
         "prefixlen": prefixlen,
         "prefixlen6": prefixlen6,
-        "bridge_addresses": ["%s/%s" % (gateway, prefixlen)]
-                            + (["%s/%s" % (gateway6, prefixlen6)] if network6 else []),
+        "bridge_addresses": ["%s/%s" % (gateway, prefixlen)] + (["%s/%s" % (gateway6, prefixlen6)] if network6 else []),
         "containers": container_list(settings.get("containers") or [], prefixlen, prefixlen6),
         "subnets": subnets,
         # Masquerade per subnet; with a cluster CIDR of its family, not toward it.

@@ -87,8 +87,8 @@ def _nat6(options, tools, packages, family):
     lacking = [ip6 for ip4, ip6 in IP6TABLES if tools.get(ip4) and not tools.get(ip6)]
     if not lacking:
         return []
-    name = "%s in PATH (nat_rule, IPv6 rules for %s_cidr6, backend %s)" % (" and ".join(lacking), options["role"],
-                                                                          backend)
+    name = "%s in PATH (nat_rule, IPv6 rules for %s_cidr6, backend %s)" % (
+        " and ".join(lacking), options["role"], backend)
     return [_need(name, packages.get("iptables") or "", _no_package(family))]
 
 

@@ -21,8 +21,8 @@ description:
     into the Python Ansible uses - then probes again and fails if something is still missing.
   - It fails before any change, with one message listing everything missing, when O(install=false) or when
     something has no package and no pip way. Messages start with O(role) and name its variables.
-  - In check mode it predicts the install (the package manager and pip run in check mode) and returns C(msg)
-    saying the role's play ends for the node; the role ends it (C(meta: end_host)), as an action cannot.
+  - "In check mode it predicts the install (the package manager and pip run in check mode) and returns C(msg)
+    saying the role's play ends for the node; the role ends it (C(meta: end_host)), as an action cannot."
   - Used by the C(bridge_network) and C(cni) roles; the logic is in the collection's
     C(plugins/plugin_utils/node_prereqs.py).
 options:
@@ -52,7 +52,7 @@ options:
     default: ""
   nat_backend:
     description:
-      - The M(netplumb.linux.nat_rule#module:backend) the role's rules use; its commands are needed (C(nft), or
+      - The O(netplumb.linux.nat_rule#module:backend) the role's rules use; its commands are needed (C(nft), or
         C(iptables-nft) or C(iptables-legacy)). Omitted, none.
     type: str
     choices: [auto, nftables, iptables]
@@ -78,15 +78,22 @@ options:
 attributes:
   action:
     support: full
+    description: An action plugin; it sends its module to the node as the probe, and the package manager's and pip's
+      modules to install.
   async:
     support: none
+    description: Runs in the foreground.
   check_mode:
     support: full
+    description: Probes the node, and predicts the install by running the package manager and pip in check mode.
   diff_mode:
     support: none
+    description: No diff.
   platform:
+    support: full
     platforms: posix
-extends_documentation_fragment: []
+    description: Installs with the package manager that M(ansible.builtin.package) would use; runs as the task's user
+      (root through C(become) to install).
 notes:
   - The facts it needs (C(os_family), C(pkg_mgr)) are gathered when missing, and returned as C(ansible_facts).
 '''

@@ -12,17 +12,11 @@ import os
 import re
 import signal
 import subprocess
-import time
-
-import pytest
 import yaml
 
-from netplumb_testlib import PYTHON, ROOT, run_playbook, run_playbook_file
+from lab_fixtures import TEARDOWN, alive, in_node, lab_processes, ping, recorded, relays, run_lab, wait_gone
+from netplumb_testlib import failures, run_playbook, run_playbook_file
 
-LAB = os.path.join(ROOT, "playbooks", "lab.yml")
-TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
-# The lab's file run by its path (python -I): pid 1 of a node, the relay, and down for cleanup.
-LAB_CLI = os.path.join(ROOT, "plugins", "plugin_utils", "lab", "cli.py")
 NODES = ["node1", "node2"]
 
 # Runs against -i <lab>/inventory.yml: each node sees only itself.
@@ -73,106 +67,12 @@ NODE_CHECK = [{
 }]
 
 
-def _lab_processes(state_dir):
-    """Pids of processes carrying this lab's marker (nodes and their unshare)."""
-    marker = ("NETPLUMB_LAB_DIR=%s" % state_dir).encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % entry, "rb") as handle:
-                if marker in handle.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
-
-
-def _alive(pid):
-    try:
-        with open("/proc/%d/status" % pid) as handle:
-            return "\nState:\tZ" not in handle.read()
-    except OSError:
-        return False
-
-
-def _wait_gone(pids, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while any(_alive(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def _failures(run):
-    """{host: msg} of the failed tasks, every host (PlaybookRun.failed knows only localhost's)."""
-    data = json.loads(run.stdout[run.stdout.index("{"):])
-    return {host: result.get("msg", "") for each in data["plays"] for task in each["tasks"]
-            for host, result in task["hosts"].items() if result.get("failed")}
-
-
-def _relays(state_dir):
-    """Pids of this machine's processes that still name the lab (ssh masters, relays)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                    if state_dir.encode() in handle.read():
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
-def _recorded(state_dir):
-    with open(os.path.join(state_dir, "nodes.json")) as handle:
-        return json.load(handle)
-
-
-@pytest.fixture
-def lab_dir(tmp_path):
-    """The lab's state directory; afterwards the lab's ssh masters are closed
-    and every node it holds is SIGKILLed."""
-    state_dir = str(tmp_path / ".lab")
-    yield state_dir
-    subprocess.run([PYTHON, "-I", LAB_CLI, "down", "--state-dir", state_dir], capture_output=True, timeout=60, check=False)
-    pids = set(_lab_processes(state_dir))
-    try:
-        pids.update(_recorded(state_dir).values())
-    except (OSError, ValueError):
-        pass
-    pids = [pid for pid in pids if pid in _lab_processes(state_dir)]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    assert _wait_gone(pids), "lab processes survived SIGKILL: %s" % pids
-
-
-def _lab(state_dir, playbook=LAB, check=False, extra=()):
-    args = ["-e", "lab_state_dir=%s" % state_dir, "-e", "lab_node_count=2"] + list(extra)
-    return run_playbook_file(playbook, check=check, extra_args=args)
-
-
-def _in_node(pid, *argv):
-    return subprocess.run(["nsenter", "-t", str(pid), "-n", "-m", "-p"] + list(argv),
-                          capture_output=True, text=True, timeout=15, check=False)
-
-
-def _ping(pid, address):
-    return _in_node(pid, "ping", "-n", "-q", "-c1", "-W2", address).returncode == 0
-
-
 def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir, tmp_path):
-    first = _lab(lab_dir)
+    first = run_lab(lab_dir)
     assert first.rc == 0, first
-    pids = _recorded(lab_dir)
+    pids = recorded(lab_dir)
     assert sorted(pids) == NODES + ["wan"]
-    assert all(_alive(pid) for pid in pids.values()), pids
+    assert all(alive(pid) for pid in pids.values()), pids
 
     inventory_path = os.path.join(lab_dir, "inventory.yml")
     with open(inventory_path) as handle:
@@ -197,7 +97,7 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
     with open(check_path, "w") as handle:
         yaml.safe_dump(NODE_CHECK, handle)
     check = run_playbook_file(check_path, extra_args=["-i", inventory_path])
-    assert check.rc == 0, _failures(check)
+    assert check.rc == 0, failures(check)
     stats = json.loads(check.stdout[check.stdout.index("{"):])["stats"]
     for node in NODES:
         assert stats[node]["failures"] == 0 and stats[node]["unreachable"] == 0, stats
@@ -205,70 +105,70 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
 
     # Each node's root is its own: a file written in one is in neither the
     # other nor this machine; the packages the roles install are gone from its view.
-    assert _in_node(pids["node1"], "sh", "-c", "echo mine > /etc/netplumb-lab-test").returncode == 0
-    assert _in_node(pids["node1"], "cat", "/etc/netplumb-lab-test").stdout == "mine\n"
-    assert _in_node(pids["node2"], "test", "-e", "/etc/netplumb-lab-test").returncode == 1
+    assert in_node(pids["node1"], "sh", "-c", "echo mine > /etc/netplumb-lab-test").returncode == 0
+    assert in_node(pids["node1"], "cat", "/etc/netplumb-lab-test").stdout == "mine\n"
+    assert in_node(pids["node2"], "test", "-e", "/etc/netplumb-lab-test").returncode == 1
     assert not os.path.exists("/etc/netplumb-lab-test")
     for package in ("nftables", "containernetworking-plugins", "python3-pyroute2"):
-        status = _in_node(pids["node1"], "dpkg-query", "-W", "-f", "${db:Status-Abbrev}", package).stdout
+        status = in_node(pids["node1"], "dpkg-query", "-W", "-f", "${db:Status-Abbrev}", package).stdout
         assert not status.startswith("ii"), (package, status)
     # Only the nodes run sshd: this machine has no SSH server package.
-    assert _in_node(pids["node1"], "dpkg-query", "-W", "-f", "${db:Status-Abbrev}",
+    assert in_node(pids["node1"], "dpkg-query", "-W", "-f", "${db:Status-Abbrev}",
                     "openssh-server").stdout.startswith("ii")
     host = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", "openssh-server"],
                           capture_output=True, text=True, timeout=30, check=False)
     assert not host.stdout.startswith("ii"), host.stdout
 
     # Traffic stays on the fabric: node1 reaches node2's uplink and the wan.
-    assert _ping(pids["node1"], "192.0.2.12")
-    assert _ping(pids["node1"], "192.0.2.254")
-    assert _ping(pids["node2"], "192.0.2.11")
-    assert _ping(pids["node1"], "2001:db8:ffff::c") and _ping(pids["node2"], "2001:db8:ffff::fe")
-    assert "fabric0" in _in_node(pids["wan"], "ip", "-br", "link").stdout
+    assert ping(pids["node1"], "192.0.2.12")
+    assert ping(pids["node1"], "192.0.2.254")
+    assert ping(pids["node2"], "192.0.2.11")
+    assert ping(pids["node1"], "2001:db8:ffff::c") and ping(pids["node2"], "2001:db8:ffff::fe")
+    assert "fabric0" in in_node(pids["wan"], "ip", "-br", "link").stdout
     # Nothing leaked into the namespace that ran the playbook.
     assert sandbox.link("fabric0") is None and sandbox.link("n1") is None
     assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]
 
-    second = _lab(lab_dir)
+    second = run_lab(lab_dir)
     assert second.rc == 0 and second.changed == 0, second
-    assert _recorded(lab_dir) == pids
+    assert recorded(lab_dir) == pids
 
-    teardown = _lab(lab_dir, TEARDOWN)
+    teardown = run_lab(lab_dir, TEARDOWN)
     assert teardown.rc == 0 and teardown.changed > 0, teardown
-    assert _wait_gone(pids.values()), pids
+    assert wait_gone(pids.values()), pids
     assert not os.path.exists(lab_dir)
-    assert not _relays(lab_dir), "ssh masters or relays of the lab outlived its teardown"
-    assert _lab_processes(lab_dir) == []
-    again = _lab(lab_dir, TEARDOWN)
+    assert not relays(lab_dir), "ssh masters or relays of the lab outlived its teardown"
+    assert lab_processes(lab_dir) == []
+    again = run_lab(lab_dir, TEARDOWN)
     assert again.rc == 0 and again.changed == 0, again
 
 
 def test_lab_check_mode_creates_nothing(sandbox, lab_dir):
-    check = _lab(lab_dir, check=True)
+    check = run_lab(lab_dir, check=True)
     assert check.rc == 0, check
     assert check.changed > 0, check
     assert not os.path.exists(lab_dir)
-    assert _lab_processes(lab_dir) == []
+    assert lab_processes(lab_dir) == []
     assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]
 
 
 def test_lab_restarts_a_dead_node_and_keeps_the_others(sandbox, lab_dir):
-    assert _lab(lab_dir).rc == 0
-    before = _recorded(lab_dir)
+    assert run_lab(lab_dir).rc == 0
+    before = recorded(lab_dir)
     os.kill(before["node2"], signal.SIGKILL)
-    assert _wait_gone([before["node2"]])
+    assert wait_gone([before["node2"]])
 
-    check = _lab(lab_dir, check=True)
+    check = run_lab(lab_dir, check=True)
     assert check.rc == 0 and check.changed > 0, check
-    assert _recorded(lab_dir) == before
+    assert recorded(lab_dir) == before
 
-    rerun = _lab(lab_dir)
+    rerun = run_lab(lab_dir)
     assert rerun.rc == 0 and rerun.changed > 0, rerun
-    after = _recorded(lab_dir)
+    after = recorded(lab_dir)
     assert after["node1"] == before["node1"] and after["wan"] == before["wan"]
-    assert after["node2"] != before["node2"] and _alive(after["node2"])
-    assert _ping(after["node1"], "192.0.2.12")
-    assert _ping(after["node2"], "192.0.2.254")
+    assert after["node2"] != before["node2"] and alive(after["node2"])
+    assert ping(after["node1"], "192.0.2.12")
+    assert ping(after["node2"], "192.0.2.254")
 
 
 def test_lab_refuses_a_fabric_that_overlaps_a_route_here(sandbox, lab_dir):
@@ -277,11 +177,11 @@ def test_lab_refuses_a_fabric_that_overlaps_a_route_here(sandbox, lab_dir):
     sandbox.ip("link", "add", "up0", "type", "veth", "peer", "name", "up1")
     sandbox.ip("addr", "add", "192.0.2.2/24", "dev", "up0")
     sandbox.ip("link", "set", "up0", "up")
-    run = _lab(lab_dir)
+    run = run_lab(lab_dir)
     assert run.rc != 0, run
     assert "overlaps this machine's route 192.0.2.0/24 dev up0" in json.dumps(run.failed), run
-    assert _lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))
-    other = _lab(lab_dir, extra=["-e", "lab_fabric_cidr=203.0.113.0/24", "-e", "lab_fabric_cidr6=",
+    assert lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))
+    other = run_lab(lab_dir, extra=["-e", "lab_fabric_cidr=203.0.113.0/24", "-e", "lab_fabric_cidr6=",
                                  "-e", "lab_connection=nsenter"])
     assert other.rc == 0, other
 
@@ -292,9 +192,9 @@ def test_lab_over_nsenter_keeps_the_nodes_machines(sandbox, lab_dir, tmp_path):
     given Python."""
     # The system's Python: the checkout (and its .venv) may sit under /tmp,
     # which a node mounts afresh.
-    run = _lab(lab_dir, extra=["-e", "lab_connection=nsenter", "-e", "lab_python=/usr/bin/python3"])
+    run = run_lab(lab_dir, extra=["-e", "lab_connection=nsenter", "-e", "lab_python=/usr/bin/python3"])
     assert run.rc == 0, run
-    pids = _recorded(lab_dir)
+    pids = recorded(lab_dir)
     inventory_path = os.path.join(lab_dir, "inventory.yml")
     with open(inventory_path) as handle:
         hosts = yaml.safe_load(handle)["all"]["children"]["lab_nodes"]["hosts"]
@@ -311,19 +211,19 @@ def test_lab_over_nsenter_keeps_the_nodes_machines(sandbox, lab_dir, tmp_path):
         yaml.safe_dump(play, handle)
     who = run_playbook_file(path, extra_args=["-i", inventory_path])
     assert who.rc == 0, who
-    assert _lab(lab_dir, TEARDOWN).rc == 0
-    assert _wait_gone(pids.values()), pids
+    assert run_lab(lab_dir, TEARDOWN).rc == 0
+    assert wait_gone(pids.values()), pids
 
 
 def test_lab_without_its_packages_fails_clearly_and_starts_nothing(sandbox, lab_dir, tmp_path):
     """No package directory, and no mirror from the test's sandbox: one clear
     failure naming lab_packages_dir, nothing started, nothing left behind."""
     missing = str(tmp_path / "no-packages")
-    run = _lab(lab_dir, extra=["-e", "lab_packages_dir=%s" % missing])
+    run = run_lab(lab_dir, extra=["-e", "lab_packages_dir=%s" % missing])
     assert run.rc != 0, run
     assert "lab_packages_dir %s: could not fetch the nodes' packages" % missing in json.dumps(run.failed), run
     assert not os.path.exists(missing)
-    assert _lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))
+    assert lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))
 
 
 # -- the action plugin netplumb.linux.lab_node, called directly ---------------
@@ -356,15 +256,15 @@ def test_lab_node_plugin_check_mode_predicts_then_runs_idempotent(sandbox, lab_d
     files = [os.path.join(lab_dir, "inventory.yml"), os.path.join(lab_dir, "nodes.json")]
     assert [d["after_header"] for d in predicted["diff"]] == files
     assert json.loads(predicted["diff"][1]["after"]) == {"node1": None, "node2": None, "wan": None}
-    assert not os.path.exists(lab_dir) and _lab_processes(lab_dir) == []
+    assert not os.path.exists(lab_dir) and lab_processes(lab_dir) == []
     assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]
 
     built = _plugin(lab_dir)
     assert not built.get("failed") and built["changed"] is True, built
     assert _same_operations(built["operations"]) == _same_operations(predicted["operations"])
-    pids = _recorded(lab_dir)
+    pids = recorded(lab_dir)
     assert {h["name"]: h["pid"] for h in built["hosts"]} == pids == built["pids"]
-    assert all(_alive(pid) for pid in pids.values())
+    assert all(alive(pid) for pid in pids.values())
     with open(built["inventory"]) as handle:
         written = yaml.safe_load(handle)["all"]["children"]
     assert written["lab_nodes"]["hosts"]["node1"] == built["hosts"][1]["vars"]
@@ -373,28 +273,28 @@ def test_lab_node_plugin_check_mode_predicts_then_runs_idempotent(sandbox, lab_d
     again = _plugin(lab_dir)
     assert again["changed"] is False and again["operations"] == [], again
     assert _plugin(lab_dir, check=True)["changed"] is False
-    assert _recorded(lab_dir) == pids
+    assert recorded(lab_dir) == pids
 
     # A node gone: check mode names it alone, the real run restarts it alone.
     os.kill(pids["node2"], signal.SIGKILL)
-    assert _wait_gone([pids["node2"]])
+    assert wait_gone([pids["node2"]])
     repair = _plugin(lab_dir, check=True)
     assert repair["changed"] is True and "start node2" in repair["operations"], repair
     assert not any(op.startswith("start ") and op != "start node2" for op in repair["operations"])
     repaired = _plugin(lab_dir)
     assert _same_operations(repaired["operations"]) == _same_operations(repair["operations"])
-    assert _recorded(lab_dir)["node1"] == pids["node1"] and _alive(_recorded(lab_dir)["node2"])
-    pids = _recorded(lab_dir)
+    assert recorded(lab_dir)["node1"] == pids["node1"] and alive(recorded(lab_dir)["node2"])
+    pids = recorded(lab_dir)
 
     stop_check = _plugin(lab_dir, check=True, diff=True, state="absent")
     assert stop_check["changed"] is True, stop_check
     assert {"stop wan", "stop node1", "stop node2", "remove %s" % lab_dir} <= set(stop_check["operations"])
     assert stop_check["diff"][0]["after"] == "" and json.loads(stop_check["diff"][0]["before"]) == pids
-    assert all(_alive(pid) for pid in pids.values()) and _recorded(lab_dir) == pids
+    assert all(alive(pid) for pid in pids.values()) and recorded(lab_dir) == pids
 
     stopped = _plugin(lab_dir, state="absent")
     assert stopped["changed"] is True and stopped["operations"] == stop_check["operations"], stopped
-    assert _wait_gone(pids.values()) and not os.path.exists(lab_dir)
+    assert wait_gone(pids.values()) and not os.path.exists(lab_dir)
     assert _plugin(lab_dir, state="absent")["changed"] is False
 
 
@@ -437,5 +337,5 @@ def test_lab_node_plugin_refuses_bad_input_before_anything(sandbox, lab_dir, tmp
     assert run.results[-2]["failed"] and "the lab lives on the controller" in run.results[-2]["msg"]
     assert run.results[-1]["failed"] and "count" in run.results[-1]["msg"]
     assert not os.path.exists(lab_dir) and not os.path.exists(packages)
-    assert _lab_processes(lab_dir) == []
+    assert lab_processes(lab_dir) == []
     assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]

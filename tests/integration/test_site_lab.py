@@ -28,8 +28,8 @@ import re
 import subprocess
 
 from fresh_host import fresh_host
-from netplumb_testlib import run_playbook_file
-from test_lab_role import _failures, _in_node, _lab, _lab_processes, _recorded, _wait_gone, lab_dir  # noqa: F401 pylint: disable=unused-import
+from lab_fixtures import in_node, lab_processes, recorded, run_lab, wait_gone
+from netplumb_testlib import changed_by_task, failures, run_playbook_file, task_results
 
 SITE = "netplumb.linux.site"
 TEARDOWN = "netplumb.linux.teardown"
@@ -43,28 +43,7 @@ PREREQ_PACKAGES = ["containernetworking-plugins", "iptables", "nftables", "pytho
 def play(path, state_dir, check=False, extra=()):
     run = run_playbook_file(path, check=check,
                             extra_args=["-i", os.path.join(state_dir, "inventory.yml")] + list(extra))
-    return run, _changed_by_task(run.stdout)
-
-
-def _changed_by_task(stdout):
-    """{(host, task name): changed} from the json callback's output."""
-    try:
-        data = json.loads(stdout[stdout.index("{"):])
-    except ValueError:
-        return {}
-    changed = {}
-    for each in data.get("plays", []):
-        for task in each.get("tasks", []):
-            for host, result in task["hosts"].items():
-                changed[(host, task["task"]["name"])] = bool(result.get("changed"))
-    return changed
-
-
-def _results(stdout, name):
-    """{host: result} of the task ``name``, from the json callback's output."""
-    data = json.loads(stdout[stdout.index("{"):])
-    return {host: result for each in data["plays"] for task in each["tasks"] if task["task"]["name"] == name
-            for host, result in task["hosts"].items()}
+    return run, changed_by_task(run.stdout)
 
 
 def _host(*argv):
@@ -115,17 +94,17 @@ def packages(pid):
 
 
 def lab_state(state_dir):
-    return {node: node_state(pid) for node, pid in _recorded(state_dir).items() if node != "wan"}
+    return {node: node_state(pid) for node, pid in recorded(state_dir).items() if node != "wan"}
 
 
 def retarget_port_forward(pid, to):
-    listing = _in_node(pid, "nft", "-a", "list", "chain", "ip", "netplumb", "prerouting").stdout
+    listing = in_node(pid, "nft", "-a", "list", "chain", "ip", "netplumb", "prerouting").stdout
     line = next(line.strip() for line in listing.splitlines() if "dnat to" in line)
     body, _sep, handle = line.rpartition(" # handle ")
     body = re.sub(r"dnat to \S+", "dnat to " + to, body)
-    edit = _in_node(pid, "nft", "replace", "rule", "ip", "netplumb", "prerouting", "handle", handle, body)
+    edit = in_node(pid, "nft", "replace", "rule", "ip", "netplumb", "prerouting", "handle", handle, body)
     assert edit.returncode == 0, edit.stderr
-    assert to in _in_node(pid, "nft", "list", "chain", "ip", "netplumb", "prerouting").stdout
+    assert to in in_node(pid, "nft", "list", "chain", "ip", "netplumb", "prerouting").stdout
 
 
 def test_site_over_ssh_on_a_fresh_host(sandbox, lab_dir):  # noqa: F811 pylint: disable=unused-argument
@@ -133,15 +112,15 @@ def test_site_over_ssh_on_a_fresh_host(sandbox, lab_dir):  # noqa: F811 pylint: 
         site_flow(lab_dir)
         # The whole teardown.yml: the roles' undo, then the lab itself.
         down, _unused = play(TEARDOWN, lab_dir, extra=["-e", "lab_state_dir=%s" % lab_dir])
-        assert down.rc == 0, _failures(down) or down
-        assert _wait_gone(_lab_processes(lab_dir)) and _lab_processes(lab_dir) == []
+        assert down.rc == 0, failures(down) or down
+        assert wait_gone(lab_processes(lab_dir)) and lab_processes(lab_dir) == []
         changes = view.changes()
     assert changes.get("files", {}) == {}, "written into the host's /etc, /opt or /var/lib"
     assert changes == {}, "the demo flow changed the host"
 
 
 def site_flow(lab_dir):  # noqa: F811
-    assert _lab(lab_dir).rc == 0
+    assert run_lab(lab_dir).rc == 0
     fresh = lab_state(lab_dir)
     for node in ("node1", "node2"):
         assert "python3-pyroute2" not in fresh[node]["packages"]
@@ -151,17 +130,17 @@ def site_flow(lab_dir):  # noqa: F811
     refused, _unused = play(SITE, lab_dir, extra=["-e", "bridge_network_install_prereqs=false",
                                                   "-e", "cni_install_prereqs=false"])
     assert refused.rc != 0, refused
-    failures = _failures(refused)
-    assert sorted(failures) == ["node1", "node2"], failures
-    for msg in failures.values():
+    failed = failures(refused)
+    assert sorted(failed) == ["node1", "node2"], failed
+    for msg in failed.values():
         assert "bridge_network_install_prereqs is false, so nothing was changed" in msg, msg
         assert "pyroute2 >= 0.7.2 in /usr/bin/python3" in msg and "(package python3-pyroute2)" in msg, msg
         assert "nft or iptables-nft or iptables-legacy in PATH" in msg, msg
     # The cni role alone says the same of what it needs.
     refused, _unused = play(CNI_ONLY, lab_dir, extra=["-e", "cni_install_prereqs=false"])
-    failures = _failures(refused)
-    assert refused.rc != 0 and sorted(failures) == ["node1", "node2"], failures
-    for msg in failures.values():
+    failed = failures(refused)
+    assert refused.rc != 0 and sorted(failed) == ["node1", "node2"], failed
+    for msg in failed.values():
         assert "cni_install_prereqs is false, so nothing was changed" in msg, msg
         assert "iptables in PATH (run by portmap" in msg and "(package iptables)" in msg, msg
         assert "the plugins in /usr/lib/cni (cni_src) (package containernetworking-plugins)" in msg, msg
@@ -175,7 +154,7 @@ def site_flow(lab_dir):  # noqa: F811
     assert predicted[("node1", install)] and predicted[("node2", install)], predicted
 
     real, applied = play(SITE, lab_dir)
-    assert real.rc == 0, _failures(real) or real
+    assert real.rc == 0, failures(real) or real
     assert {k: v for k, v in applied.items() if k in predicted} == predicted, \
         "check mode did not predict the real run task by task"
     installed = lab_state(lab_dir)
@@ -185,9 +164,9 @@ def site_flow(lab_dir):  # noqa: F811
         assert added["python3-pyroute2"].startswith("0.7.2"), added
 
     verify, _unused = play(VERIFY, lab_dir)
-    assert verify.rc == 0, _failures(verify) or verify
+    assert verify.rc == 0, failures(verify) or verify
     # Inside the cluster CIDRs a container on the other node sees c2's own address, per family.
-    across = _results(verify.stdout, "Container c2 connects to c1 on every other node, and c1 answers with the "
+    across = task_results(verify.stdout, "Container c2 connects to c1 on every other node, and c1 answers with the "
                                      "address it saw")
     assert {host: sorted(r["stdout"] for r in result["results"]) for host, result in across.items()} == {
         "node1": ["198.51.100.12", "2001:db8:1::12"], "node2": ["198.51.100.44", "2001:db8:2::12"]}, across
@@ -197,8 +176,8 @@ def site_flow(lab_dir):  # noqa: F811
 
     # Drift: c1's cable on node1 pulled out by hand, and node2's port forward
     # pointed at c2 by hand, keeping the collection's comment.
-    node1, node2 = _recorded(lab_dir)["node1"], _recorded(lab_dir)["node2"]
-    assert _in_node(node1, "ip", "-n", "c1", "link", "del", "eth0").returncode == 0
+    node1, node2 = recorded(lab_dir)["node1"], recorded(lab_dir)["node2"]
+    assert in_node(node1, "ip", "-n", "c1", "link", "del", "eth0").returncode == 0
     retarget_port_forward(node2, "198.51.100.44:8080")
     drifted = lab_state(lab_dir)
     check, predicted = play(SITE, lab_dir, check=True)
@@ -230,5 +209,5 @@ def site_flow(lab_dir):  # noqa: F811
     assert check.rc == 0, check
     assert lab_state(lab_dir) == before
     real, applied = play(SITE, lab_dir)
-    assert real.rc == 0, _failures(real) or real
+    assert real.rc == 0, failures(real) or real
     assert predicted == applied, "check mode did not predict the real run task by task"

@@ -1,6 +1,7 @@
 """Helpers shared by the tests: sandboxes, kernel snapshots, playbook runs."""
 
 import contextlib
+import importlib
 import json
 import os
 import subprocess
@@ -219,16 +220,38 @@ def run_playbook_file(path, check=False, diff=False, extra_args=()):
     return PlaybookRun(proc, _results(proc.stdout))
 
 
-def _results(stdout):
+def callback_tasks(stdout):
+    """(task name, {host: result}) of every task in order, from the json
+    callback's output (empty when there is none)."""
     try:
         data = json.loads(stdout[stdout.index("{"):])
     except ValueError:
         return []
+    return [(task["task"]["name"], task["hosts"]) for play in data.get("plays", []) for task in play.get("tasks", [])]
+
+
+def task_results(stdout, name):
+    """{host: result} of the task called ``name``."""
+    return {host: result for task, hosts in callback_tasks(stdout) if task == name for host, result in hosts.items()}
+
+
+def changed_by_task(stdout):
+    """{(host, task name): changed}."""
+    return {(host, task): bool(result.get("changed"))
+            for task, hosts in callback_tasks(stdout) for host, result in hosts.items()}
+
+
+def failures(run):
+    """{host: msg} of the failed tasks of every host (PlaybookRun.failed knows only localhost's)."""
+    return {host: result.get("msg", "") for _task, hosts in callback_tasks(run.stdout)
+            for host, result in hosts.items() if result.get("failed")}
+
+
+def _results(stdout):
     results = []
-    for play in data.get("plays", []):
-        for task in play.get("tasks", []):
-            result = task["hosts"].get("localhost", {})
-            results.extend(result.get("results", [result]) if "results" in result else [result])
+    for _task, hosts in callback_tasks(stdout):
+        result = hosts.get("localhost", {})
+        results.extend(result.get("results", [result]) if "results" in result else [result])
     return results
 
 
@@ -251,6 +274,17 @@ def assert_clean_failure(run, field, before, after, engine_field=True):
 
 
 OP_KEYS = {"op", "netns", "target", "args", "description"}
+# module -> the module_utils package of the resource behind it (the file is named after the module).
+RESOURCE_PACKAGES = {"netns": "link", "veth": "link", "bridge": "link", "route": "link", "net_facts": "facts",
+                     "nat_rule": "nat", "cni_install": "cni", "cni_config": "cni", "cni_check": "cni",
+                     "container_net": "container_net"}
+
+
+def resource(module):
+    """The engine resource behind module ``module`` (cni_install without downloads)."""
+    found = importlib.import_module("ansible_collections.netplumb.linux.plugins.module_utils.%s.%s"
+                                    % (RESOURCE_PACKAGES[module], module))
+    return found.with_download(None) if module == "cni_install" else found
 
 
 def converge_checked(box, resource, params, compare_after=True):

@@ -4,23 +4,14 @@ without Ansible: ``python converge.py steps.json [--check]``.
 The crash test runs this with NETPLUMB_TEST_KILL_AFTER=k so that the process
 dies at its k-th crash point, wherever in the sequence that is."""
 
-import importlib
 import json
+import os
 import sys
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 
-RESOURCES = {"netns": "netns", "veth": "veth", "bridge": "bridge", "route": "route",
-             "net_facts": "facts", "nat_rule": "nat_rule", "cni_config": "cni_config",
-             "cni_check": "cni_check", "container_net": "container_net"}
-
-
-def resource(module):
-    if module == "cni_install":
-        return cni_install.with_download(None)
-    return importlib.import_module("ansible_collections.netplumb.linux.plugins.module_utils."
-                                   + RESOURCES[module])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from netplumb_testlib import resource  # noqa: E402 pylint: disable=wrong-import-position
 
 
 def run_steps(steps, check_mode=False):

@@ -16,7 +16,8 @@ import pytest
 
 import scenario
 from cni_fixtures import CHAIN, REFERENCE, cni_archives, http_archives  # pylint: disable=unused-import # noqa: F401
-from converge import resource, run_steps
+from converge import run_steps
+from netplumb_testlib import resource
 from reliability_lib import node_state, normalized, record, run_module, stray_files, world_writable
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine

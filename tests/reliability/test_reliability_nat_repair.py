@@ -7,7 +7,8 @@ checked with iptables-nft-save."""
 import pytest
 
 import scenario
-from converge import resource, run_steps
+from converge import run_steps
+from netplumb_testlib import resource
 from netplumb_testlib import sh
 from reliability_lib import node_state, normalized
 

@@ -114,7 +114,7 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
         assert not status.startswith("ii"), (package, status)
     # Only the nodes run sshd: this machine has no SSH server package.
     assert in_node(pids["node1"], "dpkg-query", "-W", "-f", "${db:Status-Abbrev}",
-                    "openssh-server").stdout.startswith("ii")
+                   "openssh-server").stdout.startswith("ii")
     host = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", "openssh-server"],
                           capture_output=True, text=True, timeout=30, check=False)
     assert not host.stdout.startswith("ii"), host.stdout
@@ -182,7 +182,7 @@ def test_lab_refuses_a_fabric_that_overlaps_a_route_here(sandbox, lab_dir):
     assert "overlaps this machine's route 192.0.2.0/24 dev up0" in json.dumps(run.failed), run
     assert lab_processes(lab_dir) == [] and not os.path.exists(os.path.join(lab_dir, "nodes.json"))
     other = run_lab(lab_dir, extra=["-e", "lab_fabric_cidr=203.0.113.0/24", "-e", "lab_fabric_cidr6=",
-                                 "-e", "lab_connection=nsenter"])
+                                    "-e", "lab_connection=nsenter"])
     assert other.rc == 0, other
 
 

@@ -167,7 +167,7 @@ def site_flow(lab_dir):  # noqa: F811
     assert verify.rc == 0, failures(verify) or verify
     # Inside the cluster CIDRs a container on the other node sees c2's own address, per family.
     across = task_results(verify.stdout, "Container c2 connects to c1 on every other node, and c1 answers with the "
-                                     "address it saw")
+                                         "address it saw")
     assert {host: sorted(r["stdout"] for r in result["results"]) for host, result in across.items()} == {
         "node1": ["198.51.100.12", "2001:db8:1::12"], "node2": ["198.51.100.44", "2001:db8:2::12"]}, across
 

@@ -231,8 +231,8 @@ def test_apply_error_without_earlier_ops():
 
 def test_apply_error_reports_what_could_not_be_undone():
     error = ApplyError(Op(K["addr_add"], None, "br0", {"address": V6}), "Permission denied",
-                             ["remove address 192.0.2.1/24 from br0"], ["create netns red"],
-                             ["delete br0: No such device"])
+                       ["remove address 192.0.2.1/24 from br0"], ["create netns red"],
+                       ["delete br0: No such device"])
     text = str(error)
     assert "rolled back 1 earlier operation(s)" in text
     assert "could not undo: create netns red" in text

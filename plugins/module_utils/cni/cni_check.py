@@ -35,7 +35,6 @@ OPERATIONS = ()  # it changes nothing
 PREFIX = "netplumb-cni-check-"
 
 
-
 @dataclasses.dataclass(frozen=True)
 class CheckSpec:
     name: Optional[str]

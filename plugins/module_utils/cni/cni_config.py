@@ -80,8 +80,8 @@ def plan(ctx, spec):
     if present and spec.validate:
         cni_conflist.check_plugins(spec.config, spec.bin_dir, ctx.warnings, assume_missing=ctx.check_mode)
     if present and os.path.isdir(spec.bin_dir) and cni_exec.find("loopback", [spec.bin_dir]) is None:
-        ctx.warnings.append("bin_dir %s has no 'loopback' plugin, which containerd and CRI-O run for "
-                               "every pod's lo" % spec.bin_dir)
+        ctx.warn("bin_dir %s has no 'loopback' plugin, which containerd and CRI-O run for every pod's lo"
+                 % spec.bin_dir)
     names = cni_conflist.conf_files(spec.conf_dir)
     result = Plan(before=_state(spec, names))
     remove = [n for n in names if n != spec.file_name and (_same_network(spec, n) or spec.exclusive)]
@@ -123,7 +123,7 @@ def _same_network(spec, file_name):
 def _warn_shadowed(ctx, spec, names):
     first = names[0]
     if first != spec.file_name:
-        ctx.warnings.append(
+        ctx.warn(
             "%s sorts before %s in %s: runtimes load the lexically first config, so they will use %s "
             "and not this network; use a lower priority, or exclusive: true to remove the others"
             % (first, spec.file_name, spec.conf_dir, first))

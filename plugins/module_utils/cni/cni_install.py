@@ -79,7 +79,7 @@ def plan(ctx, spec, download=None):
         result = _plan_present(ctx, spec, before, download)
     remaining = set(result.after["plugins"])
     if remaining and "loopback" not in remaining:
-        ctx.warnings.append(
+        ctx.warn(
             "bin_dir %s has no 'loopback' plugin: containerd and CRI-O run it for every pod's lo, "
             "so pods would fail with: %s" % (spec.bin_dir, cni_exec.not_found_message("loopback", [spec.bin_dir])))
     return result
@@ -158,7 +158,7 @@ def _versions(ctx, name, path, content, old):
             return cni_exec.supported_versions(path)
         return cni_exec.supported_versions_of_content(name, content)
     except PluginError as exc:
-        ctx.warnings.append("%s: %s" % (name, exc))
+        ctx.warn("%s: %s" % (name, exc))
         return None
 
 

@@ -23,7 +23,6 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import 
 CONF_EXTENSIONS = (".conf", ".conflist", ".json")
 
 
-
 def check_structure(config, name=None, field="config"):
     """The conflist as it will be written: a copy with ``name`` filled in
     (when given and missing) and cniVersion and name first."""

@@ -27,7 +27,6 @@ _SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 _PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-
 def not_found_message(plugin_type, paths):
     """libcni's own words (invoke.FindInPath), so users recognise them."""
     return 'failed to find plugin "%s" in path [%s]' % (plugin_type, " ".join(paths))

@@ -38,7 +38,6 @@ _POLL = 0.05
 _depth = [0]
 
 
-
 def timeout_from_env():
     text = os.environ.get(TIMEOUT_ENV)
     if text is None or text == "":

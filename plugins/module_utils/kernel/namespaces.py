@@ -21,7 +21,6 @@ NETNS_RUN_DIR = "/run/netns"
 _SELF_NET = "/proc/thread-self/ns/net"
 
 
-
 def netns_path(name):
     return os.path.join(NETNS_RUN_DIR, name)
 

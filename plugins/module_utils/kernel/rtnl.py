@@ -74,7 +74,6 @@ _BUF = bytearray(1 << 16)
 _VIEW = memoryview(_BUF)
 
 
-
 def _attr(kind, payload):
     length = 4 + len(payload)
     return _RTA.pack(length, kind) + payload + b"\0" * ((4 - length % 4) % 4)

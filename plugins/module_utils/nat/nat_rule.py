@@ -135,7 +135,7 @@ def plan(ctx, spec):
     if tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted):
         if broken:  # the rule is right but does not work (no jump): repaired, nothing to undo
             result.add("nat", Op(NAT_APPLY, spec.netns, target, {"verb": "repair", "backend": backend.label,
-                                                                   "family": rule.family, "remove": [], "add": []}))
+                                                                 "family": rule.family, "remove": [], "add": []}))
         return result
     result.add("nat", Op(NAT_APPLY, spec.netns, target,
                          {"verb": "replace" if current else "add", "backend": backend.label, "family": rule.family,

@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: bridge_network_plan
 short_description: What the bridge_network role derives from its variables
-version_added: "0.3.0"
+version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 description:
   - Takes the role's variables (without their C(bridge_network_) prefix) and returns, as data, everything the

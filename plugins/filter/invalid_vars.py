@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: invalid_vars
 short_description: What is wrong with variables whose format an argument spec cannot check
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 description:
   - "Takes a list of checks, each C([variable name, value, kind]), and returns one message per value that is

@@ -26,7 +26,7 @@ description:
     talks netlink through the collection's own small socket layer (standard library only) and does not need pyroute2.
   - A container with nothing of it on the node yet is made in one operation (C(container_add)), whose undo removes
     it whole; an existing one is converged with the usual link, address and route operations.
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common

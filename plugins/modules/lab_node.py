@@ -29,7 +29,7 @@ description:
     C(plugins/plugin_utils/lab/cli.py) by its path (C(python -I)).
   - Every option is checked before anything changes; a fabric that overlaps a route of the namespace that runs
     the play is refused (O(state=present)). A failure names the option and returns its name in RV(field).
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 attributes:
   action:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: node_prereqs
 short_description: What a role's modules need on the node, checked once and installed when missing
-version_added: "0.3.0"
+version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 description:
   - An action plugin. It probes the node once, with the Python Ansible uses there (this module, sent to the node,

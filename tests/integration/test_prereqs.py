@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import yaml
 
-from netplumb_testlib import ROOT, run_playbook_file, sh
+from netplumb_testlib import ROOT, callback_tasks, run_playbook_file, sh
 
 WHEELHOUSE = os.path.join(ROOT, ".build", "wheelhouse")
 DISTRO_PYTHON = "/usr/bin/python3"
@@ -78,10 +78,8 @@ def _role(name, **variables):
 
 
 def _tasks(run):
-    """(task name without its role, result) in order, from the json callback."""
-    data = json.loads(run.stdout[run.stdout.index("{"):])
-    return [(task["task"]["name"].split(" : ", 1)[-1], task["hosts"].get("localhost", {}))
-            for play in data["plays"] for task in play["tasks"]]
+    """(task name without its role, result) in order."""
+    return [(name.split(" : ", 1)[-1], hosts.get("localhost", {})) for name, hosts in callback_tasks(run.stdout)]
 
 
 def _names(run):

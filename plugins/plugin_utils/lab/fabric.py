@@ -34,16 +34,8 @@ def named(options, option):
 def plan(options):
     """The lab's layout: names, indexes, addresses; and the recorded nodes.
     Reads only. Raises LabError naming the option whose value is wrong."""
-    cidr, count, prefix, user = (options["fabric_cidr"], options["node_count"], options["node_prefix"],
-                                 options["user"])
-    try:
-        net = ipaddress.ip_network(cidr, strict=True)
-    except ValueError as exc:
-        raise LabError("%s %r is not an IPv4 network: %s" % (named(options, "fabric_cidr"), cidr, exc),
-                       field="fabric_cidr")
-    if net.version != 4 or net.prefixlen > 24:
-        raise LabError("%s %s: an IPv4 network of /24 or larger is needed" % (named(options, "fabric_cidr"), net),
-                       field="fabric_cidr")
+    count, prefix, user = options["node_count"], options["node_prefix"], options["user"]
+    net = _network(options, "fabric_cidr", 4, 24)
     if count < 1:
         raise LabError("%s must be at least 1, not %d" % (named(options, "node_count"), count), field="node_count")
     if not NAME_RE.match(prefix) or prefix == state.WAN:
@@ -56,7 +48,7 @@ def plan(options):
     if 10 + count >= 254:
         raise LabError("%s %d does not fit: node addresses run from .11 to .253" % (named(options, "node_count"), count),
                        field="node_count")
-    net6 = _fabric6(options)
+    net6 = _network(options, "fabric_cidr6", 6, 120) if options["fabric_cidr6"] else None
     nodes = [{"name": "%s%d" % (prefix, i), "index": i, "uplink": "n%d" % i,
               "address": "%s/%d" % (net.network_address + 10 + i, net.prefixlen),
               "address6": "%s/%d" % (net6.network_address + 10 + i, net6.prefixlen) if net6 else ""}
@@ -72,19 +64,18 @@ def plan(options):
             "recorded": present, "extra": sorted(set(present) - wanted)}
 
 
-def _fabric6(options):
-    cidr6 = options["fabric_cidr6"]
-    if not cidr6:
-        return None
+def _network(options, option, version, longest):
+    """The fabric network of one family: strict CIDR, at least /``longest``."""
+    text = options[option]
     try:
-        net6 = ipaddress.ip_network(cidr6, strict=True)
+        net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
-        raise LabError("%s %r is not an IPv6 network: %s" % (named(options, "fabric_cidr6"), cidr6, exc),
-                       field="fabric_cidr6")
-    if net6.version != 6 or net6.prefixlen > 120:
-        raise LabError("%s %s: an IPv6 network of /120 or larger is needed" % (named(options, "fabric_cidr6"), net6),
-                       field="fabric_cidr6")
-    return net6
+        raise LabError("%s %r is not an IPv%d network: %s" % (named(options, option), text, version, exc),
+                       field=option)
+    if net.version != version or net.prefixlen > longest:
+        raise LabError("%s %s: an IPv%d network of /%d or larger is needed" % (named(options, option), net, version,
+                                                                             longest), field=option)
+    return net
 
 
 def refuse_overlap(options, layout):

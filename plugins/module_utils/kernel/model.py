@@ -142,8 +142,11 @@ class NsView:
         return self.links.get(name)
 
 
+_DEFAULT_NETWORKS = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+
 def default_network(version):
-    return ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")
+    return _DEFAULT_NETWORKS[version]
 
 
 def addresses_text(addresses):

@@ -12,7 +12,6 @@ addresses on their links.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import dataclasses
 import errno
 import os
 import resource
@@ -153,11 +152,21 @@ def place(netns, links, addresses):
         if addr.secondary:
             secondaries.setdefault(addr.index, []).append(addr.address)
     names = {link.index: link.name for link in links}
-    return [dataclasses.replace(
-        link, netns=netns, master=names.get(link.master_index) if link.master_index else None,
-        addresses=tuple(sorted(mine.get(link.index, ()), key=lambda i: (i.version, i))),
-        secondaries=frozenset(secondaries.get(link.index, ()))) for link in links]
+    for link in links:
+        _fill(link, netns=netns, master=names.get(link.master_index) if link.master_index else None,
+              addresses=tuple(sorted(mine.get(link.index, ()), key=lambda i: (i.version, i))),
+              secondaries=frozenset(secondaries.get(link.index, ())))
+    return links
 
 
 def _named_route(netns, route, names):
-    return dataclasses.replace(route, netns=netns, dev=names.get(route.oif) if route.oif else None)
+    return _fill(route, netns=netns, dev=names.get(route.oif) if route.oif else None)
+
+
+def _fill(obj, **fields):
+    """Complete an object a session just decoded, which nothing else holds yet,
+    in place: dataclasses.replace would copy it at about 15 us an object, a
+    quarter of container_net's per-container budget when nothing changes."""
+    for name, value in fields.items():
+        object.__setattr__(obj, name, value)
+    return obj

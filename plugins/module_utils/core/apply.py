@@ -32,7 +32,7 @@ def _rollback(ctx, failed, cause, done):
         if op.undo is None:
             not_undone.append(op.describe())
             continue
-        for undo in op.undo if isinstance(op.undo, tuple) else (op.undo,):
+        for undo in op.undos():
             try:
                 run(ctx, undo)
                 if undo.action != "noop":
@@ -64,12 +64,11 @@ def run_steps(ctx, op):
             done.append(step)
     except Exception:
         for step in reversed(done):
-            for undo in step.undo if isinstance(step.undo, tuple) else (step.undo,):
-                if undo is not None:
-                    try:
-                        run(ctx, undo)
-                    except Exception:  # the original failure is the one to report
-                        pass
+            for undo in step.undos():
+                try:
+                    run(ctx, undo)
+                except Exception:  # the original failure is the one to report
+                    pass
         raise
 
 
@@ -80,6 +79,5 @@ def unknown(ops, catalogue):
     for op in ops:
         if catalogue.get(op.action) is not op.kind:
             missing.add(op.action)
-        nested = (op.undo if isinstance(op.undo, tuple) else (op.undo,) if op.undo else ()) + tuple(op.steps)
-        missing |= unknown(nested, catalogue)
+        missing |= unknown(op.undos() + tuple(op.steps), catalogue)
     return missing

@@ -36,6 +36,12 @@ class Op:
     def action(self):
         return self.kind.name
 
+    def undos(self):
+        """The ops that revert this one, in the order they run."""
+        if self.undo is None:
+            return ()
+        return self.undo if isinstance(self.undo, tuple) else (self.undo,)
+
     def describe(self):
         fields = {"kind": "link", "peer_text": ""}
         fields.update(self.args)

@@ -73,8 +73,8 @@ def _network(options, option, version, longest):
         raise LabError("%s %r is not an IPv%d network: %s" % (named(options, option), text, version, exc),
                        field=option)
     if net.version != version or net.prefixlen > longest:
-        raise LabError("%s %s: an IPv%d network of /%d or larger is needed" % (named(options, option), net, version,
-                                                                             longest), field=option)
+        raise LabError("%s %s: an IPv%d network of /%d or larger is needed"
+                       % (named(options, option), net, version, longest), field=option)
     return net
 
 

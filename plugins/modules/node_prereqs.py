@@ -96,6 +96,9 @@ attributes:
       (root through C(become) to install).
 notes:
   - The facts it needs (C(os_family), C(pkg_mgr)) are gathered when missing, and returned as C(ansible_facts).
+  - In check mode nothing is installed, so a node that lacks something cannot run the tasks that need it; the
+    roles end such a node's play right after this task with C(ansible.builtin.meta) C(end_host) when
+    C(ansible_check_mode and prereqs.missing | length > 0) (an action cannot end a host itself).
 '''
 
 EXAMPLES = r'''
@@ -110,9 +113,9 @@ EXAMPLES = r'''
       Debian: {pyroute2: python3-pyroute2, nft: nftables, iptables: iptables, sysctl: procps}
   register: prereqs
 
-- name: Check mode ends here for a node that lacks something
-  ansible.builtin.meta: end_host
-  when: ansible_check_mode and prereqs.missing | length > 0
+- name: What was missing and what was installed
+  ansible.builtin.debug:
+    msg: "{{ prereqs.msg }}"
 
 - name: Stop, naming what is missing, rather than install (the CNI plugins' iptables)
   netplumb.linux.node_prereqs:

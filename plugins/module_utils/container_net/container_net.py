@@ -51,9 +51,9 @@ class _Container:
 
 
 def _read_container(kernel, name, ifname, families=()):
-    """Namespace ``name``: lo and ``ifname`` with the latter's addresses and,
-    for ``families``, its main-table routes. A namespace that does not exist
-    yet is empty."""
+    """Namespace ``name``: lo and ``ifname`` with their addresses and, for
+    ``families``, the main-table routes. A namespace that does not exist yet
+    is empty."""
     view = kernel.view(name, only=("lo", ifname), missing_ok=True)
     eth = view.get(ifname)
     routes = {}

@@ -23,7 +23,7 @@ description:
     C(eth0) has the address C(.(10+i)) and a default route via the wan. Nothing is created in the network
     namespace that runs the play.
   - The nodes are recorded in C(<state_dir>/nodes.json) and C(<state_dir>/inventory.yml) (groups C(lab_nodes) and
-    C(lab_wan)); the hosts are returned in RV(hosts) for M(ansible.builtin.add_host).
+    C(lab_wan)); the hosts are returned in RV(hosts) for C(ansible.builtin.add_host).
   - Runs in the controller's Python, as root, on the controller only (the local connection); nothing is sent to
     a managed node. Nodes outlive the task; their pid 1 and the ssh ProxyCommand run the collection's
     C(plugins/plugin_utils/lab/cli.py) by its path (C(python -I)).

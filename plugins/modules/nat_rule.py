@@ -50,7 +50,7 @@ options:
   source:
     description:
       - Source address or network (CIDR) to match.
-      - With C(!) in front, every source except that one, as M(ansible.builtin.iptables) writes it (V(!198.51.100.0/25)).
+      - With C(!) in front, every source except that one, as C(ansible.builtin.iptables) writes it (V(!198.51.100.0/25)).
     type: str
   destination:
     description:

@@ -17,7 +17,7 @@ description:
     role's modules lack, and where each would come from - a distribution package (per C(ansible_facts.os_family),
     from O(packages)), or pip for pyroute2 in a Python that no distribution package reaches.
   - With O(install=true) it installs what is missing - the packages with the node's package manager (as
-    M(ansible.builtin.package) does, refreshing the package index first), pyroute2 with M(ansible.builtin.pip)
+    C(ansible.builtin.package) does, refreshing the package index first), pyroute2 with C(ansible.builtin.pip)
     into the Python Ansible uses - then probes again and fails if something is still missing.
   - It fails before any change, with one message listing everything missing, when O(install=false) or when
     something has no package and no pip way. Messages start with O(role) and name its variables.
@@ -61,7 +61,7 @@ options:
     type: bool
     default: false
   sysctl:
-    description: C(sysctl) is needed (M(ansible.posix.sysctl)); looked up in C(PATH) and the sbin directories.
+    description: C(sysctl) is needed (C(ansible.posix.sysctl)); looked up in C(PATH) and the sbin directories.
     type: bool
     default: false
   cni_chain:
@@ -92,7 +92,7 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Installs with the package manager that M(ansible.builtin.package) would use; runs as the task's user
+    description: Installs with the package manager that C(ansible.builtin.package) would use; runs as the task's user
       (root through C(become) to install).
 notes:
   - The facts it needs (C(os_family), C(pkg_mgr)) are gathered when missing, and returned as C(ansible_facts).

@@ -8,11 +8,11 @@
 #   make matrix-cheap  - every module's EXAMPLES on the oldest corner: ansible-core 2.16 + pyroute2 0.7
 #   make matrix        - the whole suite (and the galaxy gate) on every combination of
 #                        ansible-core 2.16 / 2.19 and pyroute2 0.7 / 0.9; takes about an hour
-# make test runs galaxy-gate, changelog-lint, ee-check and matrix-cheap.
+# make test runs galaxy-gate, changelog-lint, docs (the site, warnings as errors), ee-check and matrix-cheap.
 
 .PHONY: galaxy-gate changelog-lint changelog ee-check docs matrix-cheap matrix matrix-venvs
 
-TEST_STEPS += galaxy-gate changelog-lint ee-check matrix-cheap
+TEST_STEPS += galaxy-gate changelog-lint docs ee-check matrix-cheap
 
 # Docs, changelog and ansible-builder tooling, kept out of .venv.
 VENV_DOCS := .venv-docs

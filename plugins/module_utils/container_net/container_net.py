@@ -104,8 +104,8 @@ def _paired(hlink, eth):
 
 
 def _plan_container(result, kernel, spec, host, want):
-    families = tuple(sorted({r.dst.version for r in _wanted_routes(want)}))
-    ns = _read_container(kernel, want.name, spec.ifname, families)
+    routes = _routes(spec, want)
+    ns = _read_container(kernel, want.name, spec.ifname, tuple(sorted({r.dst.version for r in routes})))
     hlink = host.get(want.host)
     eth = ns.get(spec.ifname)
     paired = _paired(hlink, eth)
@@ -127,7 +127,7 @@ def _plan_container(result, kernel, spec, host, want):
         result.add("delete", Op(LINK_DEL, want.name, spec.ifname))
     new_ns = not ns.exists
     if new_ns and hlink is None:
-        _plan_new(result, spec, want)
+        _plan_new(result, spec, want, routes)
         return
     if new_ns:
         result.add("netns", Op(NETNS_ADD, None, want.name, undo=Op(NETNS_DEL, None, want.name)))
@@ -150,15 +150,14 @@ def _plan_container(result, kernel, spec, host, want):
     converge(result, LinkAttrs(None, want.host, None, spec.bridge, want.mtu), have_host, is_new=not paired)
     converge(result, LinkAttrs(want.name, spec.ifname, want.addresses, None, want.mtu, nodad=True), have_eth,
              is_new=not paired)
-    _plan_routes(result, spec, want, ns.routes if paired else {}, is_new=not paired)
-    result.after[want.name] = _want_state(spec, want, have_eth, ns.routes if paired else {})
+    _plan_routes(result, spec, want, routes, ns.routes if paired else {}, is_new=not paired)
+    result.after[want.name] = _want_state(spec, want, have_eth, routes, ns.routes if paired else {})
 
 
-def _plan_new(result, spec, want):
+def _plan_new(result, spec, want, routes):
     """A container with nothing of it on the node yet: one step, a batch of
     the kernel's operations; the args say what it makes."""
     name, host, ifname = want.name, want.host, spec.ifname
-    routes = _routes(spec, want)
     steps = [Op(NETNS_ADD, None, name, undo=Op(NETNS_DEL, None, name)),
              Op(LINK_ADD, None, host, {"kind": "veth", "peer": ifname, "peer_netns": name, "mtu": want.mtu},
                 Op(LINK_DEL, None, host)),
@@ -172,21 +171,17 @@ def _plan_new(result, spec, want):
             "routes": [_route_line(r) for r in routes]}
     result.add("veth", Op(CONTAINER_ADD, None, name, args, Op(CONTAINER_DEL, None, name, {"host": host}),
                           steps=tuple(steps)))
-    result.after[want.name] = _want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), {})
-
-
-def _wanted_routes(want):
-    return default_routes(want) + list(want.routes)
+    result.after[want.name] = _want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), routes, {})
 
 
 def _routes(spec, want):
     """The container's routes (its defaults first) as the kernel holds them."""
     return [Route(netns=want.name, dst=extra.dst, table=MAIN_TABLE, metric=extra.metric, gateway=extra.gateway,
-                  dev=spec.ifname) for extra in _wanted_routes(want)]
+                  dev=spec.ifname) for extra in default_routes(want) + list(want.routes)]
 
 
-def _plan_routes(result, spec, want, actual, is_new):
-    for route in _routes(spec, want):
+def _plan_routes(result, spec, want, routes, actual, is_new):
+    for route in routes:
         have = actual.get((route.dst, route.metric))
         if have is None:
             result.add("route", Op(ROUTE_ADD, want.name, _route_target(route), {"route": route},
@@ -236,9 +231,9 @@ def _state(spec, hlink, eth, ns):
     }
 
 
-def _want_state(spec, want, have_eth, actual):
+def _want_state(spec, want, have_eth, wanted, actual):
     routes = dict(actual)
-    for route in _routes(spec, want):
+    for route in wanted:
         routes[(route.dst, route.metric)] = route
     return {
         "state": "present",

@@ -39,19 +39,18 @@ _value:
   type: str
 '''
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.netplumb.linux.plugins.plugin_utils import cidr as cidrs
 
 
 def cidr_host(cidr, index, prefix=False):
+    network = None
     try:
-        network = ipaddress.ip_interface(str(cidr)).network
-    except ValueError as exc:
-        raise AnsibleFilterError("cidr_host: %r is not a network in CIDR form: %s" % (cidr, exc))
-    if not 0 <= int(index) < network.num_addresses:
-        raise AnsibleFilterError("cidr_host: %s has no address number %s" % (network, index))
-    address = network.network_address + int(index)
+        network = cidrs.network(cidr, "cidr_host")
+        address = cidrs.host(network, index)
+    except cidrs.CidrError as exc:
+        raise AnsibleFilterError(str(exc) if network is None else "cidr_host: %s" % exc)
     return "%s/%d" % (address, network.prefixlen) if prefix else str(address)
 
 

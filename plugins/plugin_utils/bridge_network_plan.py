@@ -10,7 +10,7 @@ twins, the routes to the other nodes' subnets, the IPv6 sysctl settings, and
 the teardown set (every rule with every name the uplink may have had).
 
 Pure Python on the controller (the filter netplumb.linux.bridge_network_plan
-calls it): no Ansible import, no module_utils import, tested by
+calls it): no Ansible import, no module_utils import (plugin_utils' cidr only), tested by
 tests/unit/test_bridge_network_plan.py. The items keep the shape the role's
 tasks always looped over, so task results and labels stay as they were. The
 variables' formats are judged before (the role's validate.yml); a port
@@ -24,26 +24,15 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.netplumb.linux.plugins.plugin_utils.cidr import CidrError, host, network as cidr_network
+
 MAIN_SYSCTL6 = "net.ipv6.conf.all.forwarding"
 # "address[:port]" of an IPv4 port forward target, "[address][:port]" of an IPv6 one.
 _TARGET4 = re.compile(r"^(?P<address>[0-9.]+)(?::(?P<port>[0-9]+))?$")
 
 
-class PlanError(ValueError):
-    """A value the plan cannot be made from."""
-
-
-def _network(text, variable):
-    try:
-        return ipaddress.ip_interface(str(text)).network
-    except ValueError as exc:
-        raise PlanError("%s: %r is not a network in CIDR form: %s" % (variable, text, exc))
-
-
-def _host(network, index):
-    if not 0 <= index < network.num_addresses:
-        raise PlanError("%s has no address number %s" % (network, index))
-    return str(network.network_address + index)
+# A value the plan cannot be made from.
+PlanError = CidrError
 
 
 def _address(text):
@@ -158,12 +147,12 @@ def plan(settings, uplink=None, peers=()):
     result (name, names). peers: the bridge_network_* variables of each
     other host of the peer group, in the group's order."""
     uplink = uplink or {}
-    network = _network(settings["cidr"], "bridge_network_cidr")
+    network = cidr_network(settings["cidr"], "bridge_network_cidr")
     cidr6 = settings.get("cidr6") or ""
-    network6 = _network(cidr6, "bridge_network_cidr6") if cidr6 else None
+    network6 = cidr_network(cidr6, "bridge_network_cidr6") if cidr6 else None
 
-    gateway = settings.get("gateway") or _host(network, 1)
-    gateway6 = (settings.get("gateway6") or _host(network6, 1)) if network6 else ""
+    gateway = settings.get("gateway") or str(host(network, 1))
+    gateway6 = (settings.get("gateway6") or str(host(network6, 1))) if network6 else ""
     prefixlen = network.prefixlen
     prefixlen6 = network6.prefixlen if network6 else None
 

@@ -9,7 +9,7 @@ portmap. Pure Python; the filter cni_default_config exposes it."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import ipaddress
+from ansible_collections.netplumb.linux.plugins.plugin_utils.cidr import host, network
 
 # The smallest subnets whose upper half still holds a usable range: a /29 has
 # 8 addresses (upper half .4-.7), an IPv6 /125 likewise.
@@ -21,9 +21,9 @@ def ranges(subnet, range_start=""):
     starts (``range_start`` as given, else the first address of the upper
     half, when the subnet is large enough to have one)."""
     start = range_start
-    network = ipaddress.ip_network(subnet, strict=False) if subnet else None
-    if not start and network is not None and network.prefixlen <= _SMALLEST[network.version]:
-        start = str(network.network_address + network.num_addresses // 2)
+    net = network(subnet, "subnet") if subnet else None
+    if not start and net is not None and net.prefixlen <= _SMALLEST[net.version]:
+        start = str(host(net, net.num_addresses // 2))
     return dict({"subnet": subnet}, **({"rangeStart": start} if start else {}))
 
 

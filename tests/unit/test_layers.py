@@ -21,6 +21,7 @@ ALLOWED = {
     "nat": {"core", "kernel", "nat"},
     "cni": {"core", "kernel", "cni"},
     "facts": {"core", "kernel", "link", "nat", "cni", "facts"},
+    "node_network": {"core", "kernel", "link", "container_net", "nat", "cni", "facts", "node_network"},
 }
 ABOVE_KERNEL = {"core.engine", "core.runner"}
 

@@ -89,6 +89,8 @@ def plan(ctx, spec):
 def _check_bridge(ctx, host, bridge):
     link = host.get(bridge)
     if link is None:
+        if ctx.plans_link(None, bridge):
+            return
         if ctx.assume_earlier_task("bridge: %r does not exist yet; check mode assumes an earlier task "
                                    "creates it" % bridge):
             return

@@ -32,6 +32,8 @@ _HOST_PREFIX = "veth-"
 _HASHED_PREFIX = "vh-"
 _KEYS = ("name", "address", "gateway", "address6", "gateway6", "mtu", "routes")
 _ROUTE_KEYS = ("dst", "gateway", "metric")
+# The ports one Linux bridge holds (the kernel's BR_MAX_PORTS).
+MAX_PORTS = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +109,9 @@ def parse(params):
         raw = []
     if not isinstance(raw, (list, tuple)):
         raise ParamError("containers", raw, "must be a list of containers")
+    if state == "present" and len(raw) > MAX_PORTS:
+        raise ParamError("containers", "%d containers" % len(raw), "are more than the %d ports a Linux bridge holds: "
+                         "spread them over several bridges" % MAX_PORTS)
     containers, names, hosts, addresses = [], {}, {}, {}
     for index, item in enumerate(raw):
         container = _container(index, item, (default_gw, default_gw6), state)

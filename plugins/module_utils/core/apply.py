@@ -17,16 +17,19 @@ def apply(ctx, ops):
     done = []
     for op in ops:
         try:
+            crashpoint.starting(op.describe())
             run(ctx, op)
         except Exception as exc:  # pyroute2's errors share no base class beyond Exception
             cause = exc if isinstance(exc, NetplumbError) else KernelError.of(op.describe(), exc)
-            raise _rollback(ctx, op, cause, done)
+            raise rollback(ctx, op, cause, done)
         done.append(op)
         crashpoint.reached(op.describe())
     return done
 
 
-def _rollback(ctx, failed, cause, done):
+def rollback(ctx, failed, cause, done):
+    """Undo ``done`` in reverse; the ApplyError that reports ``failed`` and
+    ``cause`` with what the rollback did."""
     rolled_back, not_undone, errors = [], [], []
     for op in reversed(done):
         if op.undo is None:

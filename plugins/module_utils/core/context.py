@@ -13,6 +13,21 @@ class Context:
         self.check_mode = check_mode
         self.warnings = []
         self.kernel = None
+        # Reads shared by the planners of one run (node_network plans several
+        # resources over the same NAT tables): key -> value.
+        self.memo = {}
+        # Links an earlier part of the same plan creates: (netns, name).
+        self.planned_links = set()
+
+    def remember(self, key, read):
+        """``read()`` once per run for ``key``."""
+        if key not in self.memo:
+            self.memo[key] = read()
+        return self.memo[key]
+
+    def plans_link(self, netns, name):
+        """Whether an earlier part of this run's plan creates link ``name``."""
+        return (netns, name) in self.planned_links
 
     def warn(self, message):
         self.warnings.append(message)

@@ -8,7 +8,10 @@ cannot repair. Off unless one of these environment variables is set:
   reaches its k-th crash point (counted over the whole process, so over several
   engine runs in one script);
 - ``NETPLUMB_TEST_CRASH_LOG=path``: each crash point reached is appended to
-  ``path``, one line ``<count> <what>``, so a test knows how many there are.
+  ``path``, one line ``<count> <what>``, so a test knows how many there are;
+- ``NETPLUMB_TEST_FAIL_AT=k``: the k-th operation the apply gate starts
+  (counted over the whole process) fails with EIO before it runs, so a test
+  proves the rollback of everything done before it.
 
 Crash points are reached after each operation of a plan is applied, inside
 an atomic file write (temp file complete, not yet renamed) and after each
@@ -20,13 +23,16 @@ all, so it has no point inside.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import errno
 import os
 import signal
 
 KILL_AFTER = "NETPLUMB_TEST_KILL_AFTER"
+FAIL_AT = "NETPLUMB_TEST_FAIL_AT"
 CRASH_LOG = "NETPLUMB_TEST_CRASH_LOG"
 
 _reached = [0]
+_started = [0]
 
 
 def reached(what):
@@ -40,3 +46,13 @@ def reached(what):
             handle.write("%d %s\n" % (_reached[0], " ".join(str(what).split())))
     if limit and _reached[0] >= int(limit):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def starting(what):
+    """Count one operation the apply gate starts; fail it if it is the one asked for."""
+    limit = os.environ.get(FAIL_AT)
+    if not limit:
+        return
+    _started[0] += 1
+    if _started[0] == int(limit):
+        raise OSError(errno.EIO, "%s=%s: operation %d (%s) fails on purpose" % (FAIL_AT, limit, _started[0], what))

@@ -11,7 +11,8 @@ the engine runs the same from a module, a test or a script:
 A resource is a module with ``parse(params)``, ``plan(ctx, spec)``,
 ``OPERATIONS`` (the catalogue groups it plans with) and ``NETLINK``: the
 session implementation it reads and writes with ("lean" or "pyroute2"), or
-None when it needs no netlink.
+None when it needs no netlink. One with ``VERIFY = True`` is read back after
+a real apply: a plan that is still not empty rolls the run back.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,8 +23,9 @@ import dataclasses
 from typing import List, Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import operations
-from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, unknown
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, rollback, unknown
 from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.lock import node_lock
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import session
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
@@ -57,7 +59,9 @@ def run(resource, params, check_mode=False):
             raise ValueError("%s planned operations it does not declare: %s"
                              % (resource.__name__, ", ".join(sorted(strangers))))
         if ops and not check_mode:
-            apply(ctx, ops)
+            done = apply(ctx, ops)
+            if getattr(resource, "VERIFY", False):
+                _verify(resource, spec, ctx, done)
         return Outcome(
             changed=bool(ops),
             operations=[op.as_dict() for op in ops],
@@ -66,3 +70,16 @@ def run(resource, params, check_mode=False):
             warnings=list(dict.fromkeys(ctx.warnings)),
             extra=getattr(plan, "extra", {}),
         )
+
+
+def _verify(resource, spec, ctx, done):
+    """Plan again on fresh reads: what the apply did must read back as
+    wanted. Anything left to do (another agent in between, a value the kernel
+    adjusted) undoes ``done`` and fails, naming what differs."""
+    fresh = Context(False)
+    with Kernel(fresh, resource.NETLINK) if resource.NETLINK is not None else contextlib.nullcontext() as fresh.kernel:
+        left = resource.plan(fresh, spec).ops
+    if left:
+        cause = NetplumbError("the node read back after the apply still needs: %s"
+                              % "; ".join(op.describe() for op in left))
+        raise rollback(ctx, left[0], cause, done)

@@ -97,6 +97,11 @@ class Plan:
     def add(self, phase, op):
         self._ops.append((PHASES.index(phase), len(self._ops), op))
 
+    def extend(self, other):
+        """Add the ops of plan ``other``, each in its phase."""
+        for phase, _seq, op in other._ops:
+            self._ops.append((phase, len(self._ops), op))
+
     @property
     def ops(self):
         return [op for _phase, _seq, op in sorted(self._ops, key=lambda item: item[:2])]

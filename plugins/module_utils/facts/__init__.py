@@ -5,5 +5,5 @@
 uplink (for a teardown, with the interfaces the collection's NAT rules name).
 
 Imports: core, kernel, link, nat, cni (it reads what they own).
-Nothing but the net_facts module imports facts.
+Only the net_facts module and node_network (the uplink) import facts.
 """

@@ -102,8 +102,11 @@ def plan(ctx, spec):
             raise ParamError("netns", spec.netns, "is not an existing network namespace")
         backend, reason, current = Backend("nftables"), "check mode on a namespace still to be created", []
     else:
-        backend, reason = choose_backend(spec.backend, spec.netns)
-        current = [r for r in backend.read(spec.netns, (rule.family,)) if r["identity"] == rule.identity]
+        backend, reason = ctx.remember(("nat backend", spec.backend, spec.netns),
+                                       lambda: choose_backend(spec.backend, spec.netns))
+        owned = ctx.remember(("nat rules", backend.label, spec.netns, rule.family),
+                             lambda: backend.read(spec.netns, (rule.family,)))
+        current = [r for r in owned if r["identity"] == rule.identity]
         wanted = [name for name in (rule.in_interface, rule.out_interface) if name]
         if spec.state == "present" and wanted:
             sess = ctx.kernel.session(spec.netns)  # a dump for a wildcard, else one lookup per name
@@ -115,9 +118,10 @@ def plan(ctx, spec):
     result.extra = {"backend": backend.label, "backend_reason": reason}
     tags = ["%s:%s" % (r["identity"], r["content"]) for r in current]
     old = [r["native"] for r in current]
-    target = _describe(rule)
+    target = describe(rule)
     wanted = backend.natives(rule) if spec.state == "present" else []
-    broken = backend.problems(spec.netns, rule.family, wanted)
+    broken = ctx.remember(("nat problems", backend.label, spec.netns, rule.family, tuple(_chains(wanted))),
+                          lambda: backend.problems(spec.netns, rule.family, wanted))
     if broken:
         result.before["problems"] = broken
     if spec.state == "absent":
@@ -144,6 +148,11 @@ def plan(ctx, spec):
                             {"verb": "restore", "backend": backend.label, "family": rule.family,
                              "remove": [rule.key], "add": old})))
     return result
+
+
+def _chains(natives):
+    """The iptables chains ``natives`` go to (what their repair check depends on)."""
+    return sorted({native[1] for native in natives if isinstance(native, (list, tuple))})
 
 
 def interface_warnings(rule, names, netns=None):
@@ -181,7 +190,7 @@ def owned_interfaces(netns):
     return sorted(found)
 
 
-def _describe(rule):
+def describe(rule):
     words = [rule.kind] + (["ipv6"] if rule.family == 6 else [])
     for label, value in (("from", rule.source), ("to", rule.destination), ("in", rule.in_interface),
                          ("out", rule.out_interface)):

@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Resource behind node_network: a node's whole container network as one plan.
+
+The plan is the union of the resources' own plans, each made by its planner
+from the one desired state: the bridge (link.bridge), the containers
+(container_net), the NAT rules (nat_rule: masquerade, forward-accept, port
+forwards), the routes to the other nodes' subnets (link.route) and the
+forwarding settings (sysctl). The engine applies it in one pass under the
+node lock, so a failure anywhere undoes everything done before it, and
+reads the node back after (VERIFY). Every read goes through the lean
+netlink session: a run that changes nothing never imports pyroute2.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink as uplink_facts
+from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge, route
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network import spec as node_spec
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network import sysctl
+
+NETLINK = "lean"
+VERIFY = True
+OPERATIONS = (bridge.OPERATIONS + container_net.OPERATIONS + nat_rule.OPERATIONS
+              + (files.OPERATIONS, sysctl.OPERATIONS))
+KINDS = ("bridge", "containers", "nat_rules", "routes", "sysctl")
+# Owned port forwards: the kind a nat_rule's native form names (nft JSON or iptables words).
+_DNAT = ("dnat", "DNAT")
+
+
+def parse(params):
+    return node_spec.parse(params)
+
+
+class _Parts:
+    """The plans of the parts, by kind, and one Plan of all their ops."""
+
+    def __init__(self):
+        self.plan = Plan(before={kind: {} for kind in KINDS}, after={kind: {} for kind in KINDS})
+        self.changed = {kind: set() for kind in KINDS}
+        self.total = {kind: set() for kind in KINDS}
+
+    def add(self, kind, name, part, counts=True):
+        self.plan.extend(part)
+        self.plan.before[kind][name] = part.before
+        self.plan.after[kind][name] = part.after
+        if counts:
+            self.total[kind].add(name)
+        if part:
+            self.changed[kind].add(name)
+
+    def summary(self):
+        return dict((kind, {"total": len(self.total[kind]), "changed": len(self.changed[kind])}) for kind in KINDS)
+
+
+def plan(ctx, spec):
+    found = _uplink(ctx, spec)
+    parts = _Parts()
+    if spec.state == "present":
+        _present(ctx, spec, found, parts)
+    else:
+        _absent(ctx, spec, found, parts)
+    result = parts.plan
+    result.extra = {
+        "summary": dict(parts.summary(), operations=len(result.ops)),
+        "uplink": found["name"],
+        "ansible_facts": {
+            "netplumb_uplink": found,
+            "netplumb_container_network": {"bridge": spec.bridge, "cidr": str(spec.network),
+                                           "cidr6": str(spec.network6) if spec.network6 is not None else ""},
+        },
+    }
+    return result
+
+
+def _uplink(ctx, spec):
+    """The uplink's facts (net_facts' uplink): the name given, or the device
+    of the default route; for a teardown, every name rules of ours may carry."""
+    want = uplink_facts.UplinkSpec(spec.uplink, tuple(4 if f == "ipv4" else 6 for f in spec.families),
+                                   spec.state == "absent", spec.uplink_variable)
+    return uplink_facts.plan(ctx, want).extra["ansible_facts"]["netplumb_uplink"]
+
+
+def _present(ctx, spec, found, parts):
+    bridge_plan = bridge.plan(ctx, bridge.parse({"name": spec.bridge, "addresses": spec.bridge_addresses,
+                                                 "mtu": spec.mtu}))
+    if bridge_plan.before.get("state") == "absent":
+        ctx.planned_links.add((None, spec.bridge))
+    parts.add("bridge", spec.bridge, bridge_plan)
+
+    if spec.containers or "containers" in spec.exclusive:
+        containers = container_net.plan(ctx, container_net.parse({
+            "bridge": spec.bridge, "containers": list(spec.containers),
+            "gateway": str(spec.gateway),
+            "gateway6": str(spec.gateway6) if spec.gateway6 is not None else None,
+            "exclusive": "containers" in spec.exclusive}))
+        _add_containers(parts, containers)
+
+    uplink = found["name"]
+    for rule in spec.masquerades:
+        _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": uplink,
+                          "destination": "!" + rule["not_to"] if rule["not_to"] else None},
+             spec, "present" if spec.masquerade else "absent")
+        if rule["not_to"]:
+            # A masquerade of everything, from before the cluster CIDR was set,
+            # would still catch the traffic between pods: it goes.
+            _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": uplink},
+                 spec, "absent", counts=False)
+    for match in spec.forward_matches:
+        _nat(ctx, parts, dict(match, kind="forward"), spec, "present" if spec.forward_rules else "absent")
+    wanted = set()
+    for forward in spec.port_forwards:
+        rule = _nat(ctx, parts, _dnat(forward, uplink), spec, "present", "port_forwards[%d]" % forward["index"])
+        wanted.add(rule.identity)
+    if "port_forwards" in spec.exclusive:
+        _others(ctx, parts, spec, wanted)
+
+    for index, item in enumerate(spec.routes):
+        want = _parsed(route, "routes[%d]" % index, dict(item))
+        parts.add("routes", item["dst"], route.plan(ctx, want))
+
+    if spec.forwarding:
+        settings = [(node_spec.IPV4_FORWARDING, "1")]
+        if spec.network6 is not None:
+            # Forwarding makes the kernel ignore router advertisements on every
+            # interface; accept_ra 2 keeps the uplink configured by them.
+            settings += [(sysctl.key(uplink, "accept_ra"), "2"), (node_spec.IPV6_FORWARDING, "1")]
+        _sysctl(parts, spec, settings, [])
+
+
+def _absent(ctx, spec, found, parts):
+    """Exactly what a present run makes, in reverse: with every name the
+    uplink may have had, so a teardown after the default route moved still
+    finds the rules."""
+    for index, item in enumerate(spec.routes):
+        want = _parsed(route, "routes[%d]" % index, dict(item, state="absent"))
+        parts.add("routes", item["dst"], route.plan(ctx, want))
+    names = found["names"]
+    for forward in spec.port_forwards:
+        for name in names:
+            _nat(ctx, parts, _dnat(forward, name), spec, "absent", "port_forwards[%d]" % forward["index"])
+    for match in spec.forward_matches:
+        _nat(ctx, parts, dict(match, kind="forward"), spec, "absent")
+    for rule in spec.masquerades:
+        for name in names:
+            _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": name}, spec, "absent")
+            if rule["not_to"]:
+                _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": name,
+                                  "destination": "!" + rule["not_to"]}, spec, "absent")
+    if spec.containers:
+        _add_containers(parts, container_net.plan(ctx, container_net.parse({
+            "bridge": spec.bridge, "containers": [{"name": c.get("name")} for c in spec.containers],
+            "state": "absent"})))
+    if spec.forwarding:
+        # Forwarding stays on until the next boot (other software may rely on
+        # it by now); the lines that set it at boot go.
+        removed = [node_spec.IPV4_FORWARDING]
+        if spec.network6 is not None:
+            removed += [node_spec.IPV6_FORWARDING] + [sysctl.key(name, "accept_ra") for name in names]
+        _sysctl(parts, spec, [], removed, runtime=False)
+    parts.add("bridge", spec.bridge, bridge.plan(ctx, bridge.parse({"name": spec.bridge, "state": "absent"})))
+
+
+def _add_containers(parts, containers):
+    parts.plan.extend(containers)
+    for name in set(containers.before) | set(containers.after):
+        parts.plan.before["containers"][name] = containers.before.get(name, {"state": "absent"})
+        parts.plan.after["containers"][name] = containers.after.get(name, {"state": "absent"})
+        parts.total["containers"].add(name)
+        if parts.plan.before["containers"][name] != parts.plan.after["containers"][name]:
+            parts.changed["containers"].add(name)
+
+
+def _dnat(forward, interface):
+    return {"kind": "dnat", "in_interface": interface, "protocol": forward["protocol"], "dport": forward["port"],
+            "to": forward["to"], "family": forward["family"]}
+
+
+def _nat(ctx, parts, options, spec, state, field=None, counts=True):
+    params = dict((key, value) for key, value in options.items() if value is not None)
+    params.update(backend=spec.nat_backend, state=state)
+    want = _parsed(nat_rule, field or "nat rule %s" % options.get("kind"), params)
+    part = nat_rule.plan(ctx, want)
+    parts.add("nat_rules", _label(want.rule, state), part, counts=counts)
+    return want.rule
+
+
+def _label(rule, state):
+    return "%s%s" % (nat_rule.describe(rule), "" if state == "present" else " (absent)")
+
+
+def _others(ctx, parts, spec, wanted):
+    """Port forwards of ours that the desired state does not list: removed."""
+    backend, _reason = ctx.remember(("nat backend", spec.nat_backend, None),
+                                    lambda: nat_rule.choose_backend(spec.nat_backend, None))
+    for family in (4, 6):
+        owned = ctx.remember(("nat rules", backend.label, None, family), lambda: backend.read(None, (family,)))
+        for found in owned:
+            if found["identity"] in wanted or not any(word in repr(found["native"]) for word in _DNAT):
+                continue
+            text = found.get("text") or found["identity"]
+            part = Plan(before={"state": "present", "rules": [text]}, after={"state": "absent"})
+            part.add("nat", Op(nat_rule.NAT_APPLY, None, "dnat %s" % found["identity"],
+                               {"verb": "delete", "backend": backend.label, "family": family,
+                                "remove": ["%s:%s" % (found["identity"], found["content"])], "add": []},
+                               Op(nat_rule.NAT_APPLY, None, "dnat %s" % found["identity"],
+                                  {"verb": "restore", "backend": backend.label, "family": family,
+                                   "remove": [], "add": [found["native"]]})))
+            parts.add("nat_rules", "unlisted port forward %s" % text.strip(), part, counts=False)
+
+
+def _sysctl(parts, spec, settings, removed, runtime=True):
+    part = Plan()
+    if runtime:
+        sysctl.plan_runtime(part, settings)
+    before, after = sysctl.plan_file(part, spec.sysctl_file, settings, removed)
+    part.before = {"settings": dict((name, sysctl.current(name)) for name, _value in settings), "file": before}
+    part.after = {"settings": dict(settings), "file": after}
+    parts.add("sysctl", spec.sysctl_file, part)
+
+
+def _parsed(resource, field, params):
+    """``resource.parse(params)``, its errors named after node_network's option."""
+    try:
+        return resource.parse(params)
+    except ParamError as exc:
+        raise ParamError("%s.%s" % (field, exc.field), exc.value, exc.reason)

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Forwarding as kernel settings: the values in /proc/sys now, and the lines
+of a sysctl.d file that set them again at boot. Lines of the file that are
+not ours stay as they are; a file left with none is deleted."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.core.operations import Operation
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
+
+PROC = "/proc/sys"
+
+
+def key(interface, setting):
+    """The sysctl key of an IPv6 per-interface setting: sysctl writes the dots
+    of an interface name (a VLAN's eth0.100) as slashes."""
+    return "net.ipv6.conf.%s.%s" % (str(interface).replace(".", "/"), setting)
+
+
+def path(name):
+    """/proc/sys path of a sysctl key."""
+    return os.path.join(PROC, *[part.replace("/", ".") for part in name.split(".")])
+
+
+def current(name):
+    """The value now, or None where the key does not exist (yet)."""
+    try:
+        with open(path(name)) as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def plan_runtime(result, settings):
+    """An op per (key, value) of ``settings`` whose value differs now."""
+    for name, value in settings:
+        now = current(name)
+        if now != value:
+            undo = Op(SYSCTL_SET, None, name, {"value": now}) if now is not None else None
+            result.add("files", Op(SYSCTL_SET, None, name, {"value": value}, undo))
+
+
+def file_lines(old, settings, removed):
+    """The file's lines with ``settings`` (key, value) set and the keys in
+    ``removed`` gone; every other line kept in place."""
+    wanted = dict(settings)
+    lines, seen = [], set()
+    for line in (old or "").splitlines():
+        name = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith(("#", ";")) else None
+        if name in removed:
+            continue
+        if name in wanted:
+            if name in seen:
+                continue
+            seen.add(name)
+            line = "%s=%s" % (name, wanted[name])
+        lines.append(line)
+    lines.extend("%s=%s" % (name, value) for name, value in settings if name not in seen)
+    return lines
+
+
+def plan_file(result, file_path, settings, removed):
+    """Ops that make the sysctl.d file hold ``settings`` and none of ``removed``.
+    Returns (before, after) texts for --diff (None: no file)."""
+    old = files.read(file_path)
+    if old is not None and old.symlink is not None:
+        old_text = None
+    else:
+        old_text = old.content.decode() if old is not None else None
+    lines = file_lines(old_text, settings, set(removed))
+    if not any(line.strip() for line in lines):
+        if old is not None:
+            result.add("files", files.delete_op(file_path, old))
+        return old_text, None
+    text = "\n".join(lines) + "\n"
+    for op in files.mkdir_ops(os.path.dirname(file_path)):
+        result.add("files", op)
+    op, _old = files.plan_write(file_path, text.encode(), 0o644)
+    if op is not None:
+        result.add("files", op)
+    return old_text, text
+
+
+def _set(_ctx, op):
+    with open(path(op.target), "w") as handle:
+        handle.write("%s\n" % op.args["value"])
+
+
+SYSCTL_SET = Operation("sysctl_set", "set {target} = {value}", _set)
+OPERATIONS = (SYSCTL_SET,)

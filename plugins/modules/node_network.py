@@ -1,0 +1,271 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netplumb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: node_network
+short_description: A node's whole container network in one transaction
+description:
+  - The container network of one node as one desired state, the recipe's scenarios 2 to 4 in one task - the
+    bridge with the subnets' gateway addresses, the containers on it, masquerade of their traffic out of the
+    uplink (except toward the cluster's own containers), forward-accept rules, port forwards of the node to
+    containers (with their IPv6 twins on a dual-stack node), routes to the other nodes' container subnets,
+    and IP forwarding, now and at boot.
+  - One plan is made from the planners of M(netplumb.linux.bridge), M(netplumb.linux.container_net),
+    M(netplumb.linux.nat_rule) and M(netplumb.linux.route), so each part behaves exactly as its own module
+    does (ownership marks, NAT backend choice, foreign rules left alone). The plan is applied in one pass
+    under the node lock; when any step fails, everything the call already did is undone, in reverse, so the
+    node is left as it was. After a real apply the node is read back; anything that does not read back as
+    wanted (another agent in between, a value the kernel adjusted) rolls the whole call back and fails,
+    naming what differs.
+  - The uplink (the interface masquerade and port forwards use) is O(uplink), or the device of the node's
+    default route (IPv4, and IPv6 too on a dual-stack node; they must agree). With O(state=absent) the rules
+    are removed with every name the uplink may have had - the default route's device and every interface
+    the collection's own NAT rules match - so a teardown after the default route went or moved still finds
+    them.
+  - Every read goes through the collection's own small netlink layer (standard library only), and NAT rules
+    through C(nft) or C(iptables) as argument lists. The module does not need pyroute2.
+version_added: "0.1.0"
+author: netplumb contributors (@netplumb)
+extends_documentation_fragment:
+  - netplumb.linux.common
+options:
+  bridge:
+    description: The bridge in the node's own namespace; created when missing.
+    type: str
+    default: v-net-0
+  mtu:
+    description: MTU of the bridge. Omitted, the kernel's choice is left alone.
+    type: int
+  cidr:
+    description: The node's IPv4 container subnet, for example C(198.51.100.0/24).
+    type: str
+    required: true
+  gateway:
+    description: The gateway address on the bridge and of every container; empty, the subnet's first address.
+    type: str
+    default: ""
+  cidr6:
+    description: The node's IPv6 container subnet on a dual-stack node; empty, IPv4 only.
+    type: str
+    default: ""
+  gateway6:
+    description: The IPv6 gateway; empty, the IPv6 subnet's first address.
+    type: str
+    default: ""
+  containers:
+    description:
+      - The containers, as M(netplumb.linux.container_net) takes them. An address written without a prefix
+        length gets the subnet's.
+      - A Linux bridge holds at most 1024 ports; more containers than that fail before anything changes.
+    type: list
+    elements: dict
+    default: []
+  uplink:
+    description: The interface masquerade and port forwards use; empty, the device of the default route.
+    type: str
+    default: ""
+  uplink_variable:
+    description: What messages about the uplink call it (a role passes its variable's name).
+    type: str
+    default: uplink
+  masquerade:
+    description: Whether the subnets are masqueraded out of the uplink (V(false) removes the rules).
+    type: bool
+    default: true
+  cluster_cidr:
+    description: The whole IPv4 container network of the cluster (containing O(cidr)); traffic to it is not masqueraded.
+    type: str
+    default: ""
+  cluster_cidr6:
+    description: The IPv6 twin of O(cluster_cidr).
+    type: str
+    default: ""
+  forward_rules:
+    description: Whether forwarding is accepted to and from the subnets (needed where FORWARD drops by default).
+    type: bool
+    default: false
+  port_forwards:
+    description:
+      - Ports of the node forwarded to containers, each C(port), C(to) (V(198.51.100.11) or
+        V(198.51.100.11:8080)), C(protocol) (V(tcp) or V(udp), default V(tcp)) and, on a dual-stack node,
+        C(to6) for the IPv6 twin (else the C(address6) of the container whose C(address) is the target).
+    type: list
+    elements: dict
+    default: []
+  routes:
+    description: Routes to the other nodes' container subnets, each C(dst) and C(gateway).
+    type: list
+    elements: dict
+    default: []
+  forwarding:
+    description:
+      - Whether IP forwarding is switched on, now and at boot through O(sysctl_file) (with IPv6 forwarding and
+        C(accept_ra=2) on the uplink on a dual-stack node).
+      - With O(state=absent) the file's lines go; forwarding itself stays on until the next boot.
+    type: bool
+    default: true
+  sysctl_file:
+    description: The sysctl.d file holding the forwarding settings; other lines in it are kept.
+    type: path
+    default: /etc/sysctl.d/60-netplumb.conf
+  nat_backend:
+    description: Where NAT rules go, as M(netplumb.linux.nat_rule)'s O(netplumb.linux.nat_rule#module:backend).
+    type: str
+    default: auto
+    choices: [auto, nftables, iptables]
+  exclusive:
+    description:
+      - What the node network owns exclusively. V(containers) - every container that
+        M(netplumb.linux.container_net) made on O(bridge) and that is not listed goes. V(port_forwards) -
+        every port forward (DNAT rule) of the collection's on the node that is not listed goes.
+    type: list
+    elements: str
+    choices: [containers, port_forwards]
+    default: []
+  state:
+    description: V(absent) removes what V(present) makes, the bridge last.
+    type: str
+    default: present
+    choices: [present, absent]
+seealso:
+  - module: netplumb.linux.container_net
+  - module: netplumb.linux.nat_rule
+  - module: netplumb.linux.bridge
+  - module: netplumb.linux.route
+  - role: netplumb.linux.bridge_network
+    description: The role that calls this module once per node.
+'''
+
+EXAMPLES = r'''
+- name: The node's container network, all of it
+  netplumb.linux.node_network:
+    cidr: 198.51.100.0/24
+    cluster_cidr: 198.51.100.0/23
+    uplink: eth0
+    containers:
+      - {name: c1, address: 198.51.100.11}
+      - {name: c2, address: 198.51.100.12, mtu: 1400}
+    port_forwards:
+      - {port: 80, to: "198.51.100.11:8080"}
+    routes:
+      - {dst: 198.51.101.0/24, gateway: 203.0.113.12}
+
+- name: Dual stack, and only the containers listed stay
+  netplumb.linux.node_network:
+    cidr: 198.51.100.0/24
+    cidr6: 2001:db8:100::/64
+    containers:
+      - {name: c1, address: 198.51.100.11, address6: "2001:db8:100::11"}
+    exclusive: [containers]
+
+- name: Gone again (rules, containers, the boot settings, the bridge)
+  netplumb.linux.node_network:
+    cidr: 198.51.100.0/24
+    containers: [{name: c1}, {name: c2}]
+    port_forwards:
+      - {port: 80, to: "198.51.100.11:8080"}
+    routes:
+      - {dst: 198.51.101.0/24, gateway: 203.0.113.12}
+    state: absent
+'''
+
+RETURN = r'''
+operations:
+  description: The planned operations of the whole node, in the order they run; applied unless in check mode.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - op: container_add
+      netns: null
+      target: c1
+      args: {host: veth-c1, bridge: v-net-0, ifname: eth0}
+      description: create container c1
+summary:
+  description: Per kind, how many objects the desired state holds and how many of them the plan changes.
+  returned: always
+  type: dict
+  sample:
+    bridge: {total: 1, changed: 0}
+    containers: {total: 200, changed: 2}
+    nat_rules: {total: 3, changed: 0}
+    routes: {total: 1, changed: 0}
+    sysctl: {total: 1, changed: 0}
+    operations: 2
+uplink:
+  description: The uplink the rules use.
+  returned: always
+  type: str
+  sample: eth0
+ansible_facts:
+  description: C(netplumb_uplink) (as M(netplumb.linux.net_facts) returns it) and C(netplumb_container_network)
+    (bridge, cidr, cidr6), which the cni role's defaults follow.
+  returned: always
+  type: dict
+rolled_back:
+  description: On failure, the undo operations that were applied, in the order they ran.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+not_undone:
+  description: On failure, the applied operations that cannot be undone (deletions).
+  returned: failure after a partial apply
+  type: list
+  elements: str
+rollback_errors:
+  description: On failure, undo operations that themselves failed, with the kernel's reason.
+  returned: failure after a partial apply
+  type: list
+  elements: str
+failed_operation:
+  description: On failure, the operation that failed (or, after a read-back that differs, the first one still needed).
+  returned: failure after a partial apply
+  type: dict
+field:
+  description: On a bad parameter, its name, with the index of the item (C(containers[3].address)).
+  returned: failure on bad input
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            bridge=dict(type="str", default="v-net-0"),
+            mtu=dict(type="int"),
+            cidr=dict(type="str", required=True),
+            gateway=dict(type="str", default=""),
+            cidr6=dict(type="str", default=""),
+            gateway6=dict(type="str", default=""),
+            containers=dict(type="list", elements="dict", default=[]),
+            uplink=dict(type="str", default=""),
+            uplink_variable=dict(type="str", default="uplink"),
+            masquerade=dict(type="bool", default=True),
+            cluster_cidr=dict(type="str", default=""),
+            cluster_cidr6=dict(type="str", default=""),
+            forward_rules=dict(type="bool", default=False),
+            port_forwards=dict(type="list", elements="dict", default=[]),
+            routes=dict(type="list", elements="dict", default=[]),
+            forwarding=dict(type="bool", default=True),
+            sysctl_file=dict(type="path", default="/etc/sysctl.d/60-netplumb.conf"),
+            nat_backend=dict(type="str", default="auto", choices=["auto", "nftables", "iptables"]),
+            exclusive=dict(type="list", elements="str", default=[], choices=["containers", "port_forwards"]),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, node_network)
+
+
+if __name__ == "__main__":
+    main()

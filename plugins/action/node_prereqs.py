@@ -9,6 +9,8 @@ plugins/plugin_utils/node_prereqs.py)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
@@ -16,6 +18,8 @@ from ansible_collections.netplumb.linux.plugins.modules.node_prereqs import argu
 from ansible_collections.netplumb.linux.plugins.plugin_utils import node_prereqs as prereqs
 
 PROBE = "netplumb.linux.node_prereqs"
+# The probe of this run, kept as a host fact so the next role's task reuses it.
+PROBE_FACT = "netplumb_node_probe"
 # What the decision needs of the node, gathered once when the play has not.
 FACTS_SUBSET = ["!all", "!min", "distribution", "pkg_mgr"]
 
@@ -66,12 +70,17 @@ class ActionModule(ActionBase):
         plain = dict((key[len("ansible_"):] if key.startswith("ansible_") else key, value) for key, value in new.items())
         return dict(facts, **plain), new
 
-    def _probe(self, options, task_vars):
+    def _probe(self, options, task_vars, again=False):
+        """What the node has: this run's earlier probe when it covers these
+        options (another role's task made it), else a new one."""
+        earlier = task_vars.get(PROBE_FACT)
+        if not again and prereqs.reusable(earlier, options, _run_id()):
+            return prereqs.with_verdict(options, earlier["found"]), False
         args = dict((key, value) for key, value in options.items() if value is not None)
         found = self._execute_module(module_name=PROBE, module_args=args, task_vars=task_vars)
         if found.get("failed"):
             raise _StepFailed("probing the node failed: %s" % found.get("msg"), found)
-        return prereqs.with_verdict(options, found["found"])
+        return prereqs.with_verdict(options, found["found"]), True
 
     def _package(self, names, facts, task_vars):
         """The node's package manager, as ansible.builtin.package would pick it, installing names."""
@@ -90,16 +99,18 @@ class ActionModule(ActionBase):
 
     def _run(self, options, task_vars):
         role, check = options["role"], bool(self._task.check_mode)
+        found, probed = self._probe(options, task_vars)
+        out = {"changed": False, "found": found, "probed": probed, "packages": [], "pip": [], "operations": [],
+               "ansible_facts": {PROBE_FACT: {"run": _run_id(), "found": found}}}
+        # What is lacking does not depend on the distribution, only how it is installed.
+        if not prereqs.missing(options, found, "unknown"):
+            out.update(missing=[], msg="%s: this node has what the role needs" % role)
+            return out
         facts, gathered = self._facts(task_vars)
         family = facts.get("os_family") or "unknown"
-        found = self._probe(options, task_vars)
         needs = prereqs.missing(options, found, family)
-        out = {"changed": False, "missing": needs, "found": found, "packages": [], "pip": [], "operations": []}
-        if gathered:
-            out["ansible_facts"] = gathered
-        if not needs:
-            out["msg"] = "%s: this node has what the role needs" % role
-            return out
+        out["missing"] = needs
+        out["ansible_facts"].update(gathered)
         if not options["install"] or not prereqs.installable(needs):
             out.update(failed=True, msg=prereqs.refusal(role, options["install"], needs))
             return out
@@ -123,13 +134,28 @@ class ActionModule(ActionBase):
 
         if check:
             out["msg"] = prereqs.check_mode_end(needs)
+            out["warnings"] = [out["msg"]]
             return out
         # The installs checked: the same probe once more.
-        after = self._probe(options, task_vars)
+        after, _probed = self._probe(options, task_vars, again=True)
         left = prereqs.missing(options, after, family)
         out["found_after"] = after
+        out["ansible_facts"][PROBE_FACT] = {"run": _run_id(), "found": after}
         if left:
             out.update(failed=True, msg=prereqs.still_missing(role, left, options, after))
             return out
         out["msg"] = "%s: installed %s" % (role, "; ".join(op["description"] for op in out["operations"]))
         return out
+
+
+def _run_id():
+    """This ansible-playbook run: the pid of the process that forks the
+    workers, with its start time, so a probe kept in a fact cache from an
+    earlier run is never reused."""
+    parent = os.getppid()
+    try:
+        with open("/proc/%d/stat" % parent) as handle:
+            started = handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        started = "?"
+    return "%d-%s" % (parent, started)

@@ -12,8 +12,10 @@ short_description: What a role's modules need on the node, checked once and inst
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 description:
-  - An action plugin. It probes the node once, with the Python Ansible uses there (this module, sent to the node,
-    is the probe) - pyroute2 and its version, the commands in C(PATH), a directory - and works out what the
+  - An action plugin. It probes the node once per run, with the Python Ansible uses there (this module, sent to
+    the node, is the probe) - pyroute2 and its version, the commands in C(PATH), the CNI plugin directories - keeps
+    the probe as the host fact C(netplumb_node_probe) so a later role's task of the same run reuses it without
+    touching the node, and works out what the
     role's modules lack, and where each would come from - a distribution package (per C(ansible_facts.os_family),
     from O(packages)), or pip for pyroute2 in a Python that no distribution package reaches.
   - With O(install=true) it installs what is missing - the packages with the node's package manager (as
@@ -21,8 +23,9 @@ description:
     into the Python Ansible uses - then probes again and fails if something is still missing.
   - It fails before any change, with one message listing everything missing, when O(install=false) or when
     something has no package and no pip way. Messages start with O(role) and name its variables.
-  - "In check mode it predicts the install (the package manager and pip run in check mode) and returns C(msg)
-    saying the role's play ends for the node; the role ends it (C(meta: end_host)), as an action cannot."
+  - "In check mode it predicts the install (the package manager and pip run in check mode) and warns, in C(msg)
+    too, that the role's play ends for the node; the role ends it (C(meta: end_host)), as an action cannot."
+  - The node's distribution facts are gathered only when something is missing (they name the packages)."
   - Used by the C(bridge_network) and C(cni) roles; the logic is in the collection's
     C(plugins/plugin_utils/node_prereqs.py).
 options:
@@ -158,6 +161,15 @@ found:
     C(pyroute2_error), C(pip), C(tools) (command to path or null) and C(paths) (path to whether it exists).
   returned: always
   type: dict
+probed:
+  description: Whether this task ran the probe on the node; V(false) when it reused the run's earlier probe.
+  returned: always
+  type: bool
+ansible_facts:
+  description: C(netplumb_node_probe) - this run's probe (C(run), C(found)) - and, when something was missing and
+    the play had not gathered them, the node's distribution facts.
+  returned: always
+  type: dict
 results:
   description: The results of the package manager's and pip's runs, by C(package) and C(pip).
   returned: when something was installed
@@ -181,6 +193,9 @@ from ansible.module_utils.basic import AnsibleModule
 PROBED_COMMANDS = (("nft", False), ("iptables-nft", False), ("iptables-legacy", False), ("ip6tables-nft", False),
                    ("ip6tables-legacy", False), ("iptables", False), ("sysctl", True))
 SBIN = ("/sbin", "/usr/sbin", "/usr/local/sbin")
+# Where distributions and the upstream tarball put the CNI plugins: looked at on
+# every probe, so one probe serves both roles of a run.
+PLUGIN_DIRS = ("/usr/lib/cni", "/usr/libexec/cni", "/opt/cni/bin")
 
 
 def argument_spec():
@@ -231,8 +246,8 @@ def probe(params):
              "tools": dict((name, shutil.which(name, path=with_sbin if sbin else path or None))
                            for name, sbin in PROBED_COMMANDS),
              "paths": {}}
-    if params["cni_plugins_dir"]:
-        found["paths"][params["cni_plugins_dir"]] = os.path.exists(params["cni_plugins_dir"])
+    for directory in PLUGIN_DIRS + ((params["cni_plugins_dir"],) if params["cni_plugins_dir"] else ()):
+        found["paths"][directory] = os.path.exists(directory)
     if params["pyroute2"]:
         found["pyroute2"], found["pyroute2_error"] = _pyroute2()
     return found

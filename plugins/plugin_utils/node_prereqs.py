@@ -135,6 +135,21 @@ def _cni_plugins(options, paths, packages, family):
                   % (family, options["role"]))]
 
 
+def reusable(earlier, options, run):
+    """Whether an earlier probe (the fact {run, found}) of this same run
+    answers ``options``: every directory they ask about was looked at, and
+    pyroute2 was imported if they need it."""
+    if not isinstance(earlier, dict) or earlier.get("run") != run or not isinstance(earlier.get("found"), dict):
+        return False
+    found = earlier["found"]
+    directory = options.get("cni_plugins_dir")
+    if directory and directory not in (found.get("paths") or {}):
+        return False
+    if options.get("pyroute2") and not found.get("pyroute2") and not found.get("pyroute2_error"):
+        return False
+    return True
+
+
 def with_verdict(options, found):
     """The probe's findings with pyroute2_ok: whether the pyroute2 it imported
     is new enough (None when the role does not need it)."""

@@ -150,9 +150,6 @@ def test_more_than_1024_containers_fail_with_param_error(node, tmp_path):
     plan(node, tmp_path, cidr="198.51.96.0/20", containers=many[:1024])  # the limit itself is fine
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="node_network.parse does not check the count: container_net.parse does, inside plan, "
-                          "after the uplink and the bridge were read")
 def test_more_than_1024_containers_fail_before_any_read(node, tmp_path):
     node.namespaces = _Counting(node.namespaces)
     many = _many(1025)

@@ -81,17 +81,23 @@ def test_a_gateway_outside_the_subnet_is_refused():
 
 def test_containers_get_the_subnets_prefix_length_when_written_without_one():
     containers = [{"name": "c1", "address": "198.51.100.11", "address6": "2001:db8:1::11", "mtu": 1400},
-                  {"name": "c2", "address": "198.51.100.12/28"},
+                  {"name": "c2", "address": "198.51.100.12/26"},
                   {"name": "c3", "address": "198.51.100.13", "address6": ""},
                   {"name": "c4", "address": "198.51.100.14", "address6": None}]
     node = parse(cidr6=CIDR6, containers=containers)
     assert list(node.containers) == [
         {"name": "c1", "address": "198.51.100.11/26", "address6": "2001:db8:1::11/64", "mtu": 1400},
-        {"name": "c2", "address": "198.51.100.12/28"},
+        {"name": "c2", "address": "198.51.100.12/26"},
         {"name": "c3", "address": "198.51.100.13/26"},
         {"name": "c4", "address": "198.51.100.14/26"}]
     # The caller's dicts are left as they were.
     assert containers[0]["address"] == "198.51.100.11" and "address6" in containers[2]
+
+
+def test_a_container_address_outside_the_subnet_or_with_another_prefix_is_refused():
+    for address in ("198.51.100.12/28", "203.0.113.12"):
+        error = refused("containers[0].address", containers=[{"name": "c1", "address": address}])
+        assert "is not an address of 198.51.100.0/26" in str(error)
 
 
 def test_address6_is_refused_without_cidr6():

@@ -192,7 +192,8 @@ def owned_interfaces(netns):
 
 def describe(rule):
     words = [rule.kind] + (["ipv6"] if rule.family == 6 else [])
-    for label, value in (("from", rule.source), ("to", rule.destination), ("in", rule.in_interface),
+    match = rule.match()
+    for label, value in (("from", match["source"]), ("to", match["destination"]), ("in", rule.in_interface),
                          ("out", rule.out_interface)):
         if value:
             words.append("%s %s" % (label, value))

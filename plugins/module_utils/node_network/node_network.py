@@ -16,6 +16,8 @@ netlink session: a run that changes nothing never imports pyroute2.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import dataclasses
+
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
@@ -89,8 +91,11 @@ def _uplink(ctx, spec):
 
 
 def _present(ctx, spec, found, parts):
-    bridge_plan = bridge.plan(ctx, bridge.parse({"name": spec.bridge, "addresses": spec.bridge_addresses,
-                                                 "mtu": spec.mtu}))
+    want = bridge.parse({"name": spec.bridge, "addresses": spec.bridge_addresses, "mtu": spec.mtu})
+    # The gateway's IPv6 address is usable at once: no duplicate address
+    # detection on a bridge the node owns (as the containers' addresses).
+    want = dataclasses.replace(want, attrs=dataclasses.replace(want.attrs, nodad=True))
+    bridge_plan = bridge.plan(ctx, want)
     if bridge_plan.before.get("state") == "absent":
         ctx.planned_links.add((None, spec.bridge))
     parts.add("bridge", spec.bridge, bridge_plan)

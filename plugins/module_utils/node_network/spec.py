@@ -17,6 +17,7 @@ import re
 from typing import FrozenSet, Optional, Tuple
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import MAX_PORTS
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
 EXCLUSIVE = ("containers", "port_forwards")
@@ -86,6 +87,9 @@ def parse(params):
     if not isinstance(exclusive, (list, tuple)):
         raise ParamError("exclusive", exclusive, "must be a list of %s" % ", ".join(EXCLUSIVE))
     raw_containers = _list("containers", params.get("containers"))
+    if state == "present" and len(raw_containers) > MAX_PORTS:
+        raise ParamError("containers", "%d containers" % len(raw_containers), "are more than the %d ports a Linux "
+                         "bridge holds: spread them over several bridges" % MAX_PORTS)
     return NodeSpec(
         state=state, bridge=bridge, mtu=validate.mtu("mtu", params.get("mtu")),
         network=network, gateway=gateway, network6=network6, gateway6=gateway6,
@@ -139,6 +143,9 @@ def _gateway(field, value, network):
     address = validate.ip(field, value)
     if address not in network:
         raise ParamError(field, value, "is not in %s" % network)
+    if network.version == 4 and network.prefixlen < 31 and address in (network.network_address,
+                                                                        network.broadcast_address):
+        raise ParamError(field, value, "is the network or broadcast address of %s" % network)
     return address
 
 
@@ -157,6 +164,9 @@ def _container(index, item, network, network6):
             raise ParamError("containers[%d].%s" % (index, key), value, "needs cidr6, the node's IPv6 subnet")
         if "/" not in str(value):
             container[key] = "%s/%d" % (value, net.prefixlen)
+        address = validate.interface_address("containers[%d].%s" % (index, key), container[key])
+        if address.network != net:
+            raise ParamError("containers[%d].%s" % (index, key), value, "is not an address of %s" % net)
     return container
 
 
@@ -164,10 +174,10 @@ def _masquerades(params, network, network6):
     """Masquerade per subnet; with a cluster CIDR of its family, not toward it."""
     rules = []
     for field, subnet, version in (("cluster_cidr", network, 4), ("cluster_cidr6", network6, 6)):
-        if subnet is None:
-            continue
         raw = params.get(field)
         cluster = _network(field, raw, version) if raw not in (None, "") else None
+        if subnet is None:
+            continue
         if cluster is not None and not subnet.subnet_of(cluster):
             raise ParamError(field, raw, "must contain %s" % subnet)
         rules.append({"source": str(subnet), "not_to": str(cluster) if cluster is not None else ""})
@@ -239,6 +249,8 @@ def port_forwards(forwards, containers, dual_stack):
         if unknown or "port" not in forward or "to" not in forward:
             raise ParamError(field, forward, "must have port and to (and may have protocol and to6)%s"
                              % ("; unknown: %s" % ", ".join(unknown) if unknown else ""))
+        if forward["port"] is None or forward["to"] in (None, ""):
+            raise ParamError(field, forward, "must have port and to set")
         port = str(validate.integer(field + ".port", forward["port"], 1, 65535))
         protocol = validate.choice(field + ".protocol", forward.get("protocol") or "tcp", PROTOCOLS)
         to, target_address, target_port = port_forward_target(forward["to"], port)

@@ -52,7 +52,7 @@ def file_lines(old, settings, removed):
     wanted = dict(settings)
     lines, seen = [], set()
     for line in (old or "").splitlines():
-        name = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith(("#", ";")) else None
+        name = _name(line)
         if name in removed:
             continue
         if name in wanted:
@@ -63,6 +63,17 @@ def file_lines(old, settings, removed):
         lines.append(line)
     lines.extend("%s=%s" % (name, value) for name, value in settings if name not in seen)
     return lines
+
+
+def _name(line):
+    """The key a sysctl.d line sets, as written with dots (sysctl.d also takes
+    slashes, and a leading - for 'ignore errors'), or None for a comment."""
+    if "=" not in line or line.lstrip().startswith(("#", ";")):
+        return None
+    name = line.split("=", 1)[0].strip().lstrip("-")
+    if "/" in name and "." not in name:
+        name = name.replace("/", ".")
+    return name
 
 
 def plan_file(result, file_path, settings, removed):

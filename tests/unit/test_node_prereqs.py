@@ -3,6 +3,8 @@ and the node-side probe's list of commands against what the decisions look at. N
 no root: the probe's findings are data here."""
 
 import itertools
+import os
+import sys
 
 from ansible_collections.netplumb.linux.plugins.modules import node_prereqs as module
 from ansible_collections.netplumb.linux.plugins.plugin_utils import node_prereqs as prereqs
@@ -151,8 +153,72 @@ def test_the_probe_looks_up_every_command_a_decision_looks_at():
     assert [name for name, sbin in module.PROBED_COMMANDS if sbin] == ["sysctl"]
 
 
+# A run id, as the action plugin makes them (_run_id(): the ansible-playbook pid and its start time).
+RUN = "4242-123456"
+CNI_PLUGINS = "/usr/lib/cni"
+
+
 def test_the_probe_reports_the_python_it_runs_in_and_what_it_was_asked(tmp_path):
     params = dict(module.argument_spec(), pyroute2="", cni_plugins_dir=str(tmp_path))
     probe = module.probe(params)
-    assert probe["paths"] == {str(tmp_path): True} and probe["pyroute2"] is None
+    # The plugin directories of every distribution, always (so one probe serves both roles), and the one asked for.
+    assert probe["paths"] == dict([(d, os.path.exists(d)) for d in module.PLUGIN_DIRS] + [(str(tmp_path), True)])
+    assert probe["pyroute2"] is None and probe["pyroute2_error"] is None  # not asked for: not imported
     assert set(probe["tools"]) == set(name for name, dummy in module.PROBED_COMMANDS)
+    assert probe["python"] == sys.executable
+
+
+def test_the_probe_looks_at_the_plugin_directories_even_when_not_asked(tmp_path):
+    missing = str(tmp_path / "nowhere")
+    assert module.probe(dict(module.argument_spec(), pyroute2="", cni_plugins_dir=""))["paths"] == dict(
+        (d, os.path.exists(d)) for d in module.PLUGIN_DIRS)
+    assert module.probe(dict(module.argument_spec(), pyroute2="", cni_plugins_dir=missing))["paths"][missing] is False
+    # cni's default cni_src is one of them: a probe made for bridge_network answers the cni role.
+    assert CNI_PLUGINS in module.PLUGIN_DIRS
+
+
+def earlier(run=RUN, **probe):
+    """The host fact netplumb_node_probe an earlier task of a run left: what it found, with its verdict."""
+    opts = options(nat_backend="auto")
+    found_then = found(tools=("nft",), paths=dict((d, d == CNI_PLUGINS) for d in module.PLUGIN_DIRS), **probe)
+    return {"run": run, "found": prereqs.with_verdict(opts, found_then)}
+
+
+def test_a_probe_of_the_same_run_that_covers_the_options_is_reused():
+    fact = earlier()
+    cni = options(role="cni", cni_chain=[{"type": "portmap"}], cni_plugins_dir=CNI_PLUGINS)
+    for opts in (options(nat_backend="auto"), options(nat_backend="iptables", ipv6=True), cni,
+                 options(role="cni", cni_plugins_dir="/opt/cni/bin")):  # looked at, found missing: still an answer
+        assert prereqs.reusable(fact, opts, RUN), opts
+    # What the later task makes of it: the verdict for its own options, the findings unchanged.
+    reused = prereqs.with_verdict(cni, fact["found"])
+    assert reused["paths"] == fact["found"]["paths"] and reused["pyroute2_ok"] is None
+    assert [n["name"] for n in prereqs.missing(cni, reused, "Debian")] == ["iptables in PATH (run by portmap)"]
+    # pyroute2 asked for and imported (or tried and failed: that is an answer too).
+    assert prereqs.reusable(earlier(pyroute2="0.9.7"), options(pyroute2="0.7.2"), RUN)
+    failed_import = earlier()  # found() records the ModuleNotFoundError of a Python without it
+    assert failed_import["found"]["pyroute2_error"] and prereqs.reusable(failed_import, options(pyroute2="0.7.2"), RUN)
+
+
+def test_a_probe_of_another_run_is_never_reused():
+    # A fact cache keeps the fact from one ansible-playbook run to the next: that node may have changed since.
+    assert not prereqs.reusable(earlier(run="4241-123450"), options(nat_backend="auto"), RUN)
+    assert not prereqs.reusable(earlier(run=None), options(nat_backend="auto"), RUN)
+
+
+def test_a_probe_that_did_not_look_at_what_is_asked_is_not_reused():
+    fact = earlier()
+    # A directory it did not look at (a cni_src of the user's).
+    assert not prereqs.reusable(fact, options(role="cni", cni_plugins_dir="/srv/cni/bin"), RUN)
+    # pyroute2 asked for, the earlier probe did not import it (neither a version nor an error).
+    unasked = earlier(pyroute2=None)
+    unasked["found"]["pyroute2_error"] = None
+    assert not prereqs.reusable(unasked, options(pyroute2="0.7.2"), RUN)
+    assert prereqs.reusable(unasked, options(nat_backend="auto"), RUN)
+
+
+def test_a_malformed_probe_fact_is_not_reused():
+    opts = options(nat_backend="auto")
+    for fact in (None, "", "4242-123456", [], [RUN, {}], {}, {"run": RUN}, {"found": earlier()["found"]},
+                 {"run": RUN, "found": None}, {"run": RUN, "found": "everything"}, {"run": RUN, "found": []}):
+        assert not prereqs.reusable(fact, opts, RUN), fact

@@ -133,7 +133,7 @@ class ActionModule(ActionBase):
                 return out
 
         if check:
-            out["msg"] = prereqs.check_mode_end(needs)
+            out["msg"] = prereqs.check_mode_end(needs, options["ends_play"])
             out["warnings"] = [out["msg"]]
             return out
         # The installs checked: the same probe once more.

@@ -137,8 +137,6 @@ seealso:
   - module: netplumb.linux.nat_rule
   - module: netplumb.linux.bridge
   - module: netplumb.linux.route
-  - role: netplumb.linux.bridge_network
-    description: The role that calls this module once per node.
 '''
 
 EXAMPLES = r'''

@@ -74,6 +74,12 @@ options:
     type: list
     elements: dict
     default: []
+  ends_play:
+    description:
+      - What the check-mode message says - V(true), that the role ends the node's play after this task (its later
+        tasks cannot predict without what is missing); V(false), that the later tasks predict as if it were there.
+    type: bool
+    default: true
   cni_plugins_dir:
     description: A directory of CNI plugins that must exist; the V(plugins) package of O(packages) installs it. Empty, none.
     type: str
@@ -211,6 +217,7 @@ def argument_spec():
         sysctl=dict(type="bool", default=False),
         cni_chain=dict(type="list", elements="dict", default=[]),
         cni_plugins_dir=dict(type="str", default=""),
+        ends_play=dict(type="bool", default=True),
     )
 
 

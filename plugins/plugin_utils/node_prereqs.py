@@ -210,7 +210,10 @@ def refusal(role, install, needs):
     return "%s: this node lacks what the role needs%s, so nothing was changed: %s." % (role, why, listing(needs))
 
 
-def check_mode_end(needs):
+def check_mode_end(needs, ends_play=True):
+    if not ends_play:
+        return ("Check mode: this node lacks %s. A real run installs that first (reported above); the role's other "
+                "tasks predict as if it were there." % listing(needs))
     return ("Check mode: this node lacks %s. A real run installs that first (reported above); the role's other tasks "
             "need it on the node to predict anything, so this node's play ends here." % listing(needs))
 

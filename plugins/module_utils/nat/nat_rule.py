@@ -19,6 +19,9 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
 # nft and iptables run as commands; netlink only reads the interfaces a rule names.
 NETLINK = "lean"
 VARIANTS = ("legacy", "nft")
+# The commands each backend choice can work with.
+TOOLS = {"auto": ("nft", "iptables-nft", "iptables-legacy"), "nftables": ("nft",),
+         "iptables": ("iptables-nft", "iptables-legacy")}
 
 
 def parse(params):
@@ -101,6 +104,12 @@ def plan(ctx, spec):
                                        "task creates it, empty" % spec.netns):
             raise ParamError("netns", spec.netns, "is not an existing network namespace")
         backend, reason, current = Backend("nftables"), "check mode on a namespace still to be created", []
+    elif not any(have(tool) for tool in TOOLS[spec.backend]):
+        wanted = " or ".join(TOOLS[spec.backend])
+        if not ctx.assume_earlier_task("%s is not installed; check mode assumes an earlier task installs it, "
+                                       "and that the node has no rules yet" % wanted):
+            raise ParamError("backend", spec.backend, "needs %s, which is not on the node" % wanted)
+        backend, reason, current = Backend("nftables"), "check mode before %s is installed" % wanted, []
     else:
         backend, reason = ctx.remember(("nat backend", spec.backend, spec.netns),
                                        lambda: choose_backend(spec.backend, spec.netns))

@@ -213,6 +213,11 @@ def apply(netns, family, remove_tags, add):
         commands.append({"add": {"rule": native}})
     if not add and len(removing) == len(current) and (current or _table_exists(netns, family)):
         commands.append({"delete": {"table": {"family": name, "name": TABLE}}})
+    else:
+        # A chain of ours left without rules goes too, so undoing an add leaves the table as it was.
+        kept = {r["chain"] for r in current if r not in removing} | {n["chain"] for n in add}
+        for chain in sorted({r["chain"] for r in removing} - kept):
+            commands.append({"delete": {"chain": {"family": name, "table": TABLE, "name": chain}}})
     if commands:
         _nft(netns, "-j", "-f", "-", stdin=json.dumps({"nftables": commands}))
 

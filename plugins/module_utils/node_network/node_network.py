@@ -25,6 +25,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
 from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink as uplink_facts
 from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge, route
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
+from ansible_collections.netplumb.linux.plugins.module_utils.nat.tools import have
 from ansible_collections.netplumb.linux.plugins.module_utils.node_network import spec as node_spec
 from ansible_collections.netplumb.linux.plugins.module_utils.node_network import sysctl
 
@@ -203,6 +204,8 @@ def _label(rule, state):
 
 def _others(ctx, parts, spec, wanted):
     """Port forwards of ours that the desired state does not list: removed."""
+    if not any(have(tool) for tool in nat_rule.TOOLS[spec.nat_backend]):
+        return  # no NAT tool yet (check mode before the prerequisites): no rules of ours either
     backend, _reason = ctx.remember(("nat backend", spec.nat_backend, None),
                                     lambda: nat_rule.choose_backend(spec.nat_backend, None))
     for family in (4, 6):

@@ -20,6 +20,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core import validat
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import MAX_PORTS
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 
+DEFAULT_BRIDGE = "v-net-0"
 EXCLUSIVE = ("containers", "port_forwards")
 BACKENDS = ("auto", "nftables", "iptables")
 PROTOCOLS = ("tcp", "udp")
@@ -74,7 +75,7 @@ class NodeSpec:
 
 def parse(params):
     state = validate.choice("state", params.get("state") or "present", ("present", "absent"))
-    bridge = validate.ifname("bridge", params.get("bridge"))
+    bridge = validate.ifname("bridge", params.get("bridge") or DEFAULT_BRIDGE)
     network = _network("cidr", params.get("cidr"), 4)
     raw6 = params.get("cidr6")
     network6 = _network("cidr6", raw6, 6) if raw6 not in (None, "") else None

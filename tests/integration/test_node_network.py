@@ -1,0 +1,259 @@
+"""netplumb.linux.node_network on the real kernel: the module contract
+(check mode exact, changed then not, --diff, bad input), the whole node
+rolled back when its last step fails or the kernel refuses one, a racing
+change between apply and read-back rolled back, drift repaired, real
+traffic, and no pyroute2 on any path."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nat_traffic import ask, whoami_server
+from netplumb_testlib import assert_clean_failure, descriptions
+
+SYSCTL_FILE = "/etc/sysctl.d/60-netplumb.conf"
+NODE = {
+    "cidr": "198.51.100.0/24",
+    "cidr6": "2001:db8:100::/64",
+    "cluster_cidr": "198.51.100.0/23",
+    "uplink": "uplink0",
+    "containers": [{"name": "c1", "address": "198.51.100.11", "address6": "2001:db8:100::11"},
+                   {"name": "c2", "address": "198.51.100.12", "mtu": 1400}],
+    "port_forwards": [{"port": 80, "to": "198.51.100.11:8080"}],
+    "routes": [{"dst": "198.51.101.0/24", "gateway": "203.0.113.2"}],
+    "forward_rules": True,
+}
+
+
+def uplink(box):
+    """The node's uplink to a 'wan' namespace; the wan has no route to the containers."""
+    box.ip("netns", "add", "wan")
+    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "wan")
+    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
+    box.ip("addr", "add", "2001:db8:203::1/64", "dev", "uplink0", "nodad")
+    box.ip("link", "set", "uplink0", "up")
+    box.ip("addr", "add", "203.0.113.2/24", "dev", "eth0", netns="wan")
+    box.ip("link", "set", "eth0", "up", netns="wan")
+
+
+def node_state(box):
+    """Links, addresses and routes everywhere, the firewall, the sysctl file and forwarding now."""
+    ruleset = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+    sysctl = open(SYSCTL_FILE).read() if os.path.exists(SYSCTL_FILE) else None
+    forwarding = open("/proc/sys/net/ipv4/ip_forward").read()
+    return box.settled_snapshot(), ruleset, sysctl, forwarding
+
+
+def _engine(script, params):
+    """``script`` in a Python of its own, with the collection importable, ``params`` as argv[1]."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    return subprocess.run([sys.executable, "-c", script, json.dumps(params)], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+
+
+def task(params=None, environment=None, **extra):
+    step = {"name": "node", "netplumb.linux.node_network": dict(params or NODE, **extra)}
+    if environment:
+        step["environment"] = environment
+    return [step]
+
+
+def test_check_mode_exact_changed_then_not_diff_traffic_and_absent(sandbox):
+    uplink(sandbox)
+    before = node_state(sandbox)
+
+    check = sandbox.playbook(task(), check=True, diff=True)
+    assert check.rc == 0 and check.changed == 1, check
+    assert node_state(sandbox) == before, "check mode changed the node"
+    planned = check.results[0]
+    assert planned["summary"] == {"bridge": {"total": 1, "changed": 1}, "containers": {"total": 2, "changed": 2},
+                                  "nat_rules": {"total": 8, "changed": 8}, "routes": {"total": 1, "changed": 1},
+                                  "sysctl": {"total": 1, "changed": 1},
+                                  "operations": len(planned["operations"])}, planned["summary"]
+    assert planned["diff"]["before"]["bridge"]["v-net-0"] == {"state": "absent"}
+    assert planned["diff"]["after"]["bridge"]["v-net-0"]["addresses"] == ["198.51.100.1/24", "2001:db8:100::1/64"]
+    assert planned["ansible_facts"]["netplumb_container_network"] == {
+        "bridge": "v-net-0", "cidr": "198.51.100.0/24", "cidr6": "2001:db8:100::/64"}
+
+    real = sandbox.playbook(task(), diff=True)
+    assert real.rc == 0 and real.changed == 1, real
+    assert descriptions(real.results[0]) == descriptions(planned), "check mode did not predict the real run"
+    assert real.results[0]["diff"] == planned["diff"]
+    assert sandbox.ping("198.51.100.12", netns="c1") and sandbox.ping("198.51.100.11")
+    assert sandbox.ping("2001:db8:100::1", netns="c1")
+    with whoami_server("wan", 7000):
+        assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"  # masqueraded out of the uplink
+    with whoami_server("c1", 8080):
+        assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"  # the port forward
+    assert open(SYSCTL_FILE).read() == ("net.ipv4.ip_forward=1\nnet.ipv6.conf.uplink0.accept_ra=2\n"
+                                        "net.ipv6.conf.all.forwarding=1\n")
+    assert [r["gateway"] for r in sandbox.routes() if r["dst"] == "198.51.101.0/24"] == ["203.0.113.2"]
+
+    again = sandbox.playbook(task(), diff=True)
+    assert again.rc == 0 and again.changed == 0, again
+    assert again.results[0]["operations"] == [] and again.results[0]["summary"]["operations"] == 0
+    assert again.results[0]["diff"]["before"] == again.results[0]["diff"]["after"]
+    built = node_state(sandbox)
+    assert sandbox.playbook(task(), check=True).changed == 0 and node_state(sandbox) == built
+
+    gone = sandbox.playbook(task(state="absent"))
+    assert gone.rc == 0 and gone.changed == 1, gone
+    # Forwarding stays on until the next boot (documented); switched back by hand,
+    # the kernel drops the subnet-router anycast routes IPv6 forwarding added.
+    assert open("/proc/sys/net/ipv6/conf/all/forwarding").read() == "1\n"
+    for name, value in (("net/ipv6/conf/all/forwarding", "0"), ("net/ipv6/conf/uplink0/accept_ra", "1")):
+        with open("/proc/sys/" + name, "w") as handle:
+            handle.write(value)
+    snapshot, ruleset, sysctl, _forwarding = node_state(sandbox)
+    assert snapshot == before[0] and "netplumb" not in ruleset and sysctl is None
+    assert sandbox.playbook(task(state="absent")).changed == 0
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"cidr": "198.51.100.0/33"}, "cidr"),
+    ({"gateway": "203.0.113.1"}, "gateway"),
+    ({"containers": NODE["containers"] + [{"name": "c3", "address": "198.51.100.300"}]}, "containers[2].address"),
+    ({"containers": [{"name": "c1", "address": "203.0.113.5"}]}, "containers[0].address"),
+    ({"port_forwards": [{"port": 70000, "to": "198.51.100.11"}]}, "port_forwards[0].port"),
+    ({"port_forwards": [{"port": 80, "to": "198.51.100.11", "protocol": "icmp"}]}, "port_forwards[0].protocol"),
+    ({"routes": [{"dst": "198.51.101.0/24"}]}, "routes[0]"),
+    ({"routes": [{"dst": "198.51.101.0/24", "gateway": "2001:db8::1"}]}, "routes[0].gateway"),
+    ({"cluster_cidr": "203.0.113.0/24"}, "cluster_cidr"),
+    ({"uplink": "nosuch0"}, "uplink"),
+    ({"containers": [{"name": "c%d" % i, "address": "198.51.100.11"} for i in range(1025)]}, "containers"),
+])
+def test_bad_input_fails_naming_the_field_before_any_change(sandbox, bad, field):
+    uplink(sandbox)
+    before = node_state(sandbox)
+    run = sandbox.playbook(task(dict(NODE, **bad)))
+    assert_clean_failure(run, field, before[0], sandbox.settled_snapshot())
+    assert node_state(sandbox) == before
+
+
+def _converged_partly(box):
+    """A node where part of the network exists already (c1 and the bridge), so
+    a rollback must restore that part, not delete it."""
+    first = box.playbook(task(dict(NODE, containers=NODE["containers"][:1], port_forwards=[], routes=[])))
+    assert first.rc == 0, first
+    return node_state(box)
+
+
+def test_a_failing_last_step_rolls_the_whole_node_back(sandbox):
+    uplink(sandbox)
+    before = _converged_partly(sandbox)
+    check = sandbox.playbook(task(), check=True)
+    steps = len(check.results[0]["operations"])
+    assert steps >= 4, check.results[0]["operations"]
+
+    run = sandbox.playbook(task(environment={"NETPLUMB_TEST_FAIL_AT": str(steps)}))
+    assert run.rc != 0, run
+    result = run.failed[0]
+    assert result["failed_operation"]["description"] == check.results[0]["operations"][-1]["description"]
+    assert "fails on purpose" in result["msg"] and not result["rollback_errors"], result
+    assert result["rolled_back"] and not result["not_undone"], result
+    assert node_state(sandbox) == before, "the node was not rolled back whole"
+    assert "Traceback" not in run.stdout + run.stderr
+
+    # Nothing is left half done: the next run makes exactly the plan.
+    real = sandbox.playbook(task())
+    assert real.rc == 0 and descriptions(real.results[0]) == descriptions(check.results[0]), real
+
+
+def test_a_step_the_kernel_refuses_rolls_the_whole_node_back(sandbox):
+    uplink(sandbox)
+    before = _converged_partly(sandbox)
+    # No interface of the node reaches 192.0.2.99: the kernel refuses the route.
+    refused = dict(NODE, routes=[{"dst": "198.51.101.0/24", "gateway": "192.0.2.99"}])
+    run = sandbox.playbook(task(refused))
+    assert run.rc != 0, run
+    result = run.failed[0]
+    assert result["failed_operation"]["op"] == "route_add", result
+    assert "unreachable" in result["msg"].lower() and result["rolled_back"], result
+    assert node_state(sandbox) == before
+
+
+def test_a_change_between_apply_and_read_back_rolls_back_and_names_it(sandbox):
+    """Another agent deletes c2's host end after node_network applied its
+    plan, before it reads the node back: the read-back names the difference
+    and the run is undone (the engine, without Ansible)."""
+    uplink(sandbox)
+    before = _converged_partly(sandbox)
+    script = """
+import json, subprocess, sys
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+applied = engine.apply
+def racing(ctx, ops):
+    done = applied(ctx, ops)
+    subprocess.run(["ip", "link", "del", "veth-c2"], check=True)
+    return done
+engine.apply = racing
+try:
+    engine.run(node_network, json.loads(sys.argv[1]))
+except ApplyError as exc:
+    print(json.dumps({"msg": str(exc), "rolled_back": exc.rolled_back, "errors": exc.rollback_errors}))
+"""
+    proc = _engine(script, NODE)
+    assert proc.returncode == 0 and proc.stdout, proc.stderr
+    failure = json.loads(proc.stdout)
+    assert "read back after the apply still needs" in failure["msg"] and "c2" in failure["msg"], failure
+    assert failure["rolled_back"] and not failure["errors"], failure
+    assert node_state(sandbox) == before
+
+
+def test_drift_is_named_by_check_mode_and_repaired(sandbox):
+    uplink(sandbox)
+    assert sandbox.playbook(task()).rc == 0
+    built = node_state(sandbox)
+    sandbox.ip("link", "del", "eth0", netns="c1")                      # c1's cable pulled out
+    sandbox.ip("addr", "del", "198.51.100.1/24", "dev", "v-net-0")     # the gateway address gone
+    sandbox.ip("route", "del", "198.51.101.0/24")                      # a peer route gone
+    with open(SYSCTL_FILE, "w") as handle:                             # the boot setting edited away
+        handle.write("# mine\n")
+
+    check = sandbox.playbook(task(), check=True)
+    assert check.rc == 0 and check.changed == 1, check
+    summary = check.results[0]["summary"]
+    assert [(kind, counts["changed"]) for kind, counts in sorted(summary.items())
+            if kind != "operations" and counts["changed"]] == [
+        ("bridge", 1), ("containers", 1), ("routes", 1), ("sysctl", 1)], summary
+    real = sandbox.playbook(task())
+    assert real.rc == 0 and descriptions(real.results[0]) == descriptions(check.results[0]), real
+    assert sandbox.ping("198.51.100.12", netns="c1")
+    _snapshot, ruleset, sysctl, forwarding = node_state(sandbox)
+    assert (ruleset, forwarding) == (built[1], built[3]) and sysctl == "# mine\n" + built[2]
+    assert sandbox.playbook(task()).changed == 0
+
+
+def test_exclusive_containers_and_port_forwards_remove_what_is_not_listed(sandbox):
+    uplink(sandbox)
+    assert sandbox.playbook(task()).rc == 0
+    fewer = dict(NODE, containers=NODE["containers"][:1], port_forwards=[], exclusive=["containers", "port_forwards"])
+    run = sandbox.playbook(task(fewer))
+    assert run.rc == 0 and run.changed == 1, run
+    assert sorted(sandbox.netns_list()) == ["c1", "wan"]
+    ruleset = node_state(sandbox)[1]
+    assert "dnat" not in ruleset and "masquerade" in ruleset, ruleset
+    assert sandbox.playbook(task(fewer)).changed == 0
+
+
+def test_no_path_imports_pyroute2(sandbox):
+    """Cold, no change and teardown: node_network reads and writes the kernel
+    on the standard library alone."""
+    uplink(sandbox)
+    script = """
+import json, sys
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+params = json.loads(sys.argv[1])
+runs = [engine.run(node_network, params).changed, engine.run(node_network, params).changed,
+        engine.run(node_network, dict(params, state="absent")).changed]
+print(json.dumps({"changed": runs, "pyroute2": sorted(m for m in sys.modules if m.startswith("pyroute2"))}))
+"""
+    proc = _engine(script, NODE)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"changed": [True, False, True], "pyroute2": []}

@@ -73,7 +73,9 @@ class ActionModule(ActionBase):
     def _probe(self, options, task_vars, again=False):
         """What the node has: this run's earlier probe when it covers these
         options (another role's task made it), else a new one."""
-        earlier = task_vars.get(PROBE_FACT)
+        # The host fact itself: a variable of the same name (set_fact, -e) or
+        # facts not injected as variables must not hide it.
+        earlier = (task_vars.get("ansible_facts") or {}).get(PROBE_FACT)
         if not again and prereqs.reusable(earlier, options, _run_id()):
             return prereqs.with_verdict(options, earlier["found"]), False
         args = dict((key, value) for key, value in options.items() if value is not None)
@@ -157,5 +159,5 @@ def _run_id():
         with open("/proc/%d/stat" % parent) as handle:
             started = handle.read().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
-        started = "?"
+        return None  # no way to tell runs apart: never reuse
     return "%d-%s" % (parent, started)

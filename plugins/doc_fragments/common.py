@@ -32,7 +32,7 @@ notes:
     that names it, and the name is returned in C(field).
 '''
 
-    # Modules that talk netlink through pyroute2 (bridge, route, net_facts).
+    # Modules that talk netlink through pyroute2 (net_facts without its uplink option).
     NETLINK = r'''
 options: {}
 requirements:

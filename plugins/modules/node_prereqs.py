@@ -25,7 +25,7 @@ description:
     something has no package and no pip way. Messages start with O(role) and name its variables.
   - "In check mode it predicts the install (the package manager and pip run in check mode) and warns, in C(msg)
     too, that the role's play ends for the node; the role ends it (C(meta: end_host)), as an action cannot."
-  - The node's distribution facts are gathered only when something is missing (they name the packages)."
+  - The node's distribution facts are gathered only when something is missing (they name the packages).
   - Used by the C(bridge_network) and C(cni) roles; the logic is in the collection's
     C(plugins/plugin_utils/node_prereqs.py).
 options:
@@ -111,16 +111,23 @@ notes:
 '''
 
 EXAMPLES = r'''
-- name: Prerequisites of a role that runs nat_rule and sysctl, and imports pyroute2
+- name: What the bridge_network role needs (node_network runs nft or iptables)
   netplumb.linux.node_prereqs:
     role: bridge_network
     install: true
-    pyroute2: 0.7.2
     nat_backend: auto
+    ends_play: false
+    packages:
+      Debian: {nft: nftables, iptables: iptables}
+  register: prereqs
+
+- name: A play of your own whose tasks import pyroute2 (netplumb.linux.bridge, route, net_facts) and run sysctl
+  netplumb.linux.node_prereqs:
+    role: my_role
+    pyroute2: 0.7.2
     sysctl: true
     packages:
-      Debian: {pyroute2: python3-pyroute2, nft: nftables, iptables: iptables, sysctl: procps}
-  register: prereqs
+      Debian: {pyroute2: python3-pyroute2, sysctl: procps}
 
 - name: What was missing and what was installed
   ansible.builtin.debug:

@@ -139,7 +139,8 @@ def reusable(earlier, options, run):
     """Whether an earlier probe (the fact {run, found}) of this same run
     answers ``options``: every directory they ask about was looked at, and
     pyroute2 was imported if they need it."""
-    if not isinstance(earlier, dict) or earlier.get("run") != run or not isinstance(earlier.get("found"), dict):
+    if run is None or not isinstance(earlier, dict) or earlier.get("run") != run \
+            or not isinstance(earlier.get("found"), dict):
         return False
     found = earlier["found"]
     directory = options.get("cni_plugins_dir")

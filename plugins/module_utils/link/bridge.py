@@ -19,7 +19,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations i
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import read_views, require_namespaces
 
 
-NETLINK = "pyroute2"
+NETLINK = "lean"
 OPERATIONS = (kernel_ops.OPERATIONS,)
 
 

@@ -17,7 +17,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import ROUTE_ADD, ROUTE_DEL, ROUTE_REPLACE
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import require_namespaces
 
-NETLINK = "pyroute2"
+NETLINK = "lean"
 OPERATIONS = (kernel_ops.OPERATIONS,)
 
 

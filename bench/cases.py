@@ -5,9 +5,20 @@ GATEWAY = "198.51.100.1"
 PLEN = 24
 
 
+# More containers than a /24 holds: 198.18.0.0/15 is reserved for benchmarks (RFC 2544).
+GROWTH_NET = "198.18.0.0/22"
+GROWTH_GATEWAY = "198.18.0.1"
+
+
 def containers(n, prefix="c"):
     """n containers on 198.51.100.0/24 (n <= 240)."""
     return [{"name": "%s%d" % (prefix, i), "address": "198.51.100.%d/%d" % (10 + i, PLEN)} for i in range(n)]
+
+
+def growth_containers(n, prefix="g"):
+    """n containers on GROWTH_NET (n <= 1000)."""
+    return [{"name": "%s%d" % (prefix, i), "address": "198.18.%d.%d/22" % ((10 + i) // 256, (10 + i) % 256)}
+            for i in range(n)]
 
 
 def _play(tasks, hosts="localhost"):
@@ -23,6 +34,18 @@ def container_net(n, hosts="localhost", prefix="c", state="present"):
     args = {"bridge": BRIDGE, "gateway": GATEWAY, "containers": containers(n, prefix), "state": state}
     tasks = [_bridge_task()] if state == "present" else []
     return _play(tasks + [{"name": "containers", "netplumb.linux.container_net": args}], hosts)
+
+
+def node_network(n, uplink="uplink0"):
+    """The node's network in one task: the bridge and n containers, masquerade out of the uplink."""
+    args = {"bridge": BRIDGE, "cidr": "198.51.100.0/%d" % PLEN, "uplink": uplink,
+            "containers": [{"name": c["name"], "address": c["address"].split("/")[0]} for c in containers(n)]}
+    return _play([{"name": "node", "netplumb.linux.node_network": args}])
+
+
+def noop(tasks):
+    """Ansible's own cost of ``tasks`` module tasks that do nothing (ansible.builtin.ping)."""
+    return _play([{"name": "ping %d" % i, "ansible.builtin.ping": {}} for i in range(tasks)])
 
 
 def naive(n):

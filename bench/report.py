@@ -68,7 +68,44 @@ def rows(results):
         # [label, seconds] pairs in the order measured (a dict in older results).
         for label, seconds in (imports.items() if isinstance(imports, dict) else imports):
             out.append("| %s | %s |" % (label, _ms(seconds)))
-    out += fleet_rows(results)
+    out += shape_rows(results) + growth_rows(results) + fleet_rows(results)
+    return out
+
+
+def shape_rows(results):
+    """The bench shapes with n containers, no change, above Ansible's own cost of as many tasks."""
+    shapes = results.get("shapes")
+    if not shapes:
+        return []
+    n = shapes["n"]
+    out = ["", "%d containers, nothing to change, against Ansible's own cost of as many tasks that do nothing "
+           "(ansible.builtin.ping), whole ansible-playbook runs:" % n, "",
+           "| shape | tasks | no change (s) | Ansible's own (s) | above it, per container (ms) |",
+           "|---|---:|---:|---:|---:|"]
+    for label, shape in sorted((k, v) for k, v in shapes.items() if k != "n"):
+        out.append("| %s | %d | %.2f | %.2f | %.2f |" % (label, shape["tasks"], shape["nochange"], shape["ansible"],
+                                                         _per(shape["nochange"] - shape["ansible"], n)))
+    return out
+
+
+def _growth_ratio(g, n):
+    """The module's cold run per container, relative to the floor's, at n."""
+    return g[n]["cold"] / g[n]["floor"]
+
+
+def growth_rows(results):
+    growth = results.get("growth")
+    if not growth:
+        return []
+    out = ["", "Growth: container_net's module (main(), a Python of its own) and the pyroute2 floor, side by side:", "",
+           "| n | floor (s) | module cold (s) | module / floor | module no change (s) | per container, cold (ms) "
+           "| peak memory of the module run (MB) |",
+           "|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in sorted(growth):
+        g = growth[n]
+        out.append("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f |" % (
+            n, g["floor"], g["cold"], _growth_ratio(growth, n), g["nochange"], _per(g["cold"], n),
+            g["maxrss_kb"] / 1024.0))
     return out
 
 
@@ -121,6 +158,20 @@ def fleet_rows(results):
             "%.1f" % f["lab_down"] if f.get("lab_down") is not None else "failed",
             f["ping_first"]["wall"], f["ping"]["wall"], f["site_cold"]["changed"], f["site_nochange"]["changed"],
             f["load_before"], f["load_after"]))
+    out += ["", "Against the one-ping playbook on the same nodes (the roles' prerequisites installed; cold: no network "
+            "yet, check: check mode in that state), task slots per node and CPU seconds per node:", "",
+            "| nodes | check / ping | cold / ping | no change / ping | task slots per node | controller CPU per node, "
+            "no change (s) | node CPU per node, no change (s) |",
+            "|---:|---:|---:|---:|---:|---:|---:|"]
+    for nodes in sorted(fleet):
+        f = fleet[nodes]
+        if "site_check" not in f:
+            continue
+        cpu = f["site_nochange"].get("cpu") or {}
+        out.append("| %d | %.1f | %.1f | %.1f | %.0f | %.2f | %.2f |" % (
+            nodes, f["site_check"]["wall"] / f["ping"]["wall"], f["site_cold"]["wall"] / f["ping"]["wall"],
+            f["site_nochange"]["wall"] / f["ping"]["wall"], f["site_nochange"].get("slots_per_node", 0),
+            cpu.get("controller", 0) / nodes, cpu.get("nodes", 0) / nodes))
     top = fleet[max(fleet)]
     out += ["", "Where the time goes, %s (s; a task's span runs from its start to the last node's result):"
             % _nodes(top["nodes"]), "",
@@ -180,7 +231,40 @@ def targets(results):
     veth, true = _item(loop, "veth"), _item(loop, "true")
     out.append(("loop of %d veth items within 1.3x of /bin/true (per item)" % loop["n"],
                 "%.2fx" % (veth / true if true > 0 else float("inf")), veth <= 1.3 * true))
+    shapes = results.get("shapes")
+    for label, shape in sorted((k, v) for k, v in (shapes or {}).items() if k != "n"):
+        above = _per(shape["nochange"] - shape["ansible"], shapes["n"])
+        out.append(("%d no change, %s: <= 1.0 ms per container above Ansible's own %d-task cost"
+                    % (shapes["n"], label, shape["tasks"]), "%.2f ms" % above, above <= 1.0))
+    growth = results.get("growth")
+    if growth and len(growth) > 1:
+        low, high = min(growth), max(growth)
+        ratio = _growth_ratio(growth, high) / _growth_ratio(growth, low)
+        out.append(("growth: module / floor per container at %d <= 1.1x that at %d" % (high, low),
+                    "%.2fx (%.2f, %.2f)" % (ratio, _growth_ratio(growth, high), _growth_ratio(growth, low)),
+                    ratio <= 1.1))
+        out.append(("peak memory of the module run at %d containers" % high,
+                    "%.0f MB" % (growth[high]["maxrss_kb"] / 1024.0), None))
     fleet = results.get("fleet")
+    if fleet and any("site_check" in f for f in fleet.values()):
+        lab = fleet[2] if 2 in fleet else _fleet_base(fleet)
+        name = "%s, %s" % (_fleet_name(results), _nodes(lab["nodes"]))
+        for key, label, limit in (("site_nochange", "no change", 4.0), ("site_cold", "cold", 5.0),
+                                  ("site_check", "check mode", 5.0)):
+            ratio = lab[key]["wall"] / lab["ping"]["wall"]
+            out.append(("%s %s: <= %.0fx the one-ping playbook" % (name, label, limit),
+                        "%.1fx (%.1f s)" % (ratio, lab[key]["wall"]), ratio <= limit))
+        slots = max(f["site_nochange"].get("slots_per_node", 0) for f in fleet.values())
+        out.append(("%s: <= 12 task slots per node" % _fleet_name(results), "%.0f" % slots, slots <= 12))
+        one, many = _fleet_base(fleet), fleet[max(fleet)]
+        if many is not one and one["site_nochange"].get("cpu") and many["site_nochange"].get("cpu"):
+            for side in ("controller", "nodes"):
+                per_one = one["site_nochange"]["cpu"][side] / one["nodes"]
+                per_many = many["site_nochange"]["cpu"][side] / many["nodes"]
+                ratio = per_many / per_one if per_one > 0 else float("inf")
+                out.append(("fleet, no change: %s CPU per node, %d nodes <= 1.2x %d" % (
+                    "controller" if side == "controller" else "node", many["nodes"], one["nodes"]),
+                    "%.2fx (%.2f vs %.2f s)" % (ratio, per_many, per_one), ratio <= 1.2))
     if fleet:
         base, top = _fleet_base(fleet), fleet[max(fleet)]
         for key, label in (("site_cold", "cold"), ("site_nochange", "no change")):
@@ -286,7 +370,7 @@ def load_results(path):
     """Results written by run.py --json, with the integer keys it had in memory."""
     with open(path) as handle:
         results = json.load(handle)
-    for section in ("inprocess", "playbook", "fleet"):
+    for section in ("inprocess", "playbook", "fleet", "growth"):
         if section in results:
             results[section] = {int(key): value for key, value in results[section].items()}
     return results

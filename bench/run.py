@@ -2,22 +2,21 @@
 tests/sandbox.sh): the naive playbook, the per-task module loop, container_net
 (through ansible-playbook, and the engine's own time), the raw pyroute2 floor,
 for n containers (cold, no change, check), and a fleet: the bundled site.yml
-on 1, 4 and 8 lab nodes reached over SSH, against a one-ping playbook.
+on 1, 2 and 8 lab nodes reached over SSH, against a one-ping playbook.
 
 Every measurement runs in a fresh network + mount namespace of its own
 (netplumb_testlib.sandboxed). Prints a table of times and ratios; with
 --doc/--plot writes docs/performance.md and its PNG. No timing is asserted.
 
-    tests/sandbox.sh .venv/bin/python bench/run.py [--sizes 10,50,200] [--fleet 1,4,8|none] [--doc docs/performance.md]
+    tests/sandbox.sh .venv/bin/python bench/run.py [--sizes 10,50,200] [--fleet 1,2,8|none] [--growth 100,1000|none] [--doc docs/performance.md]
 """
 
 import argparse
-import contextlib
 import datetime
-import io
 import json
 import os
 import platform
+import resource
 import signal
 import statistics
 import subprocess
@@ -33,6 +32,7 @@ sys.path[:0] = [os.path.join(ROOT, ".build", "collections"), os.path.join(ROOT, 
 
 import cases  # noqa: E402
 import floor  # noqa: E402
+from modulerun import module_run  # noqa: E402
 import report  # noqa: E402
 from netplumb_testlib import COLLECTIONS, CONTROLLER_INVENTORY, PYTHON, VENV_BIN, sandboxed  # noqa: E402
 
@@ -87,29 +87,6 @@ def _timed(call):
     start = time.perf_counter()
     result = call()
     return time.perf_counter() - start, result
-
-
-def module_run(params, check=False):
-    """The module's main() in this process, as AnsiballZ runs it once Python and
-    Ansible are loaded: argument checks, the engine, the JSON result."""
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-    from ansible_collections.netplumb.linux.plugins.modules import container_net as module
-    args = dict(params, _ansible_check_mode=check, _ansible_diff=False)
-    basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    basic._ANSIBLE_PROFILE = "legacy"  # what ansible-core 2.19 hands modules by default
-    out = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(out):
-        try:
-            module.main()
-        except SystemExit:
-            pass
-    elapsed = time.perf_counter() - start
-    result = json.loads(out.getvalue())
-    if result.get("failed"):
-        raise RuntimeError(result.get("msg"))
-    return elapsed, result
 
 
 def _median_of(count, call):
@@ -170,6 +147,61 @@ def playbook_times(n):
     return {"check_cold": check[0], "cold": cold[0], "nochange": same[0]}
 
 
+def _uplink(box):
+    """The node's uplink to a 'wan' namespace (node_network masquerades out of it)."""
+    box.ip("netns", "add", "wan")
+    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "wan")
+    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
+    box.ip("link", "set", "uplink0", "up")
+
+
+SHAPES = (("node_network", 1, cases.node_network), ("bridge + container_net", 2, cases.container_net))
+
+
+def shape_times(n, repeat):
+    """Each shape with n containers, no change, against Ansible's own cost of
+    the same number of tasks (ansible.builtin.ping), alternately ``repeat``
+    times each; medians (s)."""
+    result = {}
+    for label, tasks, make in SHAPES:
+        with sandboxed() as box:
+            _uplink(box)
+            playbook(make(n))  # built
+            same, floor_ = [], []
+            for _unused in range(repeat):
+                wall, changed, _failed = playbook(make(n))
+                assert changed == 0, (label, changed)
+                same.append(wall)
+                floor_.append(playbook(cases.noop(tasks))[0])
+        result[label] = {"tasks": tasks, "nochange": statistics.median(same), "ansible": statistics.median(floor_)}
+    return result
+
+
+def growth_times(sizes, repeat):
+    """container_net's module (main(), in a Python of its own) cold and with
+    no change on each size of containers, and the pyroute2 floor, alternately;
+    medians, and the module's peak memory (kB)."""
+    runs = {n: [] for n in sizes}
+    floors = {n: [] for n in sizes}
+    for rep in range(repeat):
+        for n in sizes:
+            log("growth, n=%d (%d/%d)" % (n, rep + 1, repeat))
+            with sandboxed() as box:
+                box.ip("link", "add", cases.BRIDGE, "type", "bridge")
+                box.ip("addr", "add", "%s/22" % cases.GROWTH_GATEWAY, "dev", cases.BRIDGE)
+                box.ip("link", "set", cases.BRIDGE, "up")
+                proc = subprocess.run([PYTHON, os.path.join(HERE, "module_child.py"), str(n)], capture_output=True,
+                                      text=True, timeout=1800, check=True)
+                runs[n].append(json.loads(proc.stdout))
+            floors[n].append(floor_time(n))
+    result = {}
+    for n in sizes:
+        result[n] = {key: statistics.median(run[key] for run in runs[n]) for key in ("cold", "nochange")}
+        result[n]["maxrss_kb"] = max(run["maxrss_kb"] for run in runs[n])
+        result[n]["floor"] = statistics.median(floors[n])
+    return result
+
+
 def naive_time(n):
     with sandboxed():
         wall, changed, _failed = playbook(cases.naive(n))
@@ -187,6 +219,7 @@ def loop_times(n):
 
 
 SITE = os.path.join(ROOT, "playbooks", "site.yml")
+TEARDOWN = os.path.join(ROOT, "playbooks", "teardown.yml")
 # playbooks/group_vars/lab_nodes.yml gives node i the IPv4 subnet
 # 198.51.100.<32(i-1)>/27 inside the cluster's 198.51.100.0/24: 8 nodes at most.
 FLEET_MAX = 8
@@ -215,12 +248,48 @@ def _fleet_env(tmp):
     return env
 
 
-def _ansible_playbook(args, env, timeout):
-    """ansible-playbook ``args``; (wall seconds, the json callback's output). Raises on failure."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _node_cpu(state):
+    """CPU seconds of the lab's nodes so far: every process of each node's
+    tree, with the children it reaped (so what ran and exited counts once)."""
+    if state is None:
+        return 0.0
+    roots = set(lab_state.find_nodes(state).values())
+    parents, times = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(x) for x in fields[11:15])
+    total = 0
+    for pid, ticks in times.items():
+        seen, walk = 0, pid
+        while walk not in roots and walk in parents and seen < 64:
+            walk, seen = parents[walk], seen + 1
+        if walk in roots:
+            total += ticks
+    return total / _TICK
+
+
+def _ansible_playbook(args, env, timeout, state=None):
+    """ansible-playbook ``args``; (wall seconds, the json callback's output). Raises on failure.
+    With the lab's ``state``, the run's CPU seconds (controller, nodes) go into the output as "cpu"."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    nodes_before = _node_cpu(state)
     start = time.perf_counter()
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook")] + list(args), capture_output=True,
                           text=True, timeout=timeout, env=env, check=False)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {"controller": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+           "nodes": _node_cpu(state) - nodes_before}
     try:
         data = json.loads(proc.stdout[proc.stdout.index("{"):])
     except ValueError:
@@ -228,6 +297,7 @@ def _ansible_playbook(args, env, timeout):
     if proc.returncode != 0:
         raise RuntimeError("ansible-playbook %s failed (%d): %s %s" % (
             " ".join(args), proc.returncode, _failures(data) or proc.stdout[-3000:], proc.stderr[-2000:]))
+    data["cpu"] = cpu
     return wall, data
 
 
@@ -275,7 +345,9 @@ def run_summary(wall, data, slowest=8):
                           "ran": any(not result.get("skipped") for result in results),
                           "module_runs": sum(_module_runs(result) for result in results)})
     hosts = max(len(stats), 1)
+    slots = sum(len(task["hosts"]) for play in data.get("plays", []) for task in play["tasks"])
     return {"wall": wall, "changed": sum(s.get("changed", 0) for s in stats.values()),
+            "slots_per_node": slots / hosts, "cpu": data.get("cpu", {}),
             "failures": sum(s.get("failures", 0) + s.get("unreachable", 0) for s in stats.values()),
             "hosts": len(stats), "tasks": len(spans), "tasks_run": sum(1 for span in spans if span["ran"]),
             "in_plays": sum(_span(play["play"]["duration"]) for play in data.get("plays", [])),
@@ -348,15 +420,23 @@ def fleet_run(nodes, site=SITE, repeat=2):
             result["lab_up"], data = _ansible_playbook(lab, env, LAB_TIMEOUT)
             result["layer_built"] = _layer_built(data)
             inventory = ["-i", os.path.join(state, "inventory.yml"), "-f", str(nodes)]
-            log("fleet: %d node(s), %s cold" % (nodes, os.path.basename(site)))
-            result["site_cold"] = run_summary(*_ansible_playbook(inventory + [site], env, SITE_TIMEOUT))
+            log("fleet: %d node(s), %s first run (the prerequisites installed)" % (nodes, os.path.basename(site)))
+            result["site_first"] = run_summary(*_ansible_playbook(inventory + [site], env, SITE_TIMEOUT, state))
+            if site == SITE:
+                # The roles' undo: nodes that have the prerequisites and no network, what a fleet's cold run meets.
+                _ansible_playbook(inventory + [TEARDOWN, "--limit", "lab_nodes"], env, SITE_TIMEOUT)
+            log("fleet: %d node(s), %s check mode, then cold" % (nodes, os.path.basename(site)))
+            result["site_check"] = run_summary(*_ansible_playbook(inventory + [site, "--check"], env, SITE_TIMEOUT,
+                                                                  state))
+            result["site_cold"] = run_summary(*_ansible_playbook(inventory + [site], env, SITE_TIMEOUT, state))
             # The no-change run and the ping one alternate, ``repeat`` times each.
             for key in ("site_nochange", "ping"):
                 result[key + "_runs"] = []
             for rep in range(repeat):
                 for key, play, timeout in (("site_nochange", site, SITE_TIMEOUT), ("ping", ping, PING_TIMEOUT)):
                     log("fleet: %d node(s), %s (%d/%d)" % (nodes, key, rep + 1, repeat))
-                    result[key + "_runs"].append(run_summary(*_ansible_playbook(inventory + [play], env, timeout)))
+                    result[key + "_runs"].append(run_summary(*_ansible_playbook(inventory + [play], env, timeout,
+                                                                                state)))
             for key in ("site_nochange", "ping"):
                 # The fastest: the run least disturbed by other work on the machine.
                 result[key] = min(result[key + "_runs"], key=lambda run: run["wall"])
@@ -373,6 +453,19 @@ def fleet_run(nodes, site=SITE, repeat=2):
 def fleet_times(sizes, site=SITE, repeat=2):
     """fleet_run for each node count, smallest first."""
     return {nodes: fleet_run(nodes, site, repeat) for nodes in sorted(sizes)}
+
+
+def parse_growth(text):
+    """--growth: 'none', or container counts like '100,1000' (each 1..1000)."""
+    if text == "none":
+        return []
+    try:
+        sizes = sorted({int(x) for x in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r: container counts like 100,1000, or none" % text)
+    if not sizes or sizes[0] < 1 or sizes[-1] > 1000:
+        raise argparse.ArgumentTypeError("%r: counts from 1 to 1000 (%s)" % (text, cases.GROWTH_NET))
+    return sizes
 
 
 def parse_fleet(text):
@@ -421,14 +514,16 @@ def main(argv=None):
     parser.add_argument("--sizes", default="10,50,200", help="container counts (default 10,50,200)")
     parser.add_argument("--naive", type=int, default=20, help="containers in the naive playbook (default 20)")
     parser.add_argument("--loop", type=int, default=50, help="items of the per-task loops (default 50)")
-    parser.add_argument("--fleet", default="1,4,8", type=parse_fleet,
-                        help="lab node counts for site.yml over SSH, or 'none' (default 1,4,8; at most %d)"
+    parser.add_argument("--fleet", default="1,2,8", type=parse_fleet,
+                        help="lab node counts for site.yml over SSH, or 'none' (default 1,2,8; at most %d)"
                         % FLEET_MAX)
     parser.add_argument("--fleet-playbook", default=SITE,
                         help="the playbook the fleet runs against the ping one (default playbooks/site.yml)")
     parser.add_argument("--fleet-repeat", type=int, default=2,
                         help="runs of the no-change and ping playbooks per fleet, alternately (default 2; fastest)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the in-process runs (median)")
+    parser.add_argument("--growth", default="100,1000", type=parse_growth,
+                        help="container counts of the growth runs (default 100,1000; at most 1000), or 'none'")
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--doc", help="write the performance document here (docs/performance.md)")
     parser.add_argument("--plot", help="write the plot here (PNG; needs matplotlib)")
@@ -452,6 +547,10 @@ def main(argv=None):
     for n in sizes:
         log("container_net playbook, n=%d" % n)
         results["playbook"][n] = playbook_times(n)
+    log("shapes, n=%d" % max(sizes))
+    results["shapes"] = dict(shape_times(max(sizes), args.repeat), n=max(sizes))
+    if args.growth:
+        results["growth"] = growth_times(args.growth, args.repeat)
     log("naive playbook, n=%d" % args.naive)
     results["naive"] = {"n": args.naive, "seconds": naive_time(args.naive)}
     log("per-task loops, %d items" % args.loop)

@@ -2,7 +2,7 @@
 # inside a throwaway sandbox; rewrites docs/performance.md and its plot.
 # Not part of make test (tests carry no timing assertions); the smoke test
 # tests/integration/test_bench_smoke.py checks that the scripts still run.
-# The fleet part builds labs of 1, 4 and 8 SSH nodes (mk/lab.mk's package
+# The fleet part builds labs of 1, 2 and 8 SSH nodes (mk/lab.mk's package
 # directory and layer cache, exported) and runs playbooks/site.yml on them:
 # most of the run's time (about half an hour on a loaded 2-core machine).
 #   make bench BENCH_ARGS="--sizes 10,50 --fleet none"   (a quicker look)

@@ -20,12 +20,15 @@ import report  # noqa: E402  pylint: disable=wrong-import-position
 import run as bench  # noqa: E402  pylint: disable=wrong-import-position
 
 BENCH = os.path.join(ROOT, "bench", "run.py")
+_INPROCESS = {"floor": 1.0, "cold": 1.0, "check_cold": 1.0, "nochange": 1.0, "check_nochange": 1.0,
+              "module_check_cold": 1.0, "module_nochange": 1.0}
+_PLAYBOOK = {"cold": 1.0, "check_cold": 1.0, "nochange": 1.0}
 
 
 def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     results, doc = tmp_path / "bench.json", tmp_path / "performance.md"
     proc = subprocess.run([PYTHON, BENCH, "--sizes", "2", "--naive", "1",
-                           "--loop", "1", "--fleet", "none", "--repeat", "1", "--json", str(results),
+                           "--loop", "1", "--fleet", "none", "--growth", "2,3", "--repeat", "1", "--json", str(results),
                            "--doc", str(doc)], capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Targets:" in proc.stdout
@@ -35,6 +38,11 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert set(data["playbook"]["2"]) == {"cold", "check_cold", "nochange"}
     assert data["naive"]["n"] == 1 and set(data["loop"]) == {"veth_1", "true_1", "n"}
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5
+    assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
+    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible"}
+    assert sorted(data["growth"]) == ["2", "3"] and set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb",
+                                                                                  "floor"}
+    assert "Growth:" in doc.read_text() and "above it, per container" in doc.read_text()
     assert "fleet" not in data and "Fleet over SSH" not in doc.read_text()
     assert "load average" in doc.read_text()
     # Every measurement ran in a sandbox of its own: nothing is left in the test's.
@@ -67,15 +75,22 @@ def test_bench_fleet_on_one_ssh_node(sandbox, tmp_path):
     fleet = bench.fleet_times([1], site=str(site), repeat=1)
     one = fleet[1]
     assert one["nodes"] == 1 and one["lab_down"] is not None
-    for key in ("site_cold", "site_nochange", "ping", "ping_first"):
+    for key in ("site_first", "site_check", "site_cold", "site_nochange", "ping", "ping_first"):
         assert one[key]["hosts"] == 1 and one[key]["tasks"] == one[key]["tasks_run"] == 1, one[key]
         assert one[key]["module_runs_per_node"] == 1 and one[key]["changed"] == 0, one[key]
+        assert one[key]["slots_per_node"] == 1 and one[key]["cpu"]["controller"] > 0, one[key]
+    # The node's own processes ran the ping module: their CPU is counted.
+    assert one["site_nochange"]["cpu"]["nodes"] > 0, one["site_nochange"]
     assert len(one["site_nochange_runs"]) == len(one["ping_runs"]) == 1
     results = {"machine": "x86_64, 2 CPUs", "fleet": fleet, "fleet_playbook": str(site),
                "load": {"start": [0.5, 0, 0], "end": [0.5, 0, 0]}}
     lines = report.fleet_rows(results)
     assert "Fleet over SSH: site.yml on fresh lab nodes, forks = nodes, whole ansible-playbook runs (s):" in lines
     assert any(line.startswith("| 1 | ") for line in lines)
+    assert any("task slots per node" in line for line in lines)
+    assert any(name.startswith("site.yml, 1 node no change") for name, _measured, _holds in report.targets(
+        dict(results, sizes=[2], inprocess={2: _INPROCESS}, playbook={2: _PLAYBOOK}, naive={"n": 1, "seconds": 1.0},
+             loop={"n": 1, "veth_1": 1.0, "true_1": 1.0})))
     # The lab is gone: none of its nodes is left, nothing in the test's sandbox.
     assert one["left"] == []
     assert sandbox.netns_list() == [] and [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]

@@ -74,7 +74,7 @@ def parse(params):
 
 def plan(ctx, spec):
     """Facts change nothing: the plan is empty and carries ``netplumb_uplink``."""
-    names = {link.index: link.name for link in ctx.kernel.session(None).links()}
+    names = {link.index: link.name for link in ctx.kernel.view(None).links.values()}
     defaults = default_routes(ctx.kernel.routes(None, table=MAIN_TABLE, names=names))
     owned = nat_rule.owned_interfaces(None) if spec.teardown and spec.name is None else ()
     facts, warnings = choose(spec, defaults, sorted(names.values()), owned, check_mode=ctx.check_mode)

@@ -89,6 +89,12 @@ class Kernel:
         if not self.netns_exists(netns):
             self._missing(netns, missing_ok)
             return NsView(netns, [], exists=False)
+        memo = getattr(self.ctx, "memo", {})
+        if only is None:
+            # Several planners of one run (node_network) read the same namespace whole.
+            shared = memo.get(("view", netns, True)) or (memo.get(("view", netns, False)) if not addresses else None)
+            if shared is not None:
+                return shared
         sess = self.session(netns)
         try:
             if only is None:
@@ -100,7 +106,10 @@ class Kernel:
                 found = [a for a in sess.addresses() if a.index in wanted] if wanted and addresses else []
         except OSError as exc:
             raise KernelError.of("reading links of netns %s" % (netns or "(host)"), exc)
-        return NsView(netns, place(netns, links, found))
+        view = NsView(netns, place(netns, links, found))
+        if only is None and memo.get("share views"):
+            memo[("view", netns, addresses)] = view
+        return view
 
     def routes(self, netns, families=(4, 6), table=None, names=None, unicast_only=False):
         """Routes of ``netns`` with their devices by name (from ``names``,

@@ -64,6 +64,8 @@ class _Parts:
 
 
 def plan(ctx, spec):
+    # The planners read the node's own namespace whole, each: one read serves them all.
+    ctx.memo["share views"] = True
     found = _uplink(ctx, spec)
     parts = _Parts()
     if spec.state == "present":

@@ -75,7 +75,7 @@ class NodeSpec:
 
 def parse(params):
     state = validate.choice("state", params.get("state") or "present", ("present", "absent"))
-    bridge = validate.ifname("bridge", params.get("bridge") or DEFAULT_BRIDGE)
+    bridge = validate.ifname("bridge", DEFAULT_BRIDGE if params.get("bridge") is None else params.get("bridge"))
     network = _network("cidr", params.get("cidr"), 4)
     raw6 = params.get("cidr6")
     network6 = _network("cidr6", raw6, 6) if raw6 not in (None, "") else None

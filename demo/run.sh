@@ -59,5 +59,5 @@ if [ "$status" -ne 0 ]; then echo "$out" | tail -30; echo "   verify FAILED" >&2
 echo "   all checks passed"
 
 section "The lab is still up"
-echo "   ANSIBLE_COLLECTIONS_PATH=.build/collections .venv/bin/ansible -i .lab/inventory.yml lab_nodes -m netplumb.linux.net_facts"
+echo "   ANSIBLE_COLLECTIONS_PATH=.build/collections .venv/bin/ansible -i .lab/inventory.yml lab_nodes -m netplumb.linux.net_facts -a 'uplink={}'"
 echo "   make demo-clean   # tear it down"

@@ -17,7 +17,6 @@ version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.linux.common
-  - netplumb.linux.common.netlink
   - netplumb.linux.common.netns
 options:
   name:

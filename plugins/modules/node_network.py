@@ -185,7 +185,12 @@ operations:
       args: {host: veth-c1, bridge: v-net-0, ifname: eth0}
       description: create container c1
 summary:
-  description: Per kind, how many objects the desired state holds and how many of them the plan changes.
+  description:
+    - Per kind, how many objects the plan looked at (C(total)) and how many of them it changes (C(changed)), and the
+      number of operations.
+    - C(nat_rules) counts every rule the options name, also those they keep absent (forward-accept rules with
+      O(forward_rules=false)); a rule that only goes (the plain masquerade that a cluster CIDR replaces, an unlisted
+      port forward with O(exclusive)) counts as changed only.
   returned: always
   type: dict
   sample:

@@ -23,8 +23,9 @@ description:
     into the Python Ansible uses - then probes again and fails if something is still missing.
   - It fails before any change, with one message listing everything missing, when O(install=false) or when
     something has no package and no pip way. Messages start with O(role) and name its variables.
-  - "In check mode it predicts the install (the package manager and pip run in check mode) and warns, in C(msg)
-    too, that the role's play ends for the node; the role ends it (C(meta: end_host)), as an action cannot."
+  - In check mode it predicts the install (the package manager and pip run in check mode) and warns, in C(msg)
+    too, either that the role's play ends for the node (O(ends_play=true); the role ends it with
+    C(ansible.builtin.meta) C(end_host), as an action cannot) or that the later tasks predict as if it were there.
   - The node's distribution facts are gathered only when something is missing (they name the packages).
   - Used by the C(bridge_network) and C(cni) roles; the logic is in the collection's
     C(plugins/plugin_utils/node_prereqs.py).
@@ -64,7 +65,7 @@ options:
     type: bool
     default: false
   sysctl:
-    description: C(sysctl) is needed (C(ansible.posix.sysctl)); looked up in C(PATH) and the sbin directories.
+    description: C(sysctl) is needed (for a play's own C(ansible.posix.sysctl)); looked up in C(PATH) and the sbin directories.
     type: bool
     default: false
   cni_chain:
@@ -105,9 +106,11 @@ attributes:
       (root through C(become) to install).
 notes:
   - The facts it needs (C(os_family), C(pkg_mgr)) are gathered when missing, and returned as C(ansible_facts).
-  - In check mode nothing is installed, so a node that lacks something cannot run the tasks that need it; the
-    roles end such a node's play right after this task with C(ansible.builtin.meta) C(end_host) when
-    C(ansible_check_mode and prereqs.missing | length > 0) (an action cannot end a host itself).
+  - In check mode nothing is installed, so a node that lacks something may not run the tasks that need it; the
+    cni role ends such a node's play right after this task with C(ansible.builtin.meta) C(end_host) when
+    C(ansible_check_mode and prereqs.missing | length > 0) (an action cannot end a host itself). The
+    bridge_network role does not - M(netplumb.linux.node_network) predicts its rules as new on a node without
+    C(nft) yet.
 '''
 
 EXAMPLES = r'''

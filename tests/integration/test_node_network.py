@@ -200,7 +200,7 @@ except ApplyError as exc:
     proc = _engine(script, NODE)
     assert proc.returncode == 0 and proc.stdout, proc.stderr
     failure = json.loads(proc.stdout)
-    assert "read back after the apply still needs" in failure["msg"] and "c2" in failure["msg"], failure
+    assert "did not read back as planned after the apply" in failure["msg"] and "c2" in failure["msg"], failure
     assert failure["rolled_back"] and not failure["errors"], failure
     assert node_state(sandbox) == before
 

@@ -25,7 +25,7 @@ from typing import List, Optional
 from ansible_collections.netplumb.linux.plugins.module_utils.core import operations
 from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, rollback, unknown
 from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, VerifyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.lock import node_lock
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import session
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
@@ -80,6 +80,5 @@ def _verify(resource, spec, ctx, done):
     with Kernel(fresh, resource.NETLINK) if resource.NETLINK is not None else contextlib.nullcontext() as fresh.kernel:
         left = resource.plan(fresh, spec).ops
     if left:
-        cause = NetplumbError("the node read back after the apply still needs: %s"
-                              % "; ".join(op.describe() for op in left))
-        raise rollback(ctx, left[0], cause, done)
+        undone = rollback(ctx, left[0], NetplumbError("read back"), done)
+        raise VerifyError(left, undone.rolled_back, undone.not_undone, undone.rollback_errors)

@@ -90,6 +90,22 @@ class ApplyError(NetplumbError):
         super(ApplyError, self).__init__(msg)
 
 
+class VerifyError(ApplyError):
+    """The apply went through but the node did not read back as planned; the
+    run was rolled back. ``failed`` is the first operation still needed."""
+
+    def __init__(self, left, rolled_back, not_undone, rollback_errors):
+        super(VerifyError, self).__init__(left[0], "", rolled_back, not_undone, rollback_errors)
+        msg = ("the node did not read back as planned after the apply (another agent in between, or a value the "
+               "kernel adjusted): it still needs %s; rolled back %d operation(s)"
+               % ("; ".join(op.describe() for op in left), len(rolled_back)))
+        if not_undone:
+            msg += "; could not undo: %s" % ", ".join(not_undone)
+        if rollback_errors:
+            msg += "; rollback errors: %s" % "; ".join(rollback_errors)
+        self.args = (msg,)
+
+
 class LockTimeout(NetplumbError):
     def __init__(self, path, timeout, holder, env):
         self.path = path

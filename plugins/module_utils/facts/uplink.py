@@ -6,8 +6,8 @@ the caller names, which must exist, or else the device of the node's default
 route, for each address family asked for (they must agree).
 
 Read on the lean netlink session (one link dump, one route dump of the main
-table), so it needs no pyroute2: the bridge_network role asks it before
-anything on a node is installed or changed.
+table), so it needs no pyroute2: node_network (the bridge_network role) asks
+it before it plans anything.
 
 For a teardown (``teardown``) the name the NAT rules were made with is what
 counts: a named uplink need not exist any more, a node without a default

@@ -35,6 +35,7 @@ import floor  # noqa: E402
 from modulerun import module_run  # noqa: E402
 import report  # noqa: E402
 from netplumb_testlib import COLLECTIONS, CONTROLLER_INVENTORY, PYTHON, VENV_BIN, sandboxed  # noqa: E402
+from topologies import wan_uplink  # noqa: E402
 
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
@@ -147,14 +148,6 @@ def playbook_times(n):
     return {"check_cold": check[0], "cold": cold[0], "nochange": same[0]}
 
 
-def _uplink(box):
-    """The node's uplink to a 'wan' namespace (node_network masquerades out of it)."""
-    box.ip("netns", "add", "wan")
-    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "wan")
-    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
-    box.ip("link", "set", "uplink0", "up")
-
-
 SHAPES = (("node_network", 1, cases.node_network), ("bridge + container_net", 2, cases.container_net))
 
 
@@ -165,7 +158,7 @@ def shape_times(n, repeat):
     result = {}
     for label, tasks, make in SHAPES:
         with sandboxed() as box:
-            _uplink(box)
+            wan_uplink(box)
             playbook(make(n))  # built
             same, floor_ = [], []
             for _unused in range(repeat):
@@ -455,31 +448,27 @@ def fleet_times(sizes, site=SITE, repeat=2):
     return {nodes: fleet_run(nodes, site, repeat) for nodes in sorted(sizes)}
 
 
-def parse_growth(text):
-    """--growth: 'none', or container counts like '100,1000' (each 1..1000)."""
+def _counts(text, what, example, top, why):
+    """'none' -> [], or the sorted counts of ``text`` ('1,4,8'), each 1..``top``."""
     if text == "none":
         return []
     try:
         sizes = sorted({int(x) for x in text.split(",")})
     except ValueError:
-        raise argparse.ArgumentTypeError("%r: container counts like 100,1000, or none" % text)
-    if not sizes or sizes[0] < 1 or sizes[-1] > 1000:
-        raise argparse.ArgumentTypeError("%r: counts from 1 to 1000 (%s)" % (text, cases.GROWTH_NET))
+        raise argparse.ArgumentTypeError("%r: %s counts like %s, or none" % (text, what, example))
+    if not sizes or sizes[0] < 1 or sizes[-1] > top:
+        raise argparse.ArgumentTypeError("%r: %s counts from 1 to %d (%s)" % (text, what, top, why))
     return sizes
+
+
+def parse_growth(text):
+    """--growth: 'none', or container counts like '100,1000' (each 1..1000)."""
+    return _counts(text, "container", "100,1000", 1000, cases.GROWTH_NET)
 
 
 def parse_fleet(text):
     """--fleet: 'none', or node counts like '1,4,8' (each 1..FLEET_MAX)."""
-    if text == "none":
-        return []
-    try:
-        sizes = sorted({int(x) for x in text.split(",")})
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r: node counts like 1,4,8, or none" % text)
-    if not sizes or sizes[0] < 1 or sizes[-1] > FLEET_MAX:
-        raise argparse.ArgumentTypeError("%r: node counts from 1 to %d (site.yml's lab layout gives each node"
-                                         " a /27 of 198.51.100.0/24)" % (text, FLEET_MAX))
-    return sizes
+    return _counts(text, "node", "1,4,8", FLEET_MAX, "site.yml's lab layout gives each node a /27 of 198.51.100.0/24")
 
 
 _UTILS = "from ansible_collections.netplumb.linux.plugins.module_utils."

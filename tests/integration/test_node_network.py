@@ -13,6 +13,7 @@ import pytest
 
 from nat_traffic import ask, whoami_server
 from netplumb_testlib import assert_clean_failure, descriptions
+from topologies import wan_uplink
 
 SYSCTL_FILE = "/etc/sysctl.d/60-netplumb.conf"
 NODE = {
@@ -29,14 +30,7 @@ NODE = {
 
 
 def uplink(box):
-    """The node's uplink to a 'wan' namespace; the wan has no route to the containers."""
-    box.ip("netns", "add", "wan")
-    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "wan")
-    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
-    box.ip("addr", "add", "2001:db8:203::1/64", "dev", "uplink0", "nodad")
-    box.ip("link", "set", "uplink0", "up")
-    box.ip("addr", "add", "203.0.113.2/24", "dev", "eth0", netns="wan")
-    box.ip("link", "set", "eth0", "up", netns="wan")
+    wan_uplink(box, ipv6=True)
 
 
 def node_state(box):

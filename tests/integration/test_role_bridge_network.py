@@ -7,6 +7,7 @@ import subprocess
 
 from nat_traffic import ask, whoami_server
 from netplumb_testlib import run_playbook
+from topologies import wan_uplink
 
 ROLE_VARS = {
     "bridge_network_cidr": "198.51.100.0/24",
@@ -26,12 +27,7 @@ def role(**extra):
 
 def uplink(box):
     """The node's uplink to a 'wan' namespace, which has no route to the containers."""
-    box.ip("netns", "add", "wan")
-    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "wan")
-    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
-    box.ip("link", "set", "uplink0", "up")
-    box.ip("addr", "add", "203.0.113.2/24", "dev", "eth0", netns="wan")
-    box.ip("link", "set", "eth0", "up", netns="wan")
+    wan_uplink(box)
 
 
 def node_state(box):

@@ -33,3 +33,17 @@ def build_topology(sandbox):
     ip("addr", "add", "198.51.100.2/24", "dev", "vb", netns="blue")
     ip("link", "set", "vr", "up", netns="red")
     ip("link", "set", "vb", "up", netns="blue")
+
+
+def wan_uplink(box, ipv6=False):
+    """The node's uplink0 (203.0.113.1/24) to a 'wan' namespace (203.0.113.2/24 on
+    its eth0), which has no route to the containers; with ``ipv6``, 2001:db8:203::1/64
+    on uplink0 too."""
+    box.ip("netns", "add", "wan")
+    box.ip("link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns", "wan")
+    box.ip("addr", "add", "203.0.113.1/24", "dev", "uplink0")
+    if ipv6:
+        box.ip("addr", "add", "2001:db8:203::1/64", "dev", "uplink0", "nodad")
+    box.ip("link", "set", "uplink0", "up")
+    box.ip("addr", "add", "203.0.113.2/24", "dev", "eth0", netns="wan")
+    box.ip("link", "set", "eth0", "up", netns="wan")

@@ -64,6 +64,16 @@ def test_bad_fields_are_named_with_their_index(bad, field):
     assert caught.value.field == field
 
 
+def test_more_containers_than_a_bridge_has_ports_are_refused_and_absent_takes_any_number():
+    many = [{"name": "c%d" % i, "address": "198.18.%d.%d/16" % (i // 250, i % 250 + 1)} for i in range(1025)]
+    with pytest.raises(ParamError) as caught:
+        parse({"bridge": "br0", "containers": many})
+    assert caught.value.field == "containers" and "1024 ports a Linux bridge holds" in str(caught.value)
+    assert len(parse({"bridge": "br0", "containers": many[:1024]}).containers) == 1024
+    assert len(parse({"bridge": "br0", "containers": [{"name": c["name"]} for c in many],
+                      "state": "absent"}).containers) == 1025
+
+
 def test_absent_needs_only_names():
     spec = parse({"bridge": "br0", "state": "absent", "containers": [{"name": "c1", "address": "198.51.100.11"}]})
     assert [c.name for c in spec.containers] == ["c1"]

@@ -68,6 +68,11 @@ def rows(results):
         # [label, seconds] pairs in the order measured (a dict in older results).
         for label, seconds in (imports.items() if isinstance(imports, dict) else imports):
             out.append("| %s | %s |" % (label, _ms(seconds)))
+    payloads = results.get("payloads")
+    if payloads:
+        out += ["", "Ansible building a module's AnsiballZ payload on the controller, once per run and module "
+                "(ms, median; a Python of its own):", "", "| module | ms | payload (kB) |", "|---|---:|---:|"]
+        out += ["| %s | %s | %.0f |" % (name, _ms(seconds), size / 1024.0) for name, seconds, size in payloads]
     out += shape_rows(results) + growth_rows(results) + fleet_rows(results)
     return out
 

@@ -483,6 +483,24 @@ IMPORTS = (
 )
 
 
+PAYLOADS = ("ansible.builtin.ping", "netplumb.linux.veth", "netplumb.linux.container_net", "netplumb.linux.node_network")
+
+
+def payload_costs(repeat=3):
+    """[module, seconds (median), bytes]: Ansible building each module's
+    AnsiballZ payload on the controller, once per run (bench/payload.py)."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS)
+    result = []
+    for name in PAYLOADS:
+        runs = []
+        for _unused in range(repeat):
+            proc = subprocess.run([PYTHON, os.path.join(HERE, "payload.py"), name], env=env, capture_output=True,
+                                  text=True, check=True, timeout=120)
+            runs.append(json.loads(proc.stdout))
+        result.append([name, statistics.median(r["seconds"] for r in runs), runs[-1]["bytes"]])
+    return result
+
+
 def import_costs(repeat=5):
     """[label, seconds (median)] for a fresh Python importing what a module run
     imports, in the order of IMPORTS."""
@@ -545,6 +563,7 @@ def main(argv=None):
     log("per-task loops, %d items" % args.loop)
     results["loop"] = dict(loop_times(args.loop), n=args.loop)
     results["imports"] = import_costs(args.repeat)
+    results["payloads"] = payload_costs(args.repeat)
     if args.fleet:
         playbook_path = os.path.abspath(args.fleet_playbook)
         results["fleet_playbook"] = (os.path.relpath(playbook_path, ROOT)

@@ -38,6 +38,7 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert set(data["playbook"]["2"]) == {"cold", "check_cold", "nochange"}
     assert data["naive"]["n"] == 1 and set(data["loop"]) == {"veth_1", "true_1", "n"}
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5
+    assert [row[0] for row in data["payloads"]] == list(bench.PAYLOADS) and all(row[2] > 0 for row in data["payloads"])
     assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
     assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible"}
     assert sorted(data["growth"]) == ["2", "3"] and set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb",

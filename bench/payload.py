@@ -1,0 +1,34 @@
+"""Ansible's build of a module's AnsiballZ payload on the controller, the
+first time in a run (each ansible-playbook run builds each module's payload
+once, in the worker of the first task that uses it): milliseconds and the
+payload's size, in a Python of its own.
+
+    python bench/payload.py netplumb.linux.node_network     (prints JSON)
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+
+def main(name):
+    os.environ["ANSIBLE_LOCAL_TEMP"] = tempfile.mkdtemp(prefix="netplumb-bench-payload-")
+    from ansible import constants
+    from ansible.executor.module_common import modify_module
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import init_plugin_loader, module_loader
+    from ansible.template import Templar
+    init_plugin_loader()
+    found = module_loader.find_plugin_with_context(name)
+    start = time.perf_counter()
+    built = modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path, module_args={},
+                          templar=Templar(loader=DataLoader()), task_vars={"ansible_python_interpreter": sys.executable},
+                          module_compression=constants.config.get_config_value("DEFAULT_MODULE_COMPRESSION"))
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "bytes": len(built.b_module_data)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -319,8 +319,8 @@ CONTROLLER_ACTIONS = {"ansible.builtin.set_fact", "set_fact", "ansible.builtin.a
 
 def _module_runs(result):
     """Module runs on the node in one host's result of a task (loop items counted)."""
-    if result.get("action") in CONTROLLER_ACTIONS:
-        return 0
+    if result.get("action") in CONTROLLER_ACTIONS or result.get("probed") is False:
+        return 0  # on the controller only (node_prereqs reusing the run's probe too)
     items = result.get("results") if isinstance(result.get("results"), list) else [result]
     return sum(1 for item in items if isinstance(item, dict) and not item.get("skipped"))
 
@@ -526,8 +526,8 @@ def main(argv=None):
                         % FLEET_MAX)
     parser.add_argument("--fleet-playbook", default=SITE,
                         help="the playbook the fleet runs against the ping one (default playbooks/site.yml)")
-    parser.add_argument("--fleet-repeat", type=int, default=2,
-                        help="runs of the no-change and ping playbooks per fleet, alternately (default 2; fastest)")
+    parser.add_argument("--fleet-repeat", type=int, default=3,
+                        help="runs of the no-change and ping playbooks per fleet, alternately (default 3; fastest)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the in-process runs (median)")
     parser.add_argument("--growth", default="100,1000", type=parse_growth,
                         help="container counts of the growth runs (default 100,1000; at most 1000), or 'none'")

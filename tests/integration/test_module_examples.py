@@ -89,6 +89,16 @@ def prepare_route(box):
     _cable(box, "uplink0", None, "192.0.2.1/24", "eth0", "peer", "192.0.2.12/24")
 
 
+def prepare_node_network(box):
+    # The uplink eth0, the device of both default routes, to the next node 203.0.113.12 (in 'peer').
+    _netns(box, "peer")
+    _cable(box, "eth0", None, "203.0.113.1/24", "eth0", "peer", "203.0.113.12/24")
+    box.ip("addr", "add", "2001:db8:203::1/64", "dev", "eth0", "nodad")
+    box.ip("addr", "add", "2001:db8:203::12/64", "dev", "eth0", "nodad", netns="peer")
+    box.ip("route", "add", "default", "via", "203.0.113.12")
+    box.ip("-6", "route", "add", "default", "via", "2001:db8:203::12", "dev", "eth0")
+
+
 def prepare_net_facts(box):
     _netns(box, "red", "blue")
     _cable(box, "veth-red", "red", "192.0.2.1/24", "veth-blue", "blue", "192.0.2.2/24")
@@ -112,6 +122,7 @@ PREPARE = {
     "container_net": prepare_container_net,
     "route": prepare_route,
     "net_facts": prepare_net_facts,
+    "node_network": prepare_node_network,
     "cni_config": prepare_cni_config,
     "cni_check": prepare_cni_check,
 }

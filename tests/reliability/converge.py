@@ -11,7 +11,11 @@ import sys
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from netplumb_testlib import resource  # noqa: E402 pylint: disable=wrong-import-position
+from netplumb_testlib import RESOURCE_PACKAGES, resource  # noqa: E402 pylint: disable=wrong-import-position
+
+# node_network's resource is module_utils/node_network/node_network.py, the
+# layout the shared map describes; the map does not list it yet.
+RESOURCE_PACKAGES.setdefault("node_network", "node_network")
 
 
 def run_steps(steps, check_mode=False):

@@ -5,7 +5,16 @@ node (see prepare()), the module must fail with a message naming ``field``
 and ``value`` (its text), print no traceback, and leave the node exactly as it
 was. ``value`` defaults to the text of ``args[field]``. Archive cases name an
 archive built by cni_fixtures (``@bad:<kind>``, ``@good``) and get its path.
+A case with ``engine_field`` must also return exactly ``field`` as the
+result's ``field`` (the engine's ParamError, index included). A case with
+``defect`` is a known defect of the module: it must still fail cleanly and
+change nothing, but it names another field (the defect's text says which);
+once it names the right one the test fails until the mark goes.
 """
+
+import copy
+
+from scenario import NODE
 
 LONG = "x" * 300
 GOOD_CONFLIST = {"cniVersion": "1.0.0", "name": "pods",
@@ -24,9 +33,9 @@ def conflist(**changes):
 _UNSET = object()
 
 
-def case(module, args, field, value=_UNSET):
+def case(module, args, field, value=_UNSET, engine_field=False, defect=None):
     return {"module": module, "args": args, "field": field,
-            "value": args.get(field) if value is _UNSET else value}
+            "value": args.get(field) if value is _UNSET else value, "engine_field": engine_field, "defect": defect}
 
 
 VETH = {"name": "eth0", "peer": "veth-c9", "netns": "red"}
@@ -42,6 +51,25 @@ def containers(*changes, **params):
             listed.append({"name": "c%d" % (len(listed) + 1), "address": "198.51.100.%d/24" % (len(listed) + 11)})
         listed[index] = dict(listed[index], **change)
     return dict({"bridge": "br-ext", "gateway": "198.51.100.1", "containers": listed}, **params)
+
+
+FORWARD = NODE["port_forwards"][0]
+PEER_ROUTE = NODE["routes"][0]
+
+
+def node(field, value=_UNSET, engine_field=True, defect=None, **changes):
+    """node_network: the whole node (scenario.NODE, on the prepared node's
+    uplink0) with ``changes``. ``engine_field``: the result's ``field`` must be
+    ``field`` exactly; False where Ansible's argument spec refuses the value
+    before the module's code runs (it names the option, with no ``field``)."""
+    return case("node_network", dict(copy.deepcopy(NODE), **changes), field, value, engine_field, defect)
+
+
+def node_containers(index, **change):
+    """NODE's containers with ``change`` merged into the one at ``index``."""
+    listed = copy.deepcopy(NODE["containers"])
+    listed[index] = dict(listed[index], **change)
+    return listed
 
 
 MODULE_CASES = [
@@ -123,6 +151,67 @@ MODULE_CASES = [
     # host end veth-x is taken by a veth nobody marked; red holds a bridge named brx
     case("container_net", containers((1, {"name": "x"})), "containers[1].name", "x"),
     case("container_net", containers((0, {"name": "red"}), ifname="brx"), "containers[0].name", "red"),
+    # node_network: each part of the one desired state, the index of a bad item named
+    node("cidr", cidr="198.51.100.1/24"),                  # host bits set: an address, not a network
+    node("cidr", cidr="198.51.100.0/33"),
+    node("cidr", cidr="198.51.100.0"),
+    node("cidr", cidr="2001:db8:100::/64"),                # the other family
+    node("cidr6", cidr6="198.51.100.0/24"),
+    node("cidr6", cidr6="2001:db8:100::1/64"),
+    node("gateway", gateway="203.0.113.1"),                # outside the subnet
+    node("gateway", gateway="198.51.100.0"),               # the network address
+    node("gateway", gateway="198.51.100.255"),             # the broadcast address
+    node("gateway", gateway="2001:db8:100::1"),
+    node("gateway6", gateway6="2001:db8:200::1"),
+    node("containers[1].address", "203.0.113.12", containers=node_containers(1, address="203.0.113.12")),
+    node("containers[1].address", "198.51.100.12/25", containers=node_containers(1, address="198.51.100.12/25")),
+    node("containers[1].address", "198.51.100.12/16", containers=node_containers(1, address="198.51.100.12/16")),
+    node("containers[1].address", "198.51.100.300", containers=node_containers(1, address="198.51.100.300")),
+    node("containers[1].address", "198.51.100.11", containers=node_containers(1, address="198.51.100.11")),
+    node("containers[1].address", "198.51.100.1", containers=node_containers(1, address="198.51.100.1")),
+    node("containers[0].address6", "2001:db8:200::11", containers=node_containers(0, address6="2001:db8:200::11")),
+    node("containers[0].address6", "2001:db8:100::11/56",
+         containers=node_containers(0, address6="2001:db8:100::11/56")),
+    node("containers[0].address6", "2001:db8:100::11", cidr6=""),    # address6 without cidr6
+    node("containers[1].name", "a/b", containers=node_containers(1, name="a/b")),
+    node("containers[1].name", "c1", containers=node_containers(1, name="c1")),
+    node("containers[0].colour", "red", containers=node_containers(0, colour="red")),
+    node("containers", "1025 containers",
+         containers=[{"name": "c%d" % i, "address": "198.51.100.11"} for i in range(1025)]),
+    node("port_forwards[0].port", "70000", port_forwards=[dict(FORWARD, port=70000)]),
+    node("port_forwards[0].port", "0", port_forwards=[dict(FORWARD, port=0)]),
+    node("port_forwards[1].port", "http", port_forwards=[FORWARD, dict(FORWARD, port="http")]),
+    node("port_forwards[0].protocol", "icmp", port_forwards=[dict(FORWARD, protocol="icmp")]),
+    node("port_forwards[0]", "{'port': 80}", port_forwards=[{"port": 80}]),          # no to
+    node("port_forwards[0]", "'to': ''", port_forwards=[{"port": 80, "to": ""}]),
+    node("port_forwards[0]", "dport", port_forwards=[dict(FORWARD, dport=8080)]),   # not a port forward key
+    node("port_forwards[0].to", "198.51.100.300", port_forwards=[{"port": 80, "to": "198.51.100.300"}]),
+    node("port_forwards[0].to6", "198.51.100.11", port_forwards=[dict(FORWARD, to6="198.51.100.11")],
+         defect="named port_forwards[0].to (the IPv6 twin's rule is checked as nat_rule's to)"),
+    node("routes[0]", "{'dst': '198.51.101.0/24'}", routes=[{"dst": "198.51.101.0/24"}]),
+    node("routes[0]", "{'gateway': '203.0.113.2'}", routes=[{"gateway": "203.0.113.2"}]),
+    node("routes[0]", "'dev': 'uplink0'", routes=[dict(PEER_ROUTE, dev="uplink0")]),
+    node("routes[1].gateway", "2001:db8::1", routes=[PEER_ROUTE, {"dst": "198.51.102.0/24", "gateway": "2001:db8::1"}]),
+    node("routes[0].dst", "198.51.101.1/24", routes=[dict(PEER_ROUTE, dst="198.51.101.1/24")]),
+    node("cluster_cidr", cluster_cidr="203.0.113.0/24"),   # does not contain cidr
+    node("cluster_cidr", cluster_cidr="198.51.100.0/25"),  # inside cidr, not around it
+    node("cluster_cidr", cluster_cidr="2001:db8::/32"),
+    node("cluster_cidr6", cluster_cidr6="2001:db8:200::/56"),
+    # refused by Ansible's argument spec (choices), which names the option and the value, no field
+    node("exclusive", "routes", engine_field=False, exclusive=["containers", "routes"]),
+    node("nat_backend", engine_field=False, nat_backend="pf"),
+    node("uplink", uplink="nosuch0"),
+    node("uplink", uplink="wan"),                          # the far end's namespace
+    node("uplink", uplink="eth0"),                         # an interface of the wan namespace, not of the node
+    node("uplink", uplink="a/b"),
+    node("uplink", "''", uplink=""),                       # no default route to find it from
+    node("node_uplink", "nosuch0", uplink="nosuch0", uplink_variable="node_uplink"),
+    node("sysctl_file", sysctl_file="sysctl.d/60-netplumb.conf"),
+    node("sysctl_file", sysctl_file="60-netplumb.conf"),
+    node("mtu", "10", mtu=10),
+    node("bridge", bridge="a/b"),
+    node("bridge", bridge="veth-x",                        # a veth's name
+         defect="named name (bridge.plan's own field, not renamed to node_network's option)"),
     # net_facts
     case("net_facts", {"netns": ["a/b"]}, "netns", "a/b"),
     case("net_facts", {"netns": ["red", ".."]}, "netns", ".."),

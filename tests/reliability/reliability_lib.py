@@ -89,11 +89,13 @@ def run_module(name, args, env=None, check_mode=False):
     return ModuleRun(proc)
 
 
-def run_module_forked(name, args, check_mode=False):
+def run_module_forked(name, args, check_mode=False, env=None):
     """The same as run_module, in a forked child of this process instead of a
     new interpreter (the module's imports already paid): the module's own
     main() reads the same args file and writes its JSON to stdout; a few ms
-    instead of a third of a second per call."""
+    instead of a third of a second per call. ``env`` is set in the child only:
+    the crash point counters are per process, and the tests never set them in
+    their own, so each child counts from 0."""
     import runpy  # noqa: F401 (used in the child)
     import ansible.module_utils.basic  # noqa: F401 (imported once, before forking)
     params = dict(args, **({"_ansible_check_mode": True} if check_mode else {}))
@@ -106,6 +108,7 @@ def run_module_forked(name, args, check_mode=False):
             code = 70
             import sys
             try:
+                os.environ.update(env or {})
                 for fd, target in ((1, out), (2, err)):
                     os.dup2(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600), fd)
                 import sys
@@ -165,10 +168,47 @@ def _stable_rules(text):
     return lines
 
 
+_NFT_BLOCK = re.compile(r"\t[a-z].*\{( # handle \d+)?$")
+_HANDLE = re.compile(r" # handle \d+")
+
+
+def _nft_blocks_sorted(lines):
+    """nft's listing with its tables, and the chains (and sets) of each
+    table, in name order: nft lists them in the order they were made, which
+    means nothing (a chain deleted and made again moves to the end of its
+    table); the rules keep their order within each chain. The blank lines
+    between them go."""
+    tables, table, block = [], None, None
+    for line in lines:
+        if block is not None:
+            block.append(line)
+            if line == "\t}":
+                block = None
+        elif table is None:
+            if line.strip():
+                table = [line, []]
+                tables.append(table)
+        elif _NFT_BLOCK.match(line):
+            block = [line]
+            table[1].append(block)
+        elif line == "}":
+            table = None
+        elif line.strip():
+            table[1].append([line])
+
+    def name(block):
+        return _HANDLE.sub("", block[0])
+
+    out = []
+    for header, blocks in sorted(tables, key=name):
+        out += [header] + [inner for block in sorted(blocks, key=name) for inner in block] + ["}"]
+    return out
+
+
 def firewall(netns=None):
-    """nft ruleset (with handles) and both iptables variants, counters stripped."""
+    """nft ruleset (with handles; chains in name order) and both iptables variants, counters stripped."""
     return {
-        "nft": _stable_rules(_quiet(_in(netns, ["nft", "-a", "list", "ruleset"]))),
+        "nft": _nft_blocks_sorted(_stable_rules(_quiet(_in(netns, ["nft", "-a", "list", "ruleset"])))),
         "iptables-legacy": _stable_rules(_quiet(_in(netns, ["iptables-legacy-save"]))),
         "iptables-nft": _stable_rules(_quiet(_in(netns, ["iptables-nft-save"]))),
         "ip6tables-nft": _stable_rules(_quiet(_in(netns, ["ip6tables-nft-save"]))),
@@ -176,19 +216,38 @@ def firewall(netns=None):
 
 
 def sysctls(netns=None):
-    argv = _in(netns, ["sysctl", "-n", "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"])
+    argv = _in(netns, ["sysctl", "-n", "net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding",
+                       "net.ipv6.conf.all.forwarding"])
     return _quiet(argv).split()
+
+
+def ipv6_conf():
+    """forwarding and accept_ra of every IPv6 conf entry (all, default, each
+    interface) of this process's namespace: node_network sets them on a
+    dual-stack node (read from /proc/sys, which shows the reader's netns)."""
+    found = {}
+    base = "/proc/sys/net/ipv6/conf"
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        for setting in ("forwarding", "accept_ra"):
+            try:
+                with open(os.path.join(base, name, setting)) as handle:
+                    found["%s.%s" % (name, setting)] = handle.read().strip()
+            except OSError:
+                pass
+    return found
 
 
 def node_state(box):
     """Everything a run could touch: links, addresses, routes of every namespace
     (Sandbox.snapshot), the firewall and forwarding sysctls of every namespace,
-    and the files under the node directories the collection writes to."""
+    the node's IPv6 forwarding and accept_ra per interface, and the files
+    under the node directories the collection writes to."""
     state = box.snapshot()
     for netns in [None] + state["netns"]:
         key = netns or "(host)"
         state[key]["firewall"] = firewall(netns)
         state[key]["sysctl"] = sysctls(netns)
+    state["(host)"]["ipv6_conf"] = ipv6_conf()
     state["files"] = {root: tree(root) for root in FILE_ROOTS}
     return state
 

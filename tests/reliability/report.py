@@ -16,7 +16,8 @@ Every run happens in a throwaway sandbox (network and mount namespace, private
 `/run`, CNI and sysctl directories); "the node" below is that sandbox.
 "Unchanged" means a full snapshot compare: links, addresses and routes of
 every namespace, nft ruleset, iptables-legacy and iptables-nft, forwarding
-sysctls, and every file under /opt/cni, /etc/cni, /var/lib/cni, /etc/sysctl.d.
+sysctls (and the node's IPv6 forwarding and accept_ra per interface), and
+every file under /opt/cni, /etc/cni, /var/lib/cni, /etc/sysctl.d.
 
 """
 
@@ -25,18 +26,32 @@ SECTIONS = [
      "Each case must fail with a message naming the field and the value, with no traceback, and leave the "
      "node unchanged. Module cases run the module file as Ansible does (JSON args file); role cases run "
      "`include_role` in one playbook and must be rejected by the role's argument spec before its first "
-     "task. \"Format\" cases are values of the right type that only the role's tasks can judge."),
+     "task. \"Format\" cases are values of the right type that only the role's tasks can judge. node_network's "
+     "cases run on a node with its uplink and must also return the field, index included, as the result's "
+     "`field`. \"Known defects\" are cases that fail cleanly and change nothing but name another field, counted "
+     "apart until fixed: node_network names `port_forwards[0].to` for an IPv4 `to6`, and `name` for a bridge "
+     "whose name a veth has."),
     ("crash", "2. Crash at any point",
      "SIGKILL at every crash point (after each applied operation, inside each atomic file write before its "
      "rename, between the iptables commands of one NAT change) of a converge of two containers on a bridge "
      "with routes, two more plugged in by one container_net call, masquerade, a port forward, a forward "
      "rule (iptables), CNI plugins and a conflist, and of its teardown; then a rerun, whose result must equal "
-     "a clean run's (normalised snapshot) with no temp file left. \"iptables NAT\" is the same for the three "
+     "a clean run's (normalised snapshot) with no temp file left, and a further run must change nothing. "
+     "\"node_network\" is the whole dual-stack network of one node (bridge, two containers, masquerade, forward "
+     "rules, a port forward with its IPv6 twin, a peer route, forwarding and its sysctl file) in one node_network "
+     "call: its cold run on a fresh node (NAT on nftables, and on iptables), and its repair run after drift (a "
+     "container's interface, the gateway address, the peer route and the port forward's rule deleted, the sysctl "
+     "file edited). \"iptables NAT\" is the same for the three "
      "rules alone, all on iptables, so that each iptables command of the nat and filter tables is a kill "
      "point. nftables changes are one `nft` transaction each: the kernel applies all of it or none, so "
-     "there is nothing between to kill."),
+     "there is nothing between to kill. \"Known defects\" are kills counted apart until fixed: node_network "
+     "leaves the temp file of its sysctl file write (/etc/sysctl.d/.60-netplumb.conf.XXXXXXXX.tmp) when killed "
+     "before the rename, and no later run removes it; everything else of those runs recovered."),
     ("partial_failure", "3. Partial failure rolls back",
-     "An operation fails half way; the call must fail clearly and the node be exactly as before."),
+     "An operation fails half way; the call must fail clearly and the node be exactly as before. For "
+     "node_network, each operation of its cold run's plan in turn is made to fail (NETPLUMB_TEST_FAIL_AT=k, EIO): "
+     "the call must name that operation, undo everything before it (no rollback error, nothing it cannot undo), "
+     "leave the node exactly as before, and the next run must make the whole plan."),
     ("concurrency", "4. Concurrent runs",
      "Four ansible-playbook converges of the same node at once (serialised by the node lock "
      "/run/netplumb/engine.lock); and a run that cannot get the lock in time."),

@@ -4,9 +4,18 @@ one container_net call, masquerade, a port forward and a forward rule, the CNI
 plugins and a conflist: scenarios 2-5 as a list of (module, params) steps.
 
 ``converge.py`` runs the steps through the engine in one process (what the
-crash test kills); ``tasks()`` gives the same steps as playbook tasks."""
+crash test kills); ``tasks()`` gives the same steps as playbook tasks.
+
+A node's whole container network as one node_network call is NODE (as in
+tests/integration/test_node_network.py: dual stack, two containers, a port
+forward, a peer route, forward rules): its uplink is topologies.wan_uplink
+(``node_uplink``), and ``node_drift`` breaks a built node in the ways a repair
+run mends."""
 
 import copy
+import subprocess
+
+from topologies import wan_uplink
 
 SUBNET = "198.51.100.0/24"
 GATEWAY = "198.51.100.1"
@@ -75,6 +84,63 @@ def teardown(steps):
             params.pop("config")
         down.append((module, params))
     return down
+
+
+# -- node_network: the whole network in one transaction ----------------------------------------
+
+SYSCTL_FILE = "/etc/sysctl.d/60-netplumb.conf"
+NODE = {
+    "cidr": "198.51.100.0/24",
+    "cidr6": "2001:db8:100::/64",
+    "cluster_cidr": "198.51.100.0/23",
+    "uplink": "uplink0",
+    "containers": [{"name": "c1", "address": "198.51.100.11", "address6": "2001:db8:100::11"},
+                   {"name": "c2", "address": "198.51.100.12", "mtu": 1400}],
+    "port_forwards": [{"port": 80, "to": "198.51.100.11:8080"}],
+    "routes": [{"dst": "198.51.101.0/24", "gateway": "203.0.113.2"}],
+    "forward_rules": True,
+}
+
+
+def node_network(**changes):
+    """The node as one node_network step (``changes`` merged into NODE)."""
+    return [("node_network", dict(copy.deepcopy(NODE), **changes))]
+
+
+def node_uplink(box):
+    """The node's uplink0 (dual stack) to the 'wan' namespace."""
+    wan_uplink(box, ipv6=True)
+
+
+def node_drift(box):
+    """A built node broken in every part node_network repairs: c1's cable
+    pulled out, the bridge's gateway address and the peer route gone, the
+    port forward's rule deleted and the sysctl file edited away."""
+    box.ip("link", "del", "eth0", netns="c1")
+    box.ip("addr", "del", "198.51.100.1/24", "dev", "v-net-0")
+    box.ip("route", "del", "198.51.101.0/24")
+    _delete_nft_rules("dnat")
+    with open(SYSCTL_FILE, "w") as handle:
+        handle.write("# mine\n")
+
+
+def _delete_nft_rules(word):
+    """Delete every rule of the netplumb nft tables whose text has ``word``."""
+    listing = subprocess.run(["nft", "-a", "list", "ruleset"], capture_output=True, text=True, timeout=30,
+                             check=True).stdout
+    family = table = chain = None
+    deleted = 0
+    for line in listing.splitlines():
+        words = line.split()
+        if words[:1] == ["table"]:
+            family, table = words[1], words[2]
+        elif words[:1] == ["chain"]:
+            chain = words[1]
+        elif word in words and "# handle" in line and "netplumb" in (table or ""):
+            subprocess.run(["nft", "delete", "rule", family, table, chain, "handle", words[-1]],
+                           capture_output=True, timeout=30, check=True)
+            deleted += 1
+    assert deleted, "no %s rule of netplumb's in the ruleset:\n%s" % (word, listing)
 
 
 def tasks(steps):

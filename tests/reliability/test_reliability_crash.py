@@ -5,14 +5,20 @@ file or partial binary or config.
 
 Each kill point gets a fresh sandbox. The sequence runs through the engine in
 one forked process (converge.run_steps), so a global k reaches any module of
-the sequence; the rerun is the same sequence, as the next playbook run.
-Crash points (crashpoint.py): after each applied operation, inside each atomic
-file write before its rename."""
+the sequence; the rerun is the same sequence, as the next playbook run, and a
+further run must change nothing. Crash points (crashpoint.py): after each
+applied operation, inside each atomic file write before its rename.
+
+node_network is the same, on its own: a cold run (a fresh node with its
+uplink -> the whole network, on nftables and on iptables) and a repair run
+(a built node after scenario.node_drift)."""
 
 import os
 import re
 import signal
 import time
+
+import pytest
 
 import scenario
 from converge import run_steps
@@ -22,12 +28,26 @@ from reliability_lib import moved, node_state, normalized, record, stray_files
 from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint
 
 
+def _prepare(box, before_steps):
+    """``before_steps``: engine steps (module, params), run as converge.py runs
+    them, and callables given the sandbox (an uplink made with ip, drift)."""
+    steps = []
+    for item in before_steps:
+        if callable(item):
+            run_steps(steps)
+            steps = []
+            item(box)
+        else:
+            steps.append(item)
+    run_steps(steps)
+
+
 def _points(tmp_path, steps, name, before_steps=()):
     """Run ``steps`` cleanly in a fresh sandbox (after ``before_steps``); the
     normalised end state and the crash points it passed."""
     log = tmp_path / ("%s.log" % name)
     with sandboxed() as box:
-        run_steps(before_steps)
+        _prepare(box, before_steps)
         initial = normalized(node_state(box))
         assert _forked(steps, {crashpoint.CRASH_LOG: str(log)}) == 0
         clean = normalized(node_state(box))
@@ -64,26 +84,49 @@ def _forked(steps, env):
 
 def _kill_everywhere(steps, clean, points, before_steps=()):
     """Kill the run at each point in turn, then rerun it (in this process,
-    as the next playbook run would); returns the points that did not recover
-    and how many kills left a temp file behind for the rerun to clean."""
+    as the next playbook run would) and run it once more, which must change
+    nothing; returns the points that did not recover and how many kills left
+    a temp file behind for the rerun to clean."""
     failures, left_temp = [], 0
     for k in range(1, len(points) + 1):
         with sandboxed() as box:
-            run_steps(before_steps)
+            _prepare(box, before_steps)
             status = _forked(steps, {crashpoint.KILL_AFTER: str(k)})
             assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (k, status)
             left_temp += bool(stray_files())
+            again = []
             try:
                 run_steps(steps)
                 error = None
+                again = [op["description"] for outcome in run_steps(steps) for op in outcome.operations]
             except Exception as exc:  # a rerun that fails is a failed recovery, reported below
                 error = "%s: %s" % (type(exc).__name__, exc)
             state = normalized(node_state(box))
             strays = stray_files()
-            if error or state != clean or strays:
+            if error or state != clean or strays or again:
                 failures.append({"k": k, "point": points[k - 1], "error": error, "strays": strays,
-                                 "differs": _diff_keys(clean, state)})
+                                 "differs": _diff_keys(clean, state), "further_run_changes": again})
     return failures, left_temp
+
+
+# A known defect of node_network, found by these tests: its sysctl file
+# write does not delete the temp file a killed write left next to the file
+# (cni_install and cni_config do, with files.stale_temp_ops), so a kill at
+# that point leaves /etc/sysctl.d/.60-netplumb.conf.XXXXXXXX.tmp for good.
+# A failure that is exactly that is counted apart (known_defects); once it is
+# no longer seen the test fails until this goes.
+SYSCTL_TEMP = re.compile(r"^/etc/sysctl\.d/\.60-netplumb\.conf\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def _sysctl_temp_left(failure):
+    return (not failure["error"] and not failure["further_run_changes"] and failure["strays"]
+            and all(SYSCTL_TEMP.match(path) for path in failure["strays"])
+            and all(SYSCTL_TEMP.match(key[len("/files/"):]) for key in failure["differs"]))
+
+
+def _failed(failures):
+    return "\n".join("%s: %s" % (f["point"], f["error"] or f["differs"] or f["strays"] or f["further_run_changes"])
+                     for f in failures)
 
 
 def _diff_keys(left, right, prefix=""):
@@ -138,8 +181,40 @@ def test_kill_between_the_iptables_commands_of_nat_rules_then_rerun_recovers(tmp
     down_failures, _partial = _kill_everywhere(down, clean, down_points, before_steps=up)
     record("crash", "iptables NAT teardown", tried=len(down_points),
            recovered=len(down_points) - len(down_failures), kills_leaving_temp_files=0, steps=len(down))
-    assert (failures, down_failures) == ([], []), "\n".join(
-        "%s: %s" % (f["point"], f["error"] or f["differs"] or f["strays"]) for f in failures + down_failures)
+    assert (failures, down_failures) == ([], []), _failed(failures + down_failures)
+
+
+@pytest.mark.parametrize("backend", ["auto", "iptables"])
+def test_kill_at_every_point_of_a_node_network_cold_run_then_rerun_converges(tmp_path, backend):
+    """A fresh node (its uplink only) -> the whole network in one call. auto
+    is nftables there (one transaction per change); on iptables each command
+    of a NAT change is a kill point too."""
+    steps, before = scenario.node_network(nat_backend=backend), (scenario.node_uplink,)
+    _initial, clean, points = _points(tmp_path, steps, "node-network-cold-" + backend, before_steps=before)
+    assert any("temp file" in point and "60-netplumb.conf" in point for point in points), points
+    if backend == "iptables":
+        assert any(" -N NETPLUMB-" in point for point in points), points
+    failures, partial = _kill_everywhere(steps, clean, points, before_steps=before)
+    _record_node_network("node_network cold run (nat_backend %s)" % backend, points, failures, partial)
+
+
+def test_kill_at_every_point_of_a_node_network_repair_run_then_rerun_converges(tmp_path):
+    """A built node with a container's interface, the gateway address, the
+    peer route and the port forward gone and the sysctl file edited away ->
+    the repair run, killed at each of its points."""
+    steps = scenario.node_network()
+    before = (scenario.node_uplink, steps[0], scenario.node_drift)
+    _initial, clean, points = _points(tmp_path, steps, "node-network-repair", before_steps=before)
+    failures, partial = _kill_everywhere(steps, clean, points, before_steps=before)
+    _record_node_network("node_network repair run", points, failures, partial)
+
+
+def _record_node_network(name, points, failures, partial):
+    known = [failure for failure in failures if _sysctl_temp_left(failure)]
+    record("crash", name, tried=len(points), recovered=len(points) - len(failures),
+           kills_leaving_temp_files=partial, steps=1, known_defects=len(known))
+    assert [failure for failure in failures if failure not in known] == [], _failed(failures)
+    assert known, "the sysctl file's temp file is cleaned now: drop SYSCTL_TEMP and _sysctl_temp_left"
 
 
 _LOCK = "files//run/netplumb/"

@@ -2,7 +2,12 @@
 
 Each partial-failure case makes an operation fail half way through a plan;
 the call must fail with a clear error and leave the node exactly as before
-(no link, address, file or temp file of the attempt left). The supply-chain
+(no link, address, file or temp file of the attempt left). node_network's
+whole-node rollback is tried at every operation of a cold run: the k-th
+operation the apply gate starts fails (NETPLUMB_TEST_FAIL_AT=k, with EIO), for
+each k of the plan, each in a fresh sandbox; the module must fail naming that
+operation, undo all before it without a rollback error, leave the node as it
+was, and the next run must make the whole plan. The supply-chain
 test converges the scenario with umask 0 and checks modes and owners, that no
 world-writable file or directory appeared, and that a password in a source
 URL is never printed. (Checksums, URLs without one and archive member attacks
@@ -17,10 +22,11 @@ import pytest
 import scenario
 from cni_fixtures import CHAIN, REFERENCE, cni_archives, http_archives  # pylint: disable=unused-import # noqa: F401
 from converge import run_steps
-from netplumb_testlib import resource
-from reliability_lib import node_state, normalized, record, run_module, stray_files, world_writable
+from netplumb_testlib import descriptions, resource, sandboxed
+from reliability_lib import (moved, node_state, normalized, record, run_module, run_module_forked, stray_files,
+                             world_writable)
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint, engine
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
 
 _RESULTS = {}
@@ -92,6 +98,57 @@ def test_a_failure_half_way_leaves_the_node_as_before(sandbox, name):
     record("partial_failure", name, tried=1, rolled_back=int(ok), message=str(failure.value)[:200])
     assert after == before
     assert stray_files() == []
+
+
+def _fail_at(k, planned, clean):
+    """A fresh node with its uplink; node_network's cold run with its k-th
+    operation failing, then a plain rerun. Returns what went wrong (a list of
+    reasons, empty when all is right) and how many undo operations ran."""
+    with sandboxed() as box:
+        scenario.node_uplink(box)
+        before = normalized(node_state(box))
+        run = run_module_forked("node_network", scenario.NODE, env={crashpoint.FAIL_AT: str(k)})
+        after = normalized(node_state(box))
+        result, wrong = run.result, []
+        if run.rc == 0 or not result.get("failed"):
+            wrong.append("did not fail (rc %s)" % run.rc)
+        elif "fails on purpose" not in result.get("msg", ""):
+            wrong.append("failed for another reason: %s" % result.get("msg"))
+        if (result.get("failed_operation") or {}).get("description") != planned[k - 1]:
+            wrong.append("failed_operation is %r" % result.get("failed_operation"))
+        if k > 1 and not result.get("rolled_back"):
+            wrong.append("rolled_back is empty")
+        for key in ("rollback_errors", "not_undone"):
+            if result.get(key):
+                wrong.append("%s: %s" % (key, result[key]))
+        if after != before:
+            wrong.append("the node changed: %s" % (moved(before, after) + moved(after, before))[:20])
+        if stray_files() or "Traceback" in run.stdout + run.stderr:
+            wrong.append("temp files %s or a traceback" % stray_files())
+        rerun = run_module_forked("node_network", scenario.NODE)
+        if rerun.rc != 0 or descriptions(rerun.result) != planned:
+            wrong.append("the rerun did not make the plan: rc %s, %s" % (rerun.rc, rerun.result.get("msg")))
+        elif normalized(node_state(box)) != clean:
+            wrong.append("the rerun differs from a clean run: %s" % moved(clean, normalized(node_state(box)))[:20])
+        return wrong, len(result.get("rolled_back") or [])
+
+
+def test_node_network_rolls_the_whole_node_back_at_every_operation_of_a_cold_run():
+    with sandboxed() as box:
+        scenario.node_uplink(box)
+        check = run_module_forked("node_network", scenario.NODE, check_mode=True)
+        assert check.rc == 0 and check.result.get("changed"), check
+        real = run_module_forked("node_network", scenario.NODE)
+        assert real.rc == 0 and descriptions(real.result) == descriptions(check.result), real
+        clean = normalized(node_state(box))
+    planned = descriptions(check.result)
+    assert len(planned) >= 10, planned
+    outcomes = {k: _fail_at(k, planned, clean) for k in range(1, len(planned) + 1)}
+    bad = {k: (planned[k - 1], wrong) for k, (wrong, _undone) in outcomes.items() if wrong}
+    record("partial_failure", "node_network, each operation of a cold run failing", tried=len(planned),
+           rolled_back=len(planned) - len(bad), message="%d operations; undone before the last: %d"
+           % (len(planned), outcomes[len(planned)][1]))
+    assert bad == {}, "\n".join("k=%d %s: %s" % (k, op, wrong) for k, (op, wrong) in sorted(bad.items()))
 
 
 def test_supply_chain_modes_owners_and_no_world_writable_files(sandbox, cni_archives, http_archives):  # noqa: F811

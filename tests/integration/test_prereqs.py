@@ -353,8 +353,8 @@ def _probes(run):
     """bridge_network's prerequisites result, then cni's."""
     results = _results(run, PREREQS)
     assert len(results) == 2, _names(run)
-    assert [result["msg"] for result in results] == ["bridge_network: this node has what the role needs",
-                                                    "cni: this node has what the role needs"], results
+    assert [result["msg"] for result in results] == [
+        "bridge_network: this node has what the role needs", "cni: this node has what the role needs"], results
     return results
 
 

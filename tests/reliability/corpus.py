@@ -186,8 +186,7 @@ MODULE_CASES = [
     node("port_forwards[0]", "'to': ''", port_forwards=[{"port": 80, "to": ""}]),
     node("port_forwards[0]", "dport", port_forwards=[dict(FORWARD, dport=8080)]),   # not a port forward key
     node("port_forwards[0].to", "198.51.100.300", port_forwards=[{"port": 80, "to": "198.51.100.300"}]),
-    node("port_forwards[0].to6", "198.51.100.11", port_forwards=[dict(FORWARD, to6="198.51.100.11")],
-         defect="named port_forwards[0].to (the IPv6 twin's rule is checked as nat_rule's to)"),
+    node("port_forwards[0].to6", "198.51.100.11", port_forwards=[dict(FORWARD, to6="198.51.100.11")]),
     node("routes[0]", "{'dst': '198.51.101.0/24'}", routes=[{"dst": "198.51.101.0/24"}]),
     node("routes[0]", "{'gateway': '203.0.113.2'}", routes=[{"gateway": "203.0.113.2"}]),
     node("routes[0]", "'dev': 'uplink0'", routes=[dict(PEER_ROUTE, dev="uplink0")]),
@@ -210,8 +209,7 @@ MODULE_CASES = [
     node("sysctl_file", sysctl_file="60-netplumb.conf"),
     node("mtu", "10", mtu=10),
     node("bridge", bridge="a/b"),
-    node("bridge", bridge="veth-x",                        # a veth's name
-         defect="named name (bridge.plan's own field, not renamed to node_network's option)"),
+    node("bridge", bridge="veth-x"),                       # a veth's name
     # net_facts
     case("net_facts", {"netns": ["a/b"]}, "netns", "a/b"),
     case("net_facts", {"netns": ["red", ".."]}, "netns", ".."),

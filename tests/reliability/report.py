@@ -29,8 +29,8 @@ SECTIONS = [
      "task. \"Format\" cases are values of the right type that only the role's tasks can judge. node_network's "
      "cases run on a node with its uplink and must also return the field, index included, as the result's "
      "`field`. \"Known defects\" are cases that fail cleanly and change nothing but name another field, counted "
-     "apart until fixed: node_network names `port_forwards[0].to` for an IPv4 `to6`, and `name` for a bridge "
-     "whose name a veth has."),
+     "apart until fixed (a case's `defect` in corpus.py). \"Format\" cases of content only the node can judge "
+     "(the uplink) are rejected by node_network, before it changes anything."),
     ("crash", "2. Crash at any point",
      "SIGKILL at every crash point (after each applied operation, inside each atomic file write before its "
      "rename, between the iptables commands of one NAT change) of a converge of two containers on a bridge "
@@ -44,9 +44,8 @@ SECTIONS = [
      "file edited). \"iptables NAT\" is the same for the three "
      "rules alone, all on iptables, so that each iptables command of the nat and filter tables is a kill "
      "point. nftables changes are one `nft` transaction each: the kernel applies all of it or none, so "
-     "there is nothing between to kill. \"Known defects\" are kills counted apart until fixed: node_network "
-     "leaves the temp file of its sysctl file write (/etc/sysctl.d/.60-netplumb.conf.XXXXXXXX.tmp) when killed "
-     "before the rename, and no later run removes it; everything else of those runs recovered."),
+     "there is nothing between to kill. A kill inside an atomic file write leaves its temp file for the "
+     "moment; the rerun deletes it (\"kills leaving temp files\" counts those kills)."),
     ("partial_failure", "3. Partial failure rolls back",
      "An operation fails half way; the call must fail clearly and the node be exactly as before. For "
      "node_network, each operation of its cold run's plan in turn is made to fail (NETPLUMB_TEST_FAIL_AT=k, EIO): "

@@ -47,7 +47,8 @@ ROLE_CASES = [
 FORMAT_CASES = [
     bn("bridge_network_cidr", "300.0.0.0/24", "300.0.0.0/24"),
     bn("bridge_network_cidr", ["198.51.100.0/24"], "198.51.100.0/24"),
-    # Content the node judges (the sandbox has no default route, and no such interface).
+    # Content the node judges (the sandbox has no default route, and no such interface):
+    # node_network rejects it before it plans anything (NODE_JUDGED).
     bn("bridge_network_uplink", "nosuch0", "'nosuch0' is not an interface of this node"),
     bn("bridge_network_uplink", "", "no IPv4 default route"),
     role("cni", "cni_network_name", ["pods"], "pods"),
@@ -55,3 +56,6 @@ FORMAT_CASES = [
     role("lab", "lab_fabric_cidr", "192.0.2.0/33"),
     role("lab", "lab_fabric_cidr", {"net": 1}, "net"),
 ]
+
+# Variables whose content only the node can judge, and the task that does, before any change of the network.
+NODE_JUDGED = {"bridge_network_uplink": "The node's container network"}

@@ -109,21 +109,6 @@ def _kill_everywhere(steps, clean, points, before_steps=()):
     return failures, left_temp
 
 
-# A known defect of node_network, found by these tests: its sysctl file
-# write does not delete the temp file a killed write left next to the file
-# (cni_install and cni_config do, with files.stale_temp_ops), so a kill at
-# that point leaves /etc/sysctl.d/.60-netplumb.conf.XXXXXXXX.tmp for good.
-# A failure that is exactly that is counted apart (known_defects); once it is
-# no longer seen the test fails until this goes.
-SYSCTL_TEMP = re.compile(r"^/etc/sysctl\.d/\.60-netplumb\.conf\.[A-Za-z0-9_]{8}\.tmp$")
-
-
-def _sysctl_temp_left(failure):
-    return (not failure["error"] and not failure["further_run_changes"] and failure["strays"]
-            and all(SYSCTL_TEMP.match(path) for path in failure["strays"])
-            and all(SYSCTL_TEMP.match(key[len("/files/"):]) for key in failure["differs"]))
-
-
 def _failed(failures):
     return "\n".join("%s: %s" % (f["point"], f["error"] or f["differs"] or f["strays"] or f["further_run_changes"])
                      for f in failures)
@@ -210,11 +195,9 @@ def test_kill_at_every_point_of_a_node_network_repair_run_then_rerun_converges(t
 
 
 def _record_node_network(name, points, failures, partial):
-    known = [failure for failure in failures if _sysctl_temp_left(failure)]
     record("crash", name, tried=len(points), recovered=len(points) - len(failures),
-           kills_leaving_temp_files=partial, steps=1, known_defects=len(known))
-    assert [failure for failure in failures if failure not in known] == [], _failed(failures)
-    assert known, "the sysctl file's temp file is cleaned now: drop SYSCTL_TEMP and _sysctl_temp_left"
+           kills_leaving_temp_files=partial, steps=1)
+    assert failures == [], _failed(failures)
 
 
 _LOCK = "files//run/netplumb/"

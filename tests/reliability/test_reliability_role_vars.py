@@ -45,8 +45,11 @@ def test_role_argument_specs_reject_bad_variables_before_any_task(sandbox):
         named = (variable in msg or variable.split("_", 1)[-1] in msg) and (
             text is None or text in msg or core_hides_the_value(msg))
         if number >= len(role_corpus.ROLE_CASES):
-            # rejected by the role's first task, tasks/validate.yml
-            format_rejected += bool(entry.get("rejected")) and "validate" in entry.get("task", "").lower()
+            # rejected by the role's first task, tasks/validate.yml, or what only the node
+            # can judge by the task that judges it (role_corpus.NODE_JUDGED)
+            task = entry.get("task", "")
+            format_rejected += bool(entry.get("rejected")) and (
+                "validate" in task.lower() or role_corpus.NODE_JUDGED.get(variable, "\0") in task)
             format_named += named
             continue
         wrong = []

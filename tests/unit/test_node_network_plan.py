@@ -102,8 +102,8 @@ def test_an_existing_bridge_is_not_planned_again(node, tmp_path):
     assert result.extra["summary"]["bridge"] == {"total": 1, "changed": 0}
 
 
-def test_a_teardown_names_each_rule_and_sysctl_key_with_every_name_the_uplink_may_have_had(node, monkeypatch,
-                                                                                             tmp_path):
+def test_a_teardown_names_each_rule_and_sysctl_key_with_every_name_the_uplink_may_have_had(
+        node, monkeypatch, tmp_path):
     monkeypatch.setattr(nat_rule, "owned_interfaces", lambda netns: ["eth0", "old0"])
     (tmp_path / "60-netplumb.conf").write_text("vm.swappiness=10\nnet.ipv4.ip_forward=1\n"
                                                "net.ipv6.conf.old0.accept_ra=2\nnet.ipv6.conf.all.forwarding=1\n")

@@ -149,8 +149,8 @@ def test_forward_matches_from_each_subnet_then_to_each():
 def test_port_forwards_take_the_port_as_target_port_when_the_target_has_none():
     given = [{"port": 80, "to": "198.51.100.11:8080"}, {"port": "53", "to": "198.51.100.12", "protocol": "udp"}]
     assert list(parse(port_forwards=given).port_forwards) == [
-        {"port": "80", "protocol": "tcp", "to": "198.51.100.11:8080", "family": "ipv4", "index": 0},
-        {"port": "53", "protocol": "udp", "to": "198.51.100.12:53", "family": "ipv4", "index": 1}]
+        {"port": "80", "protocol": "tcp", "to": "198.51.100.11:8080", "family": "ipv4", "index": 0, "field": "to"},
+        {"port": "53", "protocol": "udp", "to": "198.51.100.12:53", "family": "ipv4", "index": 1, "field": "to"}]
 
 
 def test_the_ipv6_twin_goes_to_the_target_containers_address6_or_its_own_to6():
@@ -189,9 +189,8 @@ def test_the_target_container_is_found_by_address_value_not_by_text():
         "80", "tcp", "ipv6", "[2001:db8:1::1]:8080")
     assert forwards([{"port": 80, "to": "198.51.100.11"}], containers)[1][3] == "[2001:db8:1::11]:80"
     # Written differently, the same address: the twin is found.
-    assert forwards([{"port": 80, "to": "198.51.100.1"}], [{"name": "c", "address": "198.51.100.1/26",
-                                                             "address6": "2001:DB8:1:0::1"}])[1][3] == \
-        "[2001:DB8:1:0::1]:80"
+    containers = [{"name": "c", "address": "198.51.100.1/26", "address6": "2001:DB8:1:0::1"}]
+    assert forwards([{"port": 80, "to": "198.51.100.1"}], containers)[1][3] == "[2001:DB8:1:0::1]:80"
     # A container whose address is not an address matches nothing, even written as the target is.
     assert forwards([{"port": 80, "to": "c1"}], [{"name": "c1", "address": "c1", "address6": "2001:db8:1::5"}]) == [
         ("80", "tcp", "ipv4", "c1:80")]

@@ -98,7 +98,10 @@ def _present(ctx, spec, found, parts):
     # The gateway's IPv6 address is usable at once: no duplicate address
     # detection on a bridge the node owns (as the containers' addresses).
     want = dataclasses.replace(want, attrs=dataclasses.replace(want.attrs, nodad=True))
-    bridge_plan = bridge.plan(ctx, want)
+    try:
+        bridge_plan = bridge.plan(ctx, want)
+    except ParamError as exc:  # a link of another kind holds the name
+        raise ParamError("bridge", exc.value, exc.reason)
     if bridge_plan.before.get("state") == "absent":
         ctx.planned_links.add((None, spec.bridge))
     parts.add("bridge", spec.bridge, bridge_plan)
@@ -125,7 +128,8 @@ def _present(ctx, spec, found, parts):
         _nat(ctx, parts, dict(match, kind="forward"), spec, "present" if spec.forward_rules else "absent")
     wanted = set()
     for forward in spec.port_forwards:
-        rule = _nat(ctx, parts, _dnat(forward, uplink), spec, "present", "port_forwards[%d]" % forward["index"])
+        rule = _nat(ctx, parts, _dnat(forward, uplink), spec, "present", "port_forwards[%d]" % forward["index"],
+                    renamed={"to": forward["field"]})
         wanted.add(rule.identity)
     if "port_forwards" in spec.exclusive:
         _others(ctx, parts, spec, wanted)
@@ -153,7 +157,8 @@ def _absent(ctx, spec, found, parts):
     names = found["names"]
     for forward in spec.port_forwards:
         for name in names:
-            _nat(ctx, parts, _dnat(forward, name), spec, "absent", "port_forwards[%d]" % forward["index"])
+            _nat(ctx, parts, _dnat(forward, name), spec, "absent", "port_forwards[%d]" % forward["index"],
+                 renamed={"to": forward["field"]})
     for match in spec.forward_matches:
         _nat(ctx, parts, dict(match, kind="forward"), spec, "absent")
     for rule in spec.masquerades:
@@ -191,10 +196,10 @@ def _dnat(forward, interface):
             "to": forward["to"], "family": forward["family"]}
 
 
-def _nat(ctx, parts, options, spec, state, field=None, counts=True):
+def _nat(ctx, parts, options, spec, state, field=None, counts=True, renamed=None):
     params = dict((key, value) for key, value in options.items() if value is not None)
     params.update(backend=spec.nat_backend, state=state)
-    want = _parsed(nat_rule, field or "nat rule %s" % options.get("kind"), params)
+    want = _parsed(nat_rule, field or "nat rule %s" % options.get("kind"), params, renamed)
     part = nat_rule.plan(ctx, want)
     parts.add("nat_rules", _label(want.rule, state), part, counts=counts)
     return want.rule
@@ -236,9 +241,10 @@ def _sysctl(parts, spec, settings, removed, runtime=True):
     parts.add("sysctl", spec.sysctl_file, part)
 
 
-def _parsed(resource, field, params):
-    """``resource.parse(params)``, its errors named after node_network's option."""
+def _parsed(resource, field, params, renamed=None):
+    """``resource.parse(params)``, its errors named after node_network's
+    option (``renamed``: the resource's field -> the option's key)."""
     try:
         return resource.parse(params)
     except ParamError as exc:
-        raise ParamError("%s.%s" % (field, exc.field), exc.value, exc.reason)
+        raise ParamError("%s.%s" % (field, (renamed or {}).get(exc.field, exc.field)), exc.value, exc.reason)

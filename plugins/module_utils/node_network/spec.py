@@ -60,8 +60,8 @@ class NodeSpec:
 
     @property
     def bridge_addresses(self):
-        return ["%s/%d" % (gw, net.prefixlen) for gw, net in ((self.gateway, self.network),
-                                                               (self.gateway6, self.network6)) if net is not None]
+        pairs = ((self.gateway, self.network), (self.gateway6, self.network6))
+        return ["%s/%d" % (gw, net.prefixlen) for gw, net in pairs if net is not None]
 
     @property
     def forward_matches(self):
@@ -144,10 +144,15 @@ def _gateway(field, value, network):
     address = validate.ip(field, value)
     if address not in network:
         raise ParamError(field, value, "is not in %s" % network)
-    if network.version == 4 and network.prefixlen < 31 and address in (network.network_address,
-                                                                        network.broadcast_address):
+    if _reserved(address, network):
         raise ParamError(field, value, "is the network or broadcast address of %s" % network)
     return address
+
+
+def _reserved(address, network):
+    """The network and broadcast addresses of an IPv4 subnet, which no interface may take."""
+    edges = (network.network_address, network.broadcast_address)
+    return network.version == 4 and network.prefixlen < 31 and address in edges
 
 
 def _container(index, item, network, network6):
@@ -168,6 +173,9 @@ def _container(index, item, network, network6):
         address = validate.interface_address("containers[%d].%s" % (index, key), container[key])
         if address.network != net:
             raise ParamError("containers[%d].%s" % (index, key), value, "is not an address of %s" % net)
+        if _reserved(address.ip, net):
+            raise ParamError("containers[%d].%s" % (index, key), value, "is the network or broadcast address of %s"
+                             % net)
     return container
 
 
@@ -232,9 +240,9 @@ def _twin_address(forward, containers, target_address):
     for container in containers:
         if not isinstance(container, dict):
             continue
-        address = str(container.get("address") or "").split("/")[0]
+        address = str(container.get("address") or "").split("/", maxsplit=1)[0]
         if _address(address) is not None and _address(address) == _address(target_address):
-            return str(container.get("address6") or "").split("/")[0]
+            return str(container.get("address6") or "").split("/", maxsplit=1)[0]
     return ""
 
 
@@ -255,13 +263,14 @@ def port_forwards(forwards, containers, dual_stack):
         port = str(validate.integer(field + ".port", forward["port"], 1, 65535))
         protocol = validate.choice(field + ".protocol", forward.get("protocol") or "tcp", PROTOCOLS)
         to, target_address, target_port = port_forward_target(forward["to"], port)
-        rules.append({"port": port, "protocol": protocol, "to": to, "family": "ipv4", "index": index})
+        rules.append({"port": port, "protocol": protocol, "to": to, "family": "ipv4", "index": index, "field": "to"})
         if not dual_stack:
             continue
         to6 = _twin_address(forward, containers, target_address)
         if to6:
             # A target that was not an address keeps what follows its last colon as the port.
             twin_port = target_port if target_port is not None else to.rpartition(":")[2]
+            # What the twin's target came from, for messages: to6, or the container's address6.
             rules.append({"port": port, "protocol": protocol, "family": "ipv6", "to": ipv6_target(to6, twin_port),
-                          "index": index})
+                          "index": index, "field": "to6"})
     return rules

@@ -84,6 +84,9 @@ def plan_file(result, file_path, settings, removed):
         old_text = None
     else:
         old_text = old.content.decode() if old is not None else None
+    # Temp files of a write that was killed before its rename.
+    for op in files.stale_temp_ops(file_path):
+        result.add("files", op)
     lines = file_lines(old_text, settings, set(removed))
     if not any(line.strip() for line in lines):
         if old is not None:

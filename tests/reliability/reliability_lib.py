@@ -307,10 +307,10 @@ def items(state, prefix=""):
     return flat
 
 
-def moved(before, after):
-    """The items of ``before`` that are gone or different in ``after``."""
-    flat_before, flat_after = items(before), items(after)
-    return sorted(key for key, value in flat_before.items() if flat_after.get(key) != value)
+def moved(one, other):
+    """The items of ``one`` that are gone or different in ``other``."""
+    flat_one, flat_other = items(one), items(other)
+    return sorted(key for key, value in flat_one.items() if flat_other.get(key) != value)
 
 
 def stray_files():

@@ -13,20 +13,7 @@ import pytest
 
 from nat_traffic import ask, whoami_server
 from netplumb_testlib import assert_clean_failure, descriptions
-from topologies import wan_uplink
-
-SYSCTL_FILE = "/etc/sysctl.d/60-netplumb.conf"
-NODE = {
-    "cidr": "198.51.100.0/24",
-    "cidr6": "2001:db8:100::/64",
-    "cluster_cidr": "198.51.100.0/23",
-    "uplink": "uplink0",
-    "containers": [{"name": "c1", "address": "198.51.100.11", "address6": "2001:db8:100::11"},
-                   {"name": "c2", "address": "198.51.100.12", "mtu": 1400}],
-    "port_forwards": [{"port": 80, "to": "198.51.100.11:8080"}],
-    "routes": [{"dst": "198.51.101.0/24", "gateway": "203.0.113.2"}],
-    "forward_rules": True,
-}
+from topologies import NODE, SYSCTL_FILE, wan_uplink
 
 
 def uplink(box):

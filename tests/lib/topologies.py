@@ -35,6 +35,23 @@ def build_topology(sandbox):
     ip("link", "set", "vb", "up", netns="blue")
 
 
+# node_network's file of boot settings, and a whole dual-stack node for it on
+# wan_uplink(box, ipv6=True): two containers, masquerade except toward the
+# cluster, forward rules, a port forward with its IPv6 twin, a peer route.
+SYSCTL_FILE = "/etc/sysctl.d/60-netplumb.conf"
+NODE = {
+    "cidr": "198.51.100.0/24",
+    "cidr6": "2001:db8:100::/64",
+    "cluster_cidr": "198.51.100.0/23",
+    "uplink": "uplink0",
+    "containers": [{"name": "c1", "address": "198.51.100.11", "address6": "2001:db8:100::11"},
+                   {"name": "c2", "address": "198.51.100.12", "mtu": 1400}],
+    "port_forwards": [{"port": 80, "to": "198.51.100.11:8080"}],
+    "routes": [{"dst": "198.51.101.0/24", "gateway": "203.0.113.2"}],
+    "forward_rules": True,
+}
+
+
 def wan_uplink(box, ipv6=False):
     """The node's uplink0 (203.0.113.1/24) to a 'wan' namespace (203.0.113.2/24 on
     its eth0), which has no route to the containers; with ``ipv6``, 2001:db8:203::1/64

@@ -6,16 +6,16 @@ plugins and a conflist: scenarios 2-5 as a list of (module, params) steps.
 ``converge.py`` runs the steps through the engine in one process (what the
 crash test kills); ``tasks()`` gives the same steps as playbook tasks.
 
-A node's whole container network as one node_network call is NODE (as in
-tests/integration/test_node_network.py: dual stack, two containers, a port
-forward, a peer route, forward rules): its uplink is topologies.wan_uplink
+A node's whole container network as one node_network call is topologies.NODE
+(the one tests/integration/test_node_network.py uses: dual stack, two
+containers, a port forward, a peer route, forward rules): its uplink is topologies.wan_uplink
 (``node_uplink``), and ``node_drift`` breaks a built node in the ways a repair
 run mends."""
 
 import copy
 import subprocess
 
-from topologies import wan_uplink
+from topologies import NODE, SYSCTL_FILE, wan_uplink
 
 SUBNET = "198.51.100.0/24"
 GATEWAY = "198.51.100.1"
@@ -87,19 +87,6 @@ def teardown(steps):
 
 
 # -- node_network: the whole network in one transaction ----------------------------------------
-
-SYSCTL_FILE = "/etc/sysctl.d/60-netplumb.conf"
-NODE = {
-    "cidr": "198.51.100.0/24",
-    "cidr6": "2001:db8:100::/64",
-    "cluster_cidr": "198.51.100.0/23",
-    "uplink": "uplink0",
-    "containers": [{"name": "c1", "address": "198.51.100.11", "address6": "2001:db8:100::11"},
-                   {"name": "c2", "address": "198.51.100.12", "mtu": 1400}],
-    "port_forwards": [{"port": 80, "to": "198.51.100.11:8080"}],
-    "routes": [{"dst": "198.51.101.0/24", "gateway": "203.0.113.2"}],
-    "forward_rules": True,
-}
 
 
 def node_network(**changes):

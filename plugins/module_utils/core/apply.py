@@ -30,20 +30,26 @@ def apply(ctx, ops):
 def rollback(ctx, failed, cause, done):
     """Undo ``done`` in reverse; the ApplyError that reports ``failed`` and
     ``cause`` with what the rollback did."""
+    reason = cause.args[0].split(": ", 1)[-1] if isinstance(cause, KernelError) else str(cause)
+    return ApplyError(failed, reason, *undo(ctx, done))
+
+
+def undo(ctx, done):
+    """Undo ``done`` in reverse: (rolled back, not undone, rollback errors),
+    each a list of descriptions."""
     rolled_back, not_undone, errors = [], [], []
     for op in reversed(done):
         if op.undo is None:
             not_undone.append(op.describe())
             continue
-        for undo in op.undos():
+        for step in op.undos():
             try:
-                run(ctx, undo)
-                if undo.action != "noop":
-                    rolled_back.append(undo.describe())
+                run(ctx, step)
+                if step.action != "noop":
+                    rolled_back.append(step.describe())
             except Exception as exc:  # keep undoing the rest; report every failure
-                errors.append("%s: %s" % (undo.describe(), exc))
-    reason = cause.args[0].split(": ", 1)[-1] if isinstance(cause, KernelError) else str(cause)
-    return ApplyError(failed, reason, rolled_back, not_undone, errors)
+                errors.append("%s: %s" % (step.describe(), exc))
+    return rolled_back, not_undone, errors
 
 
 def run(ctx, op):

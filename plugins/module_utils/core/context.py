@@ -18,6 +18,8 @@ class Context:
         self.memo = {}
         # Links an earlier part of the same plan creates: (netns, name).
         self.planned_links = set()
+        # Whole-namespace views read once and shared by the planners (node_network's).
+        self.share_views = False
 
     def remember(self, key, read):
         """``read()`` once per run for ``key``."""

@@ -23,9 +23,9 @@ import dataclasses
 from typing import List, Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import operations
-from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, rollback, unknown
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, undo, unknown
 from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, VerifyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import VerifyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.lock import node_lock
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import session
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
@@ -80,5 +80,4 @@ def _verify(resource, spec, ctx, done):
     with Kernel(fresh, resource.NETLINK) if resource.NETLINK is not None else contextlib.nullcontext() as fresh.kernel:
         left = resource.plan(fresh, spec).ops
     if left:
-        undone = rollback(ctx, left[0], NetplumbError("read back"), done)
-        raise VerifyError(left, undone.rolled_back, undone.not_undone, undone.rollback_errors)
+        raise VerifyError(left, *undo(ctx, done))

@@ -83,11 +83,16 @@ class ApplyError(NetplumbError):
         msg = "failed to %s: %s" % (failed.describe(), cause)
         if rolled_back or not_undone or rollback_errors:
             msg += "; rolled back %d earlier operation(s)" % len(rolled_back)
-        if not_undone:
-            msg += "; could not undo: %s" % ", ".join(not_undone)
-        if rollback_errors:
-            msg += "; rollback errors: %s" % "; ".join(rollback_errors)
-        super(ApplyError, self).__init__(msg)
+        super(ApplyError, self).__init__(msg + self._unfinished())
+
+    def _unfinished(self):
+        """What the rollback could not do, for the end of the message."""
+        text = ""
+        if self.not_undone:
+            text += "; could not undo: %s" % ", ".join(self.not_undone)
+        if self.rollback_errors:
+            text += "; rollback errors: %s" % "; ".join(self.rollback_errors)
+        return text
 
 
 class VerifyError(ApplyError):
@@ -96,14 +101,9 @@ class VerifyError(ApplyError):
 
     def __init__(self, left, rolled_back, not_undone, rollback_errors):
         super(VerifyError, self).__init__(left[0], "", rolled_back, not_undone, rollback_errors)
-        msg = ("the node did not read back as planned after the apply (another agent in between, or a value the "
-               "kernel adjusted): it still needs %s; rolled back %d operation(s)"
-               % ("; ".join(op.describe() for op in left), len(rolled_back)))
-        if not_undone:
-            msg += "; could not undo: %s" % ", ".join(not_undone)
-        if rollback_errors:
-            msg += "; rollback errors: %s" % "; ".join(rollback_errors)
-        self.args = (msg,)
+        self.args = ("the node did not read back as planned after the apply (another agent in between, or a value "
+                     "the kernel adjusted): it still needs %s; rolled back %d operation(s)%s"
+                     % ("; ".join(op.describe() for op in left), len(rolled_back), self._unfinished()),)
 
 
 class LockTimeout(NetplumbError):

@@ -107,7 +107,7 @@ class Kernel:
         except OSError as exc:
             raise KernelError.of("reading links of netns %s" % (netns or "(host)"), exc)
         view = NsView(netns, place(netns, links, found))
-        if only is None and memo.get("share views"):
+        if only is None and getattr(self.ctx, "share_views", False):
             memo[("view", netns, addresses)] = view
         return view
 

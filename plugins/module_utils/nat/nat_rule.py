@@ -136,13 +136,8 @@ def plan(ctx, spec):
     if spec.state == "absent":
         result.after = {"state": "absent"}
         if current or broken:
-            result.add("nat", Op(NAT_APPLY, spec.netns, target,
-                                 {"verb": "delete" if current else "repair", "backend": backend.label,
-                                  "family": rule.family,
-                                  "remove": tags, "add": []},
-                                 Op(NAT_APPLY, spec.netns, target,
-                                    {"verb": "restore", "backend": backend.label, "family": rule.family,
-                                     "remove": [], "add": old})))
+            result.add("nat", removal(spec.netns, target, backend.label, rule.family, current,
+                                      "delete" if current else "repair"))
         return result
     result.after = {"state": "present", "rules": backend.render(rule)}
     if tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted):
@@ -157,6 +152,16 @@ def plan(ctx, spec):
                             {"verb": "restore", "backend": backend.label, "family": rule.family,
                              "remove": [rule.key], "add": old})))
     return result
+
+
+def removal(netns, target, backend, family, rules, verb="delete"):
+    """The op that removes ``rules`` (ours, as a backend reads them) from
+    ``backend``; its undo puts them back as they were."""
+    return Op(NAT_APPLY, netns, target,
+              {"verb": verb, "backend": backend, "family": family,
+               "remove": ["%s:%s" % (r["identity"], r["content"]) for r in rules], "add": []},
+              Op(NAT_APPLY, netns, target, {"verb": "restore", "backend": backend, "family": family,
+                                            "remove": [], "add": [r["native"] for r in rules]}))
 
 
 def _chains(natives):

@@ -21,7 +21,7 @@ import dataclasses
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink as uplink_facts
 from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge, route
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
@@ -65,7 +65,7 @@ class _Parts:
 
 def plan(ctx, spec):
     # The planners read the node's own namespace whole, each: one read serves them all.
-    ctx.memo["share views"] = True
+    ctx.share_views = True
     found = _uplink(ctx, spec)
     parts = _Parts()
     if spec.state == "present":
@@ -222,12 +222,7 @@ def _others(ctx, parts, spec, wanted):
                 continue
             text = found.get("text") or found["identity"]
             part = Plan(before={"state": "present", "rules": [text]}, after={"state": "absent"})
-            part.add("nat", Op(nat_rule.NAT_APPLY, None, "dnat %s" % found["identity"],
-                               {"verb": "delete", "backend": backend.label, "family": family,
-                                "remove": ["%s:%s" % (found["identity"], found["content"])], "add": []},
-                               Op(nat_rule.NAT_APPLY, None, "dnat %s" % found["identity"],
-                                  {"verb": "restore", "backend": backend.label, "family": family,
-                                   "remove": [], "add": [found["native"]]})))
+            part.add("nat", nat_rule.removal(None, "dnat %s" % found["identity"], backend.label, family, [found]))
             parts.add("nat_rules", "unlisted port forward %s" % text.strip(), part, counts=False)
 
 

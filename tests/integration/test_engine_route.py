@@ -415,12 +415,21 @@ def test_bad_params_fail_before_any_change(sandbox, params, field):
 
 
 def test_unreachable_gateway_fails_and_changes_nothing(sandbox):
+    """A gateway on no connected network: the kernel would answer "Network is
+    unreachable"; the planner says so first, naming the gateway, and check
+    mode warns (an earlier task may still connect it) instead of predicting a
+    change the real run cannot make."""
     uplink(sandbox)
     before = sandbox.settled_snapshot()  # the veth's carrier brings the IPv6 prefix route
-    with pytest.raises(ApplyError) as info:
-        engine.run(route, {"dst": "198.51.100.0/24", "gateway": "203.0.113.1"})
-    assert info.value.failed.action == "route_add"
-    assert info.value.rollback_errors == []
+    want = {"dst": "198.51.100.0/24", "gateway": "203.0.113.1"}
+    checked = engine.run(route, want, check_mode=True)
+    assert any("203.0.113.1" in w and "Network is unreachable" in w for w in checked.warnings), checked.warnings
+    with pytest.raises(ParamError) as info:
+        engine.run(route, want)
+    assert info.value.field == "gateway" and "no network connected" in str(info.value)
+    with pytest.raises(ParamError) as info:
+        engine.run(route, dict(want, gateway="192.0.2.1", dev="lo"))  # connected, but not through lo
+    assert "through lo" in str(info.value)
     assert sandbox.snapshot() == before
 
 

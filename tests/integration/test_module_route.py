@@ -285,13 +285,29 @@ def test_bad_input_fails_cleanly(sandbox, params, field, engine_field):
     assert_clean_failure(run, field, before, sandbox.snapshot(), engine_field)
 
 
-def test_kernel_refusal_fails_cleanly(sandbox):
-    """A gateway that is not on-link: the kernel says no; nothing changes."""
+def test_unreachable_gateway_is_named_before_any_change(sandbox):
+    """A gateway on no connected network: check mode warns (an earlier task
+    may connect it), the real run fails naming it before anything changes."""
     uplink(sandbox)
     before = sandbox.settled_snapshot()
+    checked = sandbox.playbook([task(dst="203.0.113.0/24", gateway="198.51.100.99")], check=True)
+    assert checked.rc == 0 and "198.51.100.99" in checked.stdout + checked.stderr, checked
     run = sandbox.playbook([task(dst="203.0.113.0/24", gateway="198.51.100.99")])
     assert run.rc != 0, run
     result = run.failed[0]
-    assert "203.0.113.0/24" in result["msg"] and "198.51.100.99" in result["msg"]
+    assert result.get("field") == "gateway" and "no network connected" in result["msg"], result
+    assert "Traceback" not in run.stdout + run.stderr
+    assert sandbox.snapshot() == before
+
+
+def test_kernel_refusal_fails_cleanly(sandbox):
+    """A gateway the kernel will not take (the on-link network's broadcast
+    address): the kernel says no; nothing changes."""
+    uplink(sandbox)
+    before = sandbox.settled_snapshot()
+    run = sandbox.playbook([task(dst="203.0.113.0/24", gateway="192.0.2.255")])
+    assert run.rc != 0, run
+    result = run.failed[0]
+    assert "203.0.113.0/24" in result["msg"] and "192.0.2.255" in result["msg"]
     assert "Traceback" not in run.stdout + run.stderr
     assert sandbox.snapshot() == before

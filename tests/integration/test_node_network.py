@@ -146,13 +146,28 @@ def test_a_failing_last_step_rolls_the_whole_node_back(sandbox):
 def test_a_step_the_kernel_refuses_rolls_the_whole_node_back(sandbox):
     uplink(sandbox)
     before = _converged_partly(sandbox)
-    # No interface of the node reaches 192.0.2.99: the kernel refuses the route.
-    refused = dict(NODE, routes=[{"dst": "198.51.101.0/24", "gateway": "192.0.2.99"}])
+    # The uplink network's broadcast address is no gateway: the kernel refuses the route.
+    refused = dict(NODE, routes=[{"dst": "198.51.101.0/24", "gateway": "203.0.113.255"}])
     run = sandbox.playbook(task(refused))
     assert run.rc != 0, run
     result = run.failed[0]
     assert result["failed_operation"]["op"] == "route_add", result
-    assert "unreachable" in result["msg"].lower() and result["rolled_back"], result
+    assert "invalid argument" in result["msg"].lower() and result["rolled_back"], result
+    assert node_state(sandbox) == before
+
+
+def test_a_gateway_on_no_connected_network_is_named_before_any_change(sandbox):
+    """No interface of the node reaches 192.0.2.99: check mode warns, the real
+    run fails naming the route's gateway, before anything changes."""
+    uplink(sandbox)
+    before = _converged_partly(sandbox)
+    unreachable = dict(NODE, routes=[{"dst": "198.51.101.0/24", "gateway": "192.0.2.99"}])
+    check = sandbox.playbook(task(unreachable), check=True)
+    assert check.rc == 0 and any("192.0.2.99" in w for w in check.results[0].get("warnings", [])), check
+    run = sandbox.playbook(task(unreachable))
+    assert run.rc != 0, run
+    result = run.failed[0]
+    assert result["field"] == "routes[0].gateway" and "no network connected" in result["msg"], result
     assert node_state(sandbox) == before
 
 

@@ -22,6 +22,7 @@ cache kept from another run is never trusted."""
 
 import json
 import os
+import socket
 import subprocess
 import tempfile
 
@@ -167,6 +168,8 @@ def test_pyroute2_module_without_pyroute2_names_the_package(sandbox, bare_python
     assert "Failed to import the required Python library" in msg, msg
     assert "python3-pyroute2" in msg and "pip install pyroute2" in msg, msg
     assert bare_python in msg, msg
+    # The machine's own name is not the inventory host ("localhost" here).
+    assert "%s's" % socket.gethostname() not in msg and "on the node's Python" in msg, msg
     assert "Traceback" not in run.stdout + run.stderr
 
 

@@ -33,11 +33,17 @@ class FakeNamespace:
                                 stp=stp if kind != "bridge" else bool(stp),
                                 vlan_filtering=False if kind == "bridge" else None)
         for text in addresses:
-            self.addresses.append(Address(index, ipaddress.ip_interface(text)))
+            self.address(name, text)
         return self.links[name]
 
     def address(self, link, text):
-        self.addresses.append(Address(self.links[link].index, ipaddress.ip_interface(text)))
+        """An address, and the route to its network the kernel adds with it on a link that is up."""
+        found = self.links[link]
+        iface = ipaddress.ip_interface(text)
+        self.addresses.append(Address(found.index, iface))
+        if found.up:
+            self.routes.append(Route(None, iface.network, 254, 0 if iface.version == 4 else 256, None,
+                                     proto="kernel", scope="link", type="unicast", oif=found.index))
 
     def set(self, link, **changes):
         self.links[link] = dataclasses.replace(self.links[link], **changes)

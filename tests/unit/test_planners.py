@@ -93,12 +93,29 @@ def test_veth_absent_of_a_missing_namespace_reads_as_nothing():
 
 def test_route_with_another_gateway_is_replaced_and_a_missing_one_added():
     node = FakeNode()
-    node.netns(None).add("eth0", "device", addresses=["192.0.2.10/24"])
+    node.netns(None).add("eth0", "device", addresses=["192.0.2.10/24", "2001:db8::10/64"])
     node.netns(None).route("198.51.100.0/24", "192.0.2.1", "eth0")
     ops, _ctx = plan(route, {"dst": "198.51.100.0/24", "gateway": "192.0.2.2"}, node)
     assert ops == ["replace route 198.51.100.0/24 via 192.0.2.2 table 254 metric 0"]
     ops, _ctx = plan(route, {"dst": "2001:db8:1::/64", "gateway": "2001:db8::1", "dev": "eth0"}, node)
     assert ops == ["add route 2001:db8:1::/64 via 2001:db8::1 dev eth0 table 254 metric 1024"]
+
+
+def test_route_gateway_must_be_on_a_connected_network_or_check_mode_warns():
+    node = FakeNode()
+    node.netns(None).add("eth0", "device", addresses=["192.0.2.10/24"])
+    node.netns(None).add("eth1", "device", addresses=["203.0.113.10/24"])
+    with pytest.raises(ParamError, match="gateway: '198.51.100.1' is on no network connected to the node"):
+        plan(route, {"dst": "default", "gateway": "198.51.100.1"}, node)
+    with pytest.raises(ParamError, match="connected to the node through eth1"):
+        plan(route, {"dst": "default", "gateway": "192.0.2.1", "dev": "eth1"}, node)
+    _ops, ctx = plan(route, {"dst": "default", "gateway": "198.51.100.1"}, node, check_mode=True)
+    assert len(ctx.warnings) == 1 and "check mode assumes an earlier task connects it" in ctx.warnings[0]
+    ops, ctx = plan(route, {"dst": "default", "gateway": "192.0.2.1", "dev": "eth0"}, node)
+    assert ops == ["add route default via 192.0.2.1 dev eth0 table 254 metric 0"] and not ctx.warnings
+    # A link-local gateway is on every link: the kernel needs only its dev.
+    ops, _ctx = plan(route, {"dst": "default", "gateway": "fe80::1", "dev": "eth0"}, node)
+    assert len(ops) == 1
 
 
 def test_route_dev_must_exist_or_check_mode_warns():

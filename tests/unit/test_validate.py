@@ -14,7 +14,8 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import 
 
 def assert_param_error(call, field, value, *words):
     """``call`` raises ParamError for ``field``/``value``; the message names
-    both (and ``words``)."""
+    both (a missing value by its field alone, without Python's None) and
+    ``words``."""
     with pytest.raises(ParamError) as info:
         call()
     error = info.value
@@ -22,7 +23,10 @@ def assert_param_error(call, field, value, *words):
     assert error.value == value
     text = str(error)
     assert field in text
-    assert repr(value) in text
+    if value is None:
+        assert "None" not in text, text
+    else:
+        assert repr(value) in text
     for word in words:
         assert word in text, (word, text)
     return error
@@ -40,7 +44,9 @@ def test_param_error_carries_field_value_and_reason():
 
 def test_param_error_quotes_string_values():
     assert str(ParamError("name", "a b", "is bad")) == "name: 'a b' is bad"
-    assert str(ParamError("name", None, "is required")) == "name: None is required"
+    # A missing value is named by its field alone, never as Python's None.
+    assert str(ParamError("name", None, "is required")) == "name is required"
+    assert str(ParamError("to", None, "is required with kind dnat")) == "to is required with kind dnat"
 
 
 # -- ifname ---------------------------------------------------------------------------

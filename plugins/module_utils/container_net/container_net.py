@@ -99,10 +99,15 @@ def _check_bridge(ctx, host, bridge):
         raise ParamError("bridge", bridge, "is a %s, not a bridge" % link.kind)
 
 
-def _paired(hlink, eth):
+def _paired(kernel, name, hlink, eth):
+    """Whether host link ``hlink`` and ``eth`` in namespace ``name`` are the
+    two ends of one veth. Interface indexes are per namespace (eth0 is nearly
+    always 2), so the host end's peer must also be in ``name``: its peer's
+    namespace id is the one the node knows ``name`` by."""
     return (hlink is not None and eth is not None and hlink.kind == "veth" and eth.kind == "veth"
             and hlink.peer_nsid is not None and eth.peer_nsid is not None
-            and hlink.peer_index == eth.index and eth.peer_index == hlink.index)
+            and hlink.peer_index == eth.index and eth.peer_index == hlink.index
+            and hlink.peer_nsid == kernel.nsid_of(None, name))
 
 
 def _plan_container(result, kernel, spec, host, want):
@@ -110,7 +115,7 @@ def _plan_container(result, kernel, spec, host, want):
     ns = _read_container(kernel, want.name, spec.ifname, tuple(sorted({r.dst.version for r in routes})))
     hlink = host.get(want.host)
     eth = ns.get(spec.ifname)
-    paired = _paired(hlink, eth)
+    paired = _paired(kernel, want.name, hlink, eth)
     ours = hlink is not None and owner(hlink.alias) == (spec.bridge, want.name)
     result.before[want.name] = _state(spec, hlink, eth, ns) if paired else {"state": "absent"}
     if hlink is not None and not paired:
@@ -123,7 +128,7 @@ def _plan_container(result, kernel, spec, host, want):
             raise ParamError(want.field("name"), want.name, "has a %s link %s in the way in its namespace; "
                              "only a veth is replaced" % (eth.kind, spec.ifname))
         other = host.by_index.get(eth.peer_index) if eth.peer_nsid is not None else None
-        if _paired(other, eth) and owner(other.alias) is None:
+        if _paired(kernel, want.name, other, eth) and owner(other.alias) is None:
             raise ParamError(want.field("name"), want.name, "has %s paired with %s, a veth not made by "
                              "container_net; left alone" % (spec.ifname, other.name))
         result.add("delete", Op(LINK_DEL, want.name, spec.ifname))
@@ -152,8 +157,23 @@ def _plan_container(result, kernel, spec, host, want):
     converge(result, LinkAttrs(None, want.host, None, spec.bridge, want.mtu), have_host, is_new=not paired)
     converge(result, LinkAttrs(want.name, spec.ifname, want.addresses, None, want.mtu, nodad=True), have_eth,
              is_new=not paired)
-    _plan_routes(result, spec, want, routes, ns.routes if paired else {}, is_new=not paired)
-    result.after[want.name] = _want_state(spec, want, have_eth, routes, ns.routes if paired else {})
+    actual = ns.routes if paired else {}
+    if paired and _loses_ipv4(have_eth, want.addresses):
+        actual = {key: route for key, route in actual.items() if key[0].version != 4}
+    _plan_routes(result, spec, want, routes, actual, is_new=not paired)
+    result.after[want.name] = _want_state(spec, want, have_eth, routes, actual)
+
+
+def _loses_ipv4(link, desired):
+    """Whether the address changes leave ``link`` without any IPv4 address for
+    a moment (deletes come first; a deleted primary takes its subnet's
+    secondaries along): the kernel then flushes the link's IPv4 routes, which
+    are to be made again."""
+    current = {a for a in link.addresses if a.version == 4}
+    removed = current - set(desired)
+    primaries = {a for a in removed if a not in link.secondaries}
+    kept = {a for a in current - removed if not any(a.network == p.network for p in primaries)}
+    return bool(removed) and not kept
 
 
 def _plan_new(result, spec, want, routes):
@@ -195,10 +215,10 @@ def _plan_routes(result, spec, want, routes, actual, is_new):
 
 
 def _plan_absent(result, kernel, spec, host, name, host_name):
-    ns = _read_container(kernel, name, spec.ifname)
+    ns = _read_container(kernel, name, spec.ifname, (4, 6))  # the diff's "before" shows its routes
     hlink = host.get(host_name)
     eth = ns.get(spec.ifname)
-    paired = _paired(hlink, eth)
+    paired = _paired(kernel, name, hlink, eth)
     ours = hlink is not None and hlink.kind == "veth" and owner(hlink.alias) == (spec.bridge, name)
     result.before[name] = _state(spec, hlink, eth, ns) if paired else (
         {"state": "present", "netns": True} if ns.exists else {"state": "absent"})

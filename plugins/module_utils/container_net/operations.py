@@ -10,6 +10,7 @@ __metaclass__ = type
 import errno
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import run_steps
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import errno_of
 from ansible_collections.netplumb.linux.plugins.module_utils.core.operations import Operation
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 
@@ -27,7 +28,7 @@ def _container_del(ctx, op):
         try:
             sess.delete_link(index)
         except OSError as exc:
-            if getattr(exc, "code", None) != errno.ENODEV:
+            if errno_of(exc) != errno.ENODEV:
                 raise
     namespaces.delete(op.target)
 

@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError, KernelError, NetplumbError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import (
+    ApplyError, KernelError, NetplumbError, errno_of)
 
 
 def apply(ctx, ops):
@@ -58,7 +59,7 @@ def run(ctx, op):
     try:
         op.kind.run(ctx, op)
     except Exception as exc:
-        if getattr(exc, "code", None) in op.kind.already:
+        if errno_of(exc) in op.kind.already:
             return
         raise
 

@@ -18,6 +18,8 @@ class Context:
         self.memo = {}
         # Links an earlier part of the same plan creates: (netns, name).
         self.planned_links = set()
+        # Networks an earlier part of the same plan connects (addresses it adds): (netns, ip_network).
+        self.planned_networks = set()
         # Whole-namespace views read once and shared by the planners (node_network's).
         self.share_views = False
 
@@ -30,6 +32,10 @@ class Context:
     def plans_link(self, netns, name):
         """Whether an earlier part of this run's plan creates link ``name``."""
         return (netns, name) in self.planned_links
+
+    def plans_network_of(self, netns, address):
+        """Whether an earlier part of this run's plan connects a network holding ``address``."""
+        return any(where == netns and address in network for where, network in self.planned_networks)
 
     def warn(self, message):
         self.warnings.append(message)

@@ -21,7 +21,9 @@ class ParamError(NetplumbError):
         self.field = field
         self.value = value
         self.reason = reason
-        super(ParamError, self).__init__("%s: %r %s" % (field, value, reason))
+        # A missing value is named by its field alone ("to is required with kind dnat").
+        text = "%s %s" % (field, reason) if value is None else "%s: %r %s" % (field, value, reason)
+        super(ParamError, self).__init__(text)
 
 
 class ConfigError(ParamError):
@@ -47,6 +49,16 @@ class NetnsMissing(NetplumbError):
         super(NetnsMissing, self).__init__("network namespace %r does not exist" % name)
 
 
+def errno_of(exc):
+    """The errno an exception carries: ``code`` (pyroute2's NetlinkError and
+    ours) or ``errno`` (OSError, KernelError); None when it has none."""
+    for name in ("code", "errno"):
+        value = getattr(exc, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
 class NetlinkError(OSError):
     """The kernel's answer to a netlink request: ``code`` is the errno (as
     pyroute2's NetlinkError has it), whichever session sent the request."""
@@ -65,10 +77,11 @@ class KernelError(NetplumbError):
 
     @classmethod
     def of(cls, what, exc):
-        """A KernelError of any exception a session raised (``code``: errno)."""
+        """A KernelError of any exception a session raised: a netlink error
+        (``code``) reads as its errno's text, anything else as itself."""
         code = getattr(exc, "code", None)
         reason = os.strerror(code) if isinstance(code, int) and code > 0 else str(exc)
-        return cls(what, code, reason)
+        return cls(what, errno_of(exc), reason)
 
 
 class ApplyError(NetplumbError):

@@ -9,15 +9,34 @@ request keywords, its message objects, and what differs between its versions.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 import ipaddress
 import socket
 
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetlinkError
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import model
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.session import NetlinkSession
 
 _FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
 _SCOPE_LINK = 253
 _SCOPE_ANY = 255
+
+
+def _kernel_errors(method):
+    """pyroute2's NetlinkError is no OSError: turn it into the sessions' own
+    (an OSError with ``code``), so every caller catches one kind."""
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except OSError:
+            raise
+        except Exception as exc:  # pyroute2.NetlinkError, imported only where pyroute2 is
+            code = getattr(exc, "code", None)
+            if not isinstance(code, int) or code <= 0:
+                raise
+            raise NetlinkError(code) from exc
+    return call
 
 
 class Pyroute2Session(NetlinkSession):
@@ -128,6 +147,10 @@ class Pyroute2Session(NetlinkSession):
             if oif:
                 request["oif"] = oif
         self._ipr.route(command, **request)
+
+
+for _name in [n for n, v in vars(Pyroute2Session).items() if callable(v) and not n.startswith("_")]:
+    setattr(Pyroute2Session, _name, _kernel_errors(getattr(Pyroute2Session, _name)))
 
 
 def _mtu(mtu):

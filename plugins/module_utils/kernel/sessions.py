@@ -130,7 +130,11 @@ class Kernel:
         """The id under which namespace ``seen_from`` knows ``other`` (or None)."""
         if not (self.netns_exists(seen_from) and self.netns_exists(other)):
             return None
-        return with_netns_fd(other, self.session(seen_from).netnsid)
+        try:
+            return with_netns_fd(other, self.session(seen_from).netnsid)
+        except OSError as exc:
+            raise KernelError.of("reading the id of netns %s in netns %s"
+                                 % (other or "(host)", seen_from or "(host)"), exc)
 
 
 def with_netns_fd(netns, call):

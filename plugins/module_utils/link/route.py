@@ -59,7 +59,8 @@ def plan(ctx, spec):
     if spec.state == "absent" and not kernel.netns_exists(want.netns):
         return Plan(before={"state": "absent"}, after={"state": "absent"})
     require_namespaces(ctx, (("netns", want.netns),))
-    have = next((r for r in kernel.routes(want.netns) if r.key == want.key), None)
+    routes = kernel.routes(want.netns)
+    have = next((r for r in routes if r.key == want.key), None)
     result = Plan(before=_diff_state(have))
     if spec.state == "absent":
         if have is not None:
@@ -69,6 +70,7 @@ def plan(ctx, spec):
         return result
 
     _check_dev(ctx, want)
+    _check_gateway(ctx, want, routes)
     if have is None:
         result.add("route", Op(ROUTE_ADD, want.netns, _text(want), {"route": want},
                                Op(ROUTE_DEL, want.netns, _text(want), {"route": want})))
@@ -96,6 +98,29 @@ def _check_dev(ctx, want):
                                    "creates it" % want.dev):
             return
         raise ParamError("dev", want.dev, "is not a link in netns %s" % (want.netns or "(host)"))
+
+
+def _check_gateway(ctx, want, routes):
+    """The kernel takes a gateway only on a network the namespace is connected
+    to (a route to it without a gateway, through ``dev`` when given), and
+    refuses the route otherwise: say so before anything changes."""
+    gateway = want.gateway
+    if gateway is None or (gateway.version == 6 and gateway.is_link_local):
+        return  # a link-local gateway is on every link; the kernel needs only its dev
+    for route in routes:
+        if (route.gateway is None and route.type in ("unicast", "local") and gateway in route.dst
+                and (want.dev is None or route.dev == want.dev)):
+            return
+    if ctx.plans_network_of(want.netns, gateway):
+        return
+    where = "netns %s" % want.netns if want.netns else "the node"
+    through = " through %s" % want.dev if want.dev else ""
+    reason = ("is on no network connected to %s%s (no route to it without a gateway): the kernel would refuse "
+              "the route with 'Network is unreachable'" % (where, through))
+    if ctx.assume_earlier_task("gateway: %s %s; check mode assumes an earlier task connects it"
+                               % (gateway, reason)):
+        return
+    raise ParamError("gateway", str(gateway), reason)
 
 
 def _onlink_device(kernel, netns, gateway):

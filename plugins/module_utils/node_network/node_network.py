@@ -104,6 +104,7 @@ def _present(ctx, spec, found, parts):
         raise ParamError("bridge", exc.value, exc.reason)
     if bridge_plan.before.get("state") == "absent":
         ctx.planned_links.add((None, spec.bridge))
+    ctx.planned_networks.update((None, address.network) for address in want.attrs.addresses)
     parts.add("bridge", spec.bridge, bridge_plan)
 
     if spec.containers or "containers" in spec.exclusive:
@@ -136,7 +137,10 @@ def _present(ctx, spec, found, parts):
 
     for index, item in enumerate(spec.routes):
         want = _parsed(route, "routes[%d]" % index, dict(item))
-        parts.add("routes", item["dst"], route.plan(ctx, want))
+        try:
+            parts.add("routes", item["dst"], route.plan(ctx, want))
+        except ParamError as exc:  # the node cannot take it (a gateway on no connected network)
+            raise ParamError("routes[%d].%s" % (index, exc.field), exc.value, exc.reason)
 
     if spec.forwarding:
         settings = [(node_spec.IPV4_FORWARDING, "1")]

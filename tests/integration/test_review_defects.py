@@ -1,0 +1,81 @@
+"""Defects found in review, each on the real kernel: every test here failed
+before its fix."""
+
+import errno
+
+import pytest
+
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply
+from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetlinkError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import session
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
+from ansible_collections.netplumb.linux.plugins.module_utils.link import veth
+
+BRIDGE = "br-ct"
+
+
+def _bridge(box):
+    box.ip("link", "add", BRIDGE, "type", "bridge")
+    box.ip("addr", "add", "198.51.100.1/24", "dev", BRIDGE)
+    box.ip("link", "set", BRIDGE, "up")
+
+
+def test_a_link_gone_between_plan_and_apply_counts_as_deleted(sandbox):
+    """link_del lists ENODEV as "already so"; the error carrying it is a
+    KernelError (``errno``), not pyroute2's (``code``): no rollback."""
+    sandbox.ip("link", "add", "gone0", "type", "veth", "peer", "name", "gone1")
+    ctx = Context()
+    with Kernel(ctx) as ctx.kernel:
+        plan = veth.plan(ctx, veth.parse({"name": "gone0", "state": "absent"}))
+        sandbox.ip("link", "del", "gone0")  # another agent, in between
+        done = apply(ctx, plan.ops)
+    assert [op.action for op in done] == ["link_del"]
+
+
+@pytest.mark.parametrize("implementation", ["pyroute2", "lean"])
+def test_a_kernel_refusal_of_a_read_is_the_sessions_own_error(sandbox, implementation):
+    """pyroute2's NetlinkError is not an OSError, so the module glue let it
+    through as a traceback: both sessions raise the one NetlinkError (an
+    OSError carrying the errno) for the kernel's refusal (a namespace id
+    asked for a file that is no namespace)."""
+    sess = session.open_session(implementation)
+    try:
+        with open("/dev/null") as handle, pytest.raises(NetlinkError) as info:
+            sess.netnsid(handle.fileno())
+    finally:
+        sess.close()
+    assert isinstance(info.value, OSError) and info.value.code == errno.EINVAL
+
+
+def test_a_veth_whose_peer_only_shares_the_index_is_not_the_containers(sandbox):
+    """Interface indexes are per namespace: the host end's peer is index 2 in
+    netns b, and a's eth0 (index 2) is paired with index 50 in netns c, the
+    host end's own index. Matching by index alone took them for one pair and
+    adopted the host end; the namespace ids tell them apart."""
+    _bridge(sandbox)
+    for name in ("a", "b", "c"):
+        sandbox.ip("netns", "add", name)
+    sandbox.ip("link", "add", "veth-a", "index", "50", "type", "veth", "peer", "name", "eth0", "index", "2",
+               "netns", "b")
+    sandbox.ip("link", "add", "x", "index", "50", "type", "veth", "peer", "name", "eth0", "index", "2",
+               "netns", "a", netns="c")
+    before = sandbox.snapshot()
+    with pytest.raises(ParamError) as info:
+        engine.run(container_net, {"bridge": BRIDGE, "containers": [{"name": "a", "address": "198.51.100.10/24"}]})
+    assert "veth-a" in str(info.value) and "not made by container_net" in str(info.value)
+    assert sandbox.snapshot() == before
+
+
+def test_the_diff_of_a_removal_shows_the_containers_routes(sandbox):
+    _bridge(sandbox)
+    containers = [{"name": "c1", "address": "198.51.100.11/24",
+                   "routes": [{"dst": "203.0.113.0/24", "gateway": "198.51.100.254"}]}]
+    engine.run(container_net, {"bridge": BRIDGE, "gateway": "198.51.100.1", "containers": containers})
+    gone = engine.run(container_net, {"bridge": BRIDGE, "containers": [{"name": "c1"}], "state": "absent"},
+                      check_mode=True)
+    routes = gone.before["c1"]["routes"]
+    assert len(routes) == 2 and any("203.0.113.0/24 via 198.51.100.254" in r for r in routes), routes
+    assert gone.after["c1"] == {"state": "absent"}

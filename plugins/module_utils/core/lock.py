@@ -12,7 +12,11 @@ would describe a state that never exists). The wait is bounded:
 a message naming the lock file and the pid of its holder.
 
 ``/run/netplumb`` is created 0755 root (not the world-writable ``/run/lock``,
-where anyone could plant the file first). The kernel drops a flock when its
+where anyone could plant the file first). Neither it nor the lock file is
+opened through a symlink, and the run is refused (NetplumbError naming the
+path) when the directory is a symlink or others can write to it, or the lock
+file is not a plain file of its own: a link planted there would otherwise make
+the run create, truncate or chmod the file it leads to. The kernel drops a flock when its
 holder dies, so a killed run never leaves the node locked; the pid written into
 the file is only there for the message. The lock is re-entrant within a
 process (an engine run inside another one does not wait for itself).
@@ -25,6 +29,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import time
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import LockTimeout, NetplumbError, ParamError
@@ -85,13 +90,56 @@ def node_lock(timeout=None, path=LOCK_PATH, required=True):
 
 
 def _open(path):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        try:
-            os.mkdir(directory, 0o755)
-        except FileExistsError:
-            pass
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    directory, name = os.path.split(path)
+    try:
+        os.mkdir(directory, 0o700)
+        created = True
+    except FileExistsError:
+        created = False
+    dir_fd = _checked(directory, os.O_RDONLY | os.O_DIRECTORY, stat.S_ISDIR)
+    try:
+        if created:
+            os.fchmod(dir_fd, 0o755)  # not the umask's
+        elif os.fstat(dir_fd).st_mode & 0o022:
+            raise _refused(directory, "users other than root can write to it")
+        return _checked(name, os.O_RDWR | os.O_CREAT, stat.S_ISREG, dir_fd=dir_fd, shown=path)
+    finally:
+        os.close(dir_fd)
+
+
+def _checked(name, flags, kind, dir_fd=None, shown=None):
+    """``name`` opened without following a symlink, and refused unless it is
+    of ``kind``, owned by root (or this user), with one name; 0644/0755."""
+    shown = shown or name
+    try:
+        fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode):
+            raise _refused(shown, "it is a symlink")
+        raise
+    info = os.fstat(fd)
+    why = None
+    if not kind(info.st_mode):
+        why = "it is not a %s" % ("directory" if kind is stat.S_ISDIR else "regular file")
+    elif kind is stat.S_ISREG and info.st_nlink != 1:
+        why = "it has %d names (a hard link to another file)" % info.st_nlink
+    elif info.st_uid not in (0, os.geteuid()):
+        why = "it is owned by uid %d" % info.st_uid
+    try:
+        if why:
+            raise _refused(shown, why)
+        if kind is stat.S_ISREG and stat.S_IMODE(info.st_mode) != 0o644:
+            os.fchmod(fd, 0o644)  # set, not left to the umask
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _refused(path, why):
+    return NetplumbError("the node lock %s is refused: %s (netplumb never opens, truncates or chmods what a "
+                         "planted link leads to); remove it (only netplumb puts files there) and run again"
+                         % (path, why))
 
 
 def _acquire(fd, path, timeout):

@@ -66,7 +66,18 @@ demo-clean: deps
 demo-recipe: deps
 	tests/sandbox.sh demo/recipe.sh
 
-test: deps $(STAMPS)/venv-old
+# Debian's NetworkManager and the one library it lacks here, as .debs: a test
+# unpacks them over a private /usr to read our conf.d file with NetworkManager's
+# own reader (tests/integration/test_network_managers.py). Installs nothing.
+TEST_DEBS := .build/debs
+TEST_DEB_PACKAGES := network-manager libndp0
+$(STAMPS)/test-debs: Makefile
+	@mkdir -p $(TEST_DEBS) $(STAMPS)
+	cd $(TEST_DEBS) && { apt-get download -qq $(TEST_DEB_PACKAGES) 2>/dev/null || \
+		{ apt-get update -qq && apt-get download -qq $(TEST_DEB_PACKAGES); }; }
+	@touch $@
+
+test: deps $(STAMPS)/venv-old $(STAMPS)/test-debs
 ifeq ($(PYTEST_ARGS),)
 	tests/run_all.sh $(PY) $(VENV_OLD)/bin/python $(TEST_STEPS)
 else

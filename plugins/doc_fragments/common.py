@@ -28,6 +28,11 @@ requirements:
 notes:
   - A call that fails half way undoes the operations it already applied, in reverse order,
     and reports them in C(rolled_back); deletions cannot be undone and are listed in C(not_undone).
+  - 'After a real apply the module reads back what it changed, and waits for the duplicate address
+    detection of the IPv6 addresses it added on links with carrier (about the link''s own DAD time, a
+    second or two). A difference (another agent in between, a value the kernel adjusted or refused, an
+    address another node holds) undoes the whole call and fails, naming each one in C(mismatches)
+    (C(mtu: wanted 1400, found 1500)).'
   - Every parameter is checked before anything on the node changes; a bad one fails with a message
     that names it, and the name is returned in C(field).
 '''

@@ -94,6 +94,11 @@ rollback_errors:
   returned: failure after a partial apply
   type: list
   elements: str
+mismatches:
+  description: 'On a failed read-back after the apply, each difference, as C(field: wanted W, found F).'
+  returned: failure of the read-back
+  type: list
+  elements: str
 failed_operation:
   description: On failure, the operation the kernel refused, in the form of an C(operations) entry.
   returned: failure after a partial apply

@@ -21,6 +21,14 @@ description:
     (asked with C(CNI_COMMAND=VERSION)).
   - Runtimes load the lexically first config file in O(conf_dir). The module warns when another
     file sorts before this one, and O(exclusive=true) removes every other config file.
+notes:
+  - The file is never written through a link planted in O(conf_dir). It goes to a new temp file (created
+    with C(O_EXCL|O_NOFOLLOW)) renamed over the target, so a symlink or hard link at its name is replaced,
+    never followed; a mode or owner is set on the file itself, and a hard link is rewritten as a new file.
+  - O(conf_dir) itself being a symlink is read through but not written through (the run fails naming the
+    link; set O(conf_dir) to the real directory). A symlink among its parents is followed only when only
+    root could have made it (owned by root, in a directory no one else can write to, or a sticky one).
+  - Modes and owners are set explicitly (C(0644), root; created directories C(0755)), whatever the umask.
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
@@ -70,6 +78,20 @@ options:
     description: Remove every other config file (C(*.conf), C(*.conflist), C(*.json)) from O(conf_dir).
     type: bool
     default: false
+  network_managers:
+    description:
+      - V(auto) tells the node's other network managers to leave the devices the config's plugins make alone,
+        the way the CNI projects do it - the C(bridge) plugin's bridge (C(cni0) unless named) and the pods' host
+        veths (C(veth*)) of the C(bridge) and C(ptp) plugins. NetworkManager (where its package config
+        C(/etc/NetworkManager/NetworkManager.conf) is, or it runs) gets
+        C(/etc/NetworkManager/conf.d/netplumb-<name>.conf) adding them to C(unmanaged-devices); systemd-networkd
+        (where it is enabled, or runs) gets C(/etc/systemd/network/10-netplumb-<name>.network) with
+        C(Unmanaged=yes). A running one reloads its configuration. With O(state=absent) the files go. A node
+        with neither gets no file.
+      - V(none) writes no such file (and removes none).
+    type: str
+    choices: [auto, none]
+    default: auto
   state:
     description: V(absent) removes this network's file (any priority).
     type: str
@@ -137,6 +159,11 @@ rollback_errors:
   returned: failure after a partial apply
   type: list
   elements: str
+mismatches:
+  description: 'On a failed read-back after the apply, each difference, as C(field: wanted W, found F).'
+  returned: failure of the read-back
+  type: list
+  elements: str
 failed_operation:
   description: On failure, the operation that failed, in the form of an C(operations) entry.
   returned: failure after a partial apply
@@ -163,6 +190,7 @@ def main():
             bin_dir=dict(type="path", default="/opt/cni/bin"),
             validate=dict(type="bool", default=True),
             exclusive=dict(type="bool", default=False),
+            network_managers=dict(type="str", default="auto", choices=["auto", "none"]),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_if=[("state", "present", ("config",))],

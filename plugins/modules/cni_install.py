@@ -25,6 +25,17 @@ description:
     temporary copy, so check mode reports the same.
   - Warns when O(bin_dir) ends up without the C(loopback) plugin, which containerd and CRI-O run
     for every pod.
+notes:
+  - Files are never written through a link planted in O(bin_dir). Each binary goes to a new temp file
+    (created with C(O_EXCL|O_NOFOLLOW)) renamed over the target, so a symlink or hard link at a plugin's name
+    is replaced, never followed; a mode or owner is set with C(fchmod)/C(fchown) on the file itself, and a
+    binary that is a hard link (another name of a file elsewhere) is rewritten as a new file instead.
+  - O(bin_dir) itself being a symlink (for example to a distribution's C(/usr/lib/cni)) is read through,
+    so a run with nothing to change passes, but the module does not write or delete through it and fails
+    naming the link; set O(bin_dir) to the real directory to manage the files there. A symlink among
+    O(bin_dir)'s parents is followed only when only root could have made it (owned by root, in a
+    directory no one else can write to, or a sticky one); any other fails naming the link.
+  - Modes and owners are set explicitly (C(0755), root; created directories C(0755)), whatever the umask.
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:
@@ -137,6 +148,11 @@ not_undone:
 rollback_errors:
   description: On failure, undo operations that themselves failed, with the reason.
   returned: failure after a partial apply
+  type: list
+  elements: str
+mismatches:
+  description: 'On a failed read-back after the apply, each difference, as C(field: wanted W, found F).'
+  returned: failure of the read-back
   type: list
   elements: str
 failed_operation:

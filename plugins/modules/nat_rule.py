@@ -70,7 +70,7 @@ options:
       - A name ending in C(+) matches every interface whose name starts with the rest (V(eth+)).
     type: str
   protocol:
-    description: Layer 4 protocol to match; required with O(dport).
+    description: Layer 4 protocol to match; required with O(dport) and with a port in O(to).
     type: str
     choices: [tcp, udp]
   dport:
@@ -197,6 +197,11 @@ failed_operation:
   description: On failure, the operation that was refused, in the form of an C(operations) entry.
   returned: failure after a partial apply
   type: dict
+mismatches:
+  description: 'On a failed read-back after the apply, each difference, as C(field: wanted W, found F).'
+  returned: failure of the read-back
+  type: list
+  elements: str
 field:
   description: On a bad parameter, its name.
   returned: failure on bad input

@@ -118,6 +118,18 @@ options:
     type: str
     default: auto
     choices: [auto, nftables, iptables]
+  network_managers:
+    description:
+      - V(auto) tells the node's other network managers to leave the bridge and the containers' host ends
+        (C(veth-*), C(vh-*)) alone, the way the CNI projects do it. NetworkManager (where its package config
+        C(/etc/NetworkManager/NetworkManager.conf) is, or it runs) gets C(/etc/NetworkManager/conf.d/netplumb-<bridge>.conf)
+        adding them to C(unmanaged-devices); systemd-networkd (where it is enabled, or runs) gets
+        C(/etc/systemd/network/10-netplumb-<bridge>.network) with C(Unmanaged=yes). A running one reloads its
+        configuration. With O(state=absent) the files go. A node with neither gets no file.
+      - V(none) writes no such file (and removes none).
+    type: str
+    default: auto
+    choices: [auto, none]
   exclusive:
     description:
       - What the node network owns exclusively. V(containers) - every container that
@@ -191,6 +203,7 @@ summary:
     - C(nat_rules) counts every rule the options name, also those they keep absent (forward-accept rules with
       O(forward_rules=false)); a rule that only goes (the plain masquerade that a cluster CIDR replaces, an unlisted
       port forward with O(exclusive)) counts as changed only.
+    - C(network_managers) counts the bridge when a network manager's file is planned for it, 0 on a node without one.
   returned: always
   type: dict
   sample:
@@ -199,6 +212,7 @@ summary:
     nat_rules: {total: 3, changed: 0}
     routes: {total: 1, changed: 0}
     sysctl: {total: 1, changed: 0}
+    network_managers: {total: 0, changed: 0}
     operations: 2
 uplink:
   description: The uplink the rules use.
@@ -223,6 +237,11 @@ not_undone:
 rollback_errors:
   description: On failure, undo operations that themselves failed, with the kernel's reason.
   returned: failure after a partial apply
+  type: list
+  elements: str
+mismatches:
+  description: 'On a failed read-back after the apply, each difference, as C(field: wanted W, found F).'
+  returned: failure of the read-back
   type: list
   elements: str
 failed_operation:
@@ -262,6 +281,7 @@ def main():
             forwarding=dict(type="bool", default=True),
             sysctl_file=dict(type="path", default="/etc/sysctl.d/60-netplumb.conf"),
             nat_backend=dict(type="str", default="auto", choices=["auto", "nftables", "iptables"]),
+            network_managers=dict(type="str", default="auto", choices=["auto", "none"]),
             exclusive=dict(type="list", elements="str", default=[], choices=["containers", "port_forwards"]),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

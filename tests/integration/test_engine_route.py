@@ -9,7 +9,6 @@ import pytest
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
 from ansible_collections.netplumb.linux.plugins.module_utils.link import route
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError
 import netplumb_testlib as testlib
 

@@ -53,6 +53,7 @@ def test_check_mode_exact_changed_then_not_diff_traffic_and_absent(sandbox):
     assert planned["summary"] == {"bridge": {"total": 1, "changed": 1}, "containers": {"total": 2, "changed": 2},
                                   "nat_rules": {"total": 8, "changed": 8}, "routes": {"total": 1, "changed": 1},
                                   "sysctl": {"total": 1, "changed": 1},
+                                  "network_managers": {"total": 0, "changed": 0},  # none on this node
                                   "operations": len(planned["operations"])}, planned["summary"]
     assert planned["diff"]["before"]["bridge"]["v-net-0"] == {"state": "absent"}
     assert planned["diff"]["after"]["bridge"]["v-net-0"]["addresses"] == ["198.51.100.1/24", "2001:db8:100::1/64"]
@@ -191,12 +192,14 @@ engine.apply = racing
 try:
     engine.run(node_network, json.loads(sys.argv[1]))
 except ApplyError as exc:
-    print(json.dumps({"msg": str(exc), "rolled_back": exc.rolled_back, "errors": exc.rollback_errors}))
+    print(json.dumps({"msg": str(exc), "rolled_back": exc.rolled_back, "errors": exc.rollback_errors,
+                      "mismatches": exc.mismatches}))
 """
     proc = _engine(script, NODE)
     assert proc.returncode == 0 and proc.stdout, proc.stderr
     failure = json.loads(proc.stdout)
-    assert "did not read back as planned after the apply" in failure["msg"] and "c2" in failure["msg"], failure
+    assert "did not read back as wanted after the apply" in failure["msg"] and "c2" in failure["msg"], failure
+    assert any(m.startswith("containers.c2.") for m in failure["mismatches"]), failure["mismatches"]
     assert failure["rolled_back"] and not failure["errors"], failure
     assert node_state(sandbox) == before
 

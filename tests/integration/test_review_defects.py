@@ -5,6 +5,7 @@ import errno
 
 import pytest
 
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply
@@ -79,3 +80,14 @@ def test_the_diff_of_a_removal_shows_the_containers_routes(sandbox):
     routes = gone.before["c1"]["routes"]
     assert len(routes) == 2 and any("203.0.113.0/24 via 198.51.100.254" in r for r in routes), routes
     assert gone.after["c1"] == {"state": "absent"}
+
+
+def test_a_plugin_removed_while_bin_dir_is_read_is_described_as_absent(tmp_path):
+    """cni_install lists bin_dir, then describes each binary for the diff; one
+    removed in between read as None and ended in an AttributeError."""
+    binary = tmp_path / "bridge"
+    binary.write_bytes(b"#!/bin/sh\n")
+    binary.chmod(0o755)
+    assert cni_install._describe(str(tmp_path), "bridge")["mode"] == "0755"
+    binary.unlink()  # another agent, between the listing and the read
+    assert cni_install._describe(str(tmp_path), "bridge") == {"state": "absent"}

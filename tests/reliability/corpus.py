@@ -192,6 +192,8 @@ MODULE_CASES = [
     node("routes[0]", "'dev': 'uplink0'", routes=[dict(PEER_ROUTE, dev="uplink0")]),
     node("routes[1].gateway", "2001:db8::1", routes=[PEER_ROUTE, {"dst": "198.51.102.0/24", "gateway": "2001:db8::1"}]),
     node("routes[0].dst", "198.51.101.1/24", routes=[dict(PEER_ROUTE, dst="198.51.101.1/24")]),
+    # a gateway on no network the node is connected to: the kernel would say "Network is unreachable"
+    node("routes[1].gateway", "192.0.2.99", routes=[PEER_ROUTE, {"dst": "198.51.102.0/24", "gateway": "192.0.2.99"}]),
     node("cluster_cidr", cluster_cidr="203.0.113.0/24"),   # does not contain cidr
     node("cluster_cidr", cluster_cidr="198.51.100.0/25"),  # inside cidr, not around it
     node("cluster_cidr", cluster_cidr="2001:db8::/32"),

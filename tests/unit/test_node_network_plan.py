@@ -41,8 +41,9 @@ def node(monkeypatch):
 def plan(fake, tmp_path, check_mode=False, **params):
     ctx = Context(check_mode)
     ctx.kernel = fake.kernel(ctx, node_network.NETLINK)
-    params = dict({"bridge": "br0", "cidr": "198.51.100.0/26", "sysctl_file": str(tmp_path / "60-netplumb.conf")},
-                  **params)
+    # The node's network managers are read from its /etc: the integration tests' business.
+    params = dict({"bridge": "br0", "cidr": "198.51.100.0/26", "sysctl_file": str(tmp_path / "60-netplumb.conf"),
+                   "network_managers": "none"}, **params)
     return node_network.plan(ctx, node_network.parse(params)), ctx
 
 
@@ -78,6 +79,7 @@ def test_the_summary_counts_each_kind(node, tmp_path):
         "nat_rules": {"total": 6, "changed": 2},
         "routes": {"total": 1, "changed": 1},
         "sysctl": {"total": 1, "changed": 1},
+        "network_managers": {"total": 0, "changed": 0},
         "operations": len(result.ops)}
     assert result.extra["uplink"] == "eth0"
     assert result.extra["ansible_facts"]["netplumb_container_network"] == {

@@ -21,14 +21,14 @@ from typing import Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import conflist as cni_conflist
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import files, unmanaged
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import absolute_path, network_name
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 
 NETLINK = None  # files only
-OPERATIONS = (files.OPERATIONS,)
+OPERATIONS = (files.OPERATIONS, unmanaged.OPERATIONS)
 CONFIG_MODE = 0o644
 DIR_MODE = 0o755
 
@@ -43,6 +43,7 @@ class ConfigSpec:
     validate: bool
     exclusive: bool
     state: str
+    network_managers: str = "auto"
 
     @property
     def file_name(self):
@@ -71,8 +72,9 @@ def parse(params):
             raise ParamError("config", None, "is required when state=present")
         config = cni_conflist.check_structure(params["config"], name=name)
         content = (json.dumps(config, indent=2) + "\n").encode()
+    managers = validate.choice("network_managers", params.get("network_managers") or "auto", unmanaged.MODES)
     return ConfigSpec(name, content, 10 if priority is None else priority, conf_dir, bin_dir,
-                      check is not False, bool(exclusive), state)
+                      check is not False, bool(exclusive), state, managers)
 
 
 def plan(ctx, spec):
@@ -99,10 +101,25 @@ def plan(ctx, spec):
         result.add("files", files.delete_op(path, files.read(path)))
     after_names = sorted(set(names) - set(remove) | ({spec.file_name} if present else set()))
     result.after = _state(spec, after_names, spec.config)
+    devices = _devices(spec.config) if present else ()
+    before, after = unmanaged.plan(result, spec.network_managers, spec.name, "cni_config, network %s" % spec.name,
+                                   devices, "present" if devices else "absent")
+    if before or after:
+        result.before["network_managers"], result.after["network_managers"] = before, after
     if present:
         _warn_shadowed(ctx, spec, after_names)
     result.extra = {"path": spec.path}
     return result
+
+
+def _devices(config):
+    """The host devices the config's plugins make: the bridge plugin's bridge
+    (cni0 unless named) and, for bridge and ptp, the host ends of the pods'
+    veths, which the plugins name veth<random>."""
+    plugins = config.get("plugins") or []
+    bridges = [p.get("bridge") or "cni0" for p in plugins if p.get("type") == "bridge"]
+    veths = ("veth*",) if any(p.get("type") in ("bridge", "ptp") for p in plugins) else ()
+    return tuple(dict.fromkeys(bridges)) + veths
 
 
 def _content(spec):

@@ -173,6 +173,8 @@ def _installed(bin_dir):
 
 def _describe(bin_dir, name):
     old = files.read(os.path.join(bin_dir, name))
+    if old is None:  # removed since bin_dir was listed
+        return {"state": "absent"}
     if old.symlink is not None:
         return {"symlink": old.symlink}
     return {"sha256": old.sha256, "mode": "%04o" % old.mode, "owner": files.owner_text(old.uid, old.gid)}

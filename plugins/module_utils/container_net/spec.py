@@ -30,6 +30,8 @@ from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import
 MARK = "netplumb:container_net:"
 _HOST_PREFIX = "veth-"
 _HASHED_PREFIX = "vh-"
+# Every host end's name, as glob patterns (the node's network managers are told to leave them alone).
+HOST_END_PATTERNS = (_HOST_PREFIX + "*", _HASHED_PREFIX + "*")
 _KEYS = ("name", "address", "gateway", "address6", "gateway6", "mtu", "routes")
 _ROUTE_KEYS = ("dst", "gateway", "metric")
 # The ports one Linux bridge holds (the kernel's BR_MAX_PORTS).

@@ -11,8 +11,11 @@ the engine runs the same from a module, a test or a script:
 A resource is a module with ``parse(params)``, ``plan(ctx, spec)``,
 ``OPERATIONS`` (the catalogue groups it plans with) and ``NETLINK``: the
 session implementation it reads and writes with ("lean" or "pyroute2"), or
-None when it needs no netlink. One with ``VERIFY = True`` is read back after
-a real apply: a plan that is still not empty rolls the run back.
+None when it needs no netlink.
+
+A real apply is read back: the resource plans again on fresh reads, and the
+IPv6 addresses it added must pass duplicate address detection. Anything
+left to do rolls the whole run back (VerifyError).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,12 +25,12 @@ import contextlib
 import dataclasses
 from typing import List, Optional
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core import operations
+from ansible_collections.netplumb.linux.plugins.module_utils.core import operations, verify as readback
 from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, undo, unknown
 from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import VerifyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.lock import node_lock
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import session
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import dad, session
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
 
 
@@ -41,8 +44,9 @@ class Outcome:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
-def run(resource, params, check_mode=False):
-    """Raises ParamError before anything changes, ApplyError after a rollback."""
+def run(resource, params, check_mode=False, verify=True):
+    """Raises ParamError before anything changes, ApplyError after a rollback.
+    ``verify=False`` leaves the read-back out (the benchmark's measure of its cost)."""
     spec = resource.parse(params)
     catalogue = operations.merge(*resource.OPERATIONS)
     netlink = resource.NETLINK
@@ -60,7 +64,7 @@ def run(resource, params, check_mode=False):
                              % (resource.__name__, ", ".join(sorted(strangers))))
         if ops and not check_mode:
             done = apply(ctx, ops)
-            if getattr(resource, "VERIFY", False):
+            if verify:
                 _verify(resource, spec, ctx, done)
         return Outcome(
             changed=bool(ops),
@@ -73,11 +77,16 @@ def run(resource, params, check_mode=False):
 
 
 def _verify(resource, spec, ctx, done):
-    """Plan again on fresh reads: what the apply did must read back as
-    wanted. Anything left to do (another agent in between, a value the kernel
-    adjusted) undoes ``done`` and fails, naming what differs."""
+    """Plan again on fresh reads (over the sessions already open): what the
+    apply did must read back as wanted, and the IPv6 addresses it added must
+    become usable. Anything else (another agent in between, a value the
+    kernel adjusted or refused) undoes ``done`` and fails, naming it."""
     fresh = Context(False)
-    with Kernel(fresh, resource.NETLINK) if resource.NETLINK is not None else contextlib.nullcontext() as fresh.kernel:
-        left = resource.plan(fresh, spec).ops
-    if left:
-        raise VerifyError(left, *undo(ctx, done))
+    fresh.kernel = ctx.kernel.sharing(fresh) if ctx.kernel is not None else None
+    again = resource.plan(fresh, spec)
+    left = again.ops
+    mismatches = readback.differences(again.before, again.after) if left else []
+    unusable = dad.unusable(fresh.kernel, done) if fresh.kernel is not None else []
+    if left or unusable:
+        failed = left[0] if left else unusable[0][0]
+        raise VerifyError(failed, mismatches + [text for _op, text in unusable], left, *undo(ctx, done))

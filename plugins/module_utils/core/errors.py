@@ -109,14 +109,19 @@ class ApplyError(NetplumbError):
 
 
 class VerifyError(ApplyError):
-    """The apply went through but the node did not read back as planned; the
-    run was rolled back. ``failed`` is the first operation still needed."""
+    """The apply went through but the node did not read back as wanted; the
+    run was rolled back. ``mismatches``: what differs (object, field, wanted,
+    found); ``left``: the operations a fresh plan still has; ``failed``: the
+    first of them, or the operation whose result did not hold."""
 
-    def __init__(self, left, rolled_back, not_undone, rollback_errors):
-        super(VerifyError, self).__init__(left[0], "", rolled_back, not_undone, rollback_errors)
-        self.args = ("the node did not read back as planned after the apply (another agent in between, or a value "
-                     "the kernel adjusted): it still needs %s; rolled back %d operation(s)%s"
-                     % ("; ".join(op.describe() for op in left), len(rolled_back), self._unfinished()),)
+    def __init__(self, failed, mismatches, left, rolled_back, not_undone, rollback_errors):
+        super(VerifyError, self).__init__(failed, "", rolled_back, not_undone, rollback_errors)
+        self.mismatches = mismatches
+        self.left = left
+        needs = "; it still needs %s" % "; ".join(op.describe() for op in left) if left else ""
+        self.args = ("the node did not read back as wanted after the apply (another agent in between, or a value "
+                     "the kernel adjusted or refused): %s%s; rolled back %d operation(s)%s"
+                     % ("; ".join(mismatches) or "it differs", needs, len(rolled_back), self._unfinished()),)
 
 
 class LockTimeout(NetplumbError):

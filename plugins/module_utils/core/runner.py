@@ -34,7 +34,7 @@ def run_module(module, resource):
     except ApplyError as exc:
         module.fail_json(msg=str(exc), failed_operation=exc.failed.as_dict(),
                          rolled_back=exc.rolled_back, not_undone=exc.not_undone,
-                         rollback_errors=exc.rollback_errors)
+                         rollback_errors=exc.rollback_errors, mismatches=getattr(exc, "mismatches", []))
     except (NetplumbError, OSError) as exc:
         module.fail_json(msg=str(exc))
     for warning in outcome.warnings:

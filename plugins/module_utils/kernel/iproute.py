@@ -75,7 +75,7 @@ class Pyroute2Session(NetlinkSession):
             # IFA_FLAGS carries the 32-bit flags; the header's are the low 8 bits.
             flags = msg.get_attr("IFA_FLAGS")
             flags = msg["flags"] if flags is None else flags
-            result.append(model.Address(msg["index"], iface, bool(flags & model.IFA_F_SECONDARY)))
+            result.append(model.Address(msg["index"], iface, bool(flags & model.IFA_F_SECONDARY), flags))
         return result
 
     def routes(self, families=(4, 6), table=None, unicast_only=False):

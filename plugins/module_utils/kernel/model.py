@@ -17,6 +17,8 @@ IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 IFA_F_SECONDARY = 0x01
 IFA_F_NODAD = 0x02
+IFA_F_DADFAILED = 0x08
+IFA_F_TENTATIVE = 0x40
 # The metric the kernel stores for a route added with metric 0.
 DEFAULT_METRIC = {4: 0, 6: 1024}
 PROTOS = {0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 16: "dhcp", 186: "bgp", 188: "ospf"}
@@ -76,6 +78,15 @@ class Address:
     index: int
     address: object  # ipaddress interface
     secondary: bool = False
+    flags: int = 0  # the kernel's IFA_F_* bits
+
+    @property
+    def dad(self):
+        """Duplicate address detection: "failed", "tentative" (running, or
+        waiting for the link's carrier) or "" (done, or none)."""
+        if self.flags & IFA_F_DADFAILED:
+            return "failed"
+        return "tentative" if self.flags & IFA_F_TENTATIVE else ""
 
 
 @dataclasses.dataclass(frozen=True)

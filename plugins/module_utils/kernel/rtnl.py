@@ -194,7 +194,7 @@ class LeanSession(NetlinkSession):
                 continue
             extended = _u32(attrs.get(IFA_FLAGS))
             flags = extended if extended is not None else flags
-            result.append(model.Address(ifindex, iface, bool(flags & model.IFA_F_SECONDARY)))
+            result.append(model.Address(ifindex, iface, bool(flags & model.IFA_F_SECONDARY), flags))
         return result
 
     def netnsid(self, fd):

@@ -12,6 +12,7 @@ addresses on their links.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import copy
 import errno
 import os
 import resource
@@ -35,8 +36,19 @@ class Kernel:
         self._opener = opener or self._open
         self._exists = exists or namespaces.exists
         self._sessions = {}
+        self._shared = False
+
+    def sharing(self, ctx):
+        """This Kernel for another context (a read-back after the apply):
+        fresh reads over the sessions already open, which it does not close."""
+        other = copy.copy(self)
+        other.ctx = ctx
+        other._shared = True
+        return other
 
     def close(self):
+        if self._shared:
+            return
         for sess in self._sessions.values():
             sess.close()
         self._sessions.clear()

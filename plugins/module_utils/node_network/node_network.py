@@ -9,7 +9,7 @@ from the one desired state: the bridge (link.bridge), the containers
 forwards), the routes to the other nodes' subnets (link.route) and the
 forwarding settings (sysctl). The engine applies it in one pass under the
 node lock, so a failure anywhere undoes everything done before it, and
-reads the node back after (VERIFY). Every read goes through the lean
+reads the node back after (as every resource). Every read goes through the lean
 netlink session: a run that changes nothing never imports pyroute2.
 """
 
@@ -18,8 +18,9 @@ __metaclass__ = type
 
 import dataclasses
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import files, unmanaged
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import HOST_END_PATTERNS
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink as uplink_facts
@@ -30,10 +31,9 @@ from ansible_collections.netplumb.linux.plugins.module_utils.node_network import
 from ansible_collections.netplumb.linux.plugins.module_utils.node_network import sysctl
 
 NETLINK = "lean"
-VERIFY = True
 OPERATIONS = (bridge.OPERATIONS + container_net.OPERATIONS + nat_rule.OPERATIONS
-              + (files.OPERATIONS, sysctl.OPERATIONS))
-KINDS = ("bridge", "containers", "nat_rules", "routes", "sysctl")
+              + (files.OPERATIONS, sysctl.OPERATIONS, unmanaged.OPERATIONS))
+KINDS = ("bridge", "containers", "nat_rules", "routes", "sysctl", "network_managers")
 # Owned port forwards: the kind a nat_rule's native form names (nft JSON or iptables words).
 _DNAT = ("dnat", "DNAT")
 
@@ -93,7 +93,17 @@ def _uplink(ctx, spec):
     return uplink_facts.plan(ctx, want).extra["ansible_facts"]["netplumb_uplink"]
 
 
+def _managers(parts, spec, state):
+    """The node's network managers told to leave the bridge and the containers' host ends alone."""
+    part = Plan()
+    devices = (spec.bridge,) + HOST_END_PATTERNS
+    part.before, part.after = unmanaged.plan(part, spec.network_managers, spec.bridge,
+                                             "node_network, bridge %s" % spec.bridge, devices, state)
+    parts.add("network_managers", spec.bridge, part, counts=bool(part.before or part.after))
+
+
 def _present(ctx, spec, found, parts):
+    _managers(parts, spec, "present")
     want = bridge.parse({"name": spec.bridge, "addresses": spec.bridge_addresses, "mtu": spec.mtu})
     # The gateway's IPv6 address is usable at once: no duplicate address
     # detection on a bridge the node owns (as the containers' addresses).
@@ -155,6 +165,7 @@ def _absent(ctx, spec, found, parts):
     """Exactly what a present run makes, in reverse: with every name the
     uplink may have had, so a teardown after the default route moved still
     finds the rules."""
+    _managers(parts, spec, "absent")
     for index, item in enumerate(spec.routes):
         want = _parsed(route, "routes[%d]" % index, dict(item, state="absent"))
         parts.add("routes", item["dst"], route.plan(ctx, want))

@@ -16,6 +16,7 @@ import ipaddress
 import re
 from typing import FrozenSet, Optional, Tuple
 
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import unmanaged
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import MAX_PORTS
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
@@ -52,6 +53,7 @@ class NodeSpec:
     forwarding: bool = True
     sysctl_file: str = "/etc/sysctl.d/60-netplumb.conf"
     nat_backend: str = "auto"
+    network_managers: str = "auto"
     exclusive: FrozenSet[str] = frozenset()
 
     @property
@@ -105,6 +107,8 @@ def parse(params):
         forwarding=_flag(params, "forwarding", True),
         sysctl_file=_absolute("sysctl_file", params.get("sysctl_file") or NodeSpec.sysctl_file),
         nat_backend=validate.choice("nat_backend", params.get("nat_backend") or "auto", BACKENDS),
+        network_managers=validate.choice("network_managers", params.get("network_managers") or "auto",
+                                         unmanaged.MODES),
         exclusive=frozenset(validate.choice("exclusive", item, EXCLUSIVE) for item in exclusive),
     )
 

@@ -77,6 +77,10 @@ options:
     description: The directory the plugins go to, as runtimes search it. Created (mode C(0755)) when missing.
     type: path
     default: /opt/cni/bin
+  timeout:
+    description: Seconds to wait for the server when O(src) is a URL (connecting, and each read).
+    type: int
+    default: 120
   state:
     description: V(absent) removes exactly the plugins named in O(plugins) from O(bin_dir); other files stay.
     type: str
@@ -135,6 +139,15 @@ bin_dir:
   returned: always
   type: str
   sample: /opt/cni/bin
+source:
+  description:
+    - What O(src) was, with O(state=present) - its C(kind) (V(url), V(archive) or V(directory)); for an archive or a
+      download its C(size) in bytes, its C(sha256), and whether O(checksum) was verified against it
+      (C(checksum_verified)).
+  returned: when O(state=present)
+  type: dict
+  sample: {src: "https://github.com/containernetworking/plugins/releases/download/v1.1.1/cni-plugins-linux-amd64-v1.1.1.tgz",
+           kind: url, size: 36336160, sha256: b275772d..., checksum_verified: true}
 rolled_back:
   description: On failure, the undo operations that were applied, in the order they ran.
   returned: failure after a partial apply
@@ -174,13 +187,12 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_inst
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module
 
-DOWNLOAD_TIMEOUT = 120
 CHUNK = 1 << 20
 
 
 def download(module, url):
     """The archive at ``url`` as bytes, through Ansible's URL helpers, size-bounded."""
-    response, info = fetch_url(module, url, timeout=DOWNLOAD_TIMEOUT)
+    response, info = fetch_url(module, url, timeout=module.params["timeout"])
     if response is None or info.get("status") != 200:
         raise ParamError("src", url, "could not be downloaded: HTTP %s %s" % (info.get("status"), info.get("msg", "")))
     chunks, size = [], 0
@@ -205,11 +217,15 @@ def main():
             checksum=dict(type="str"),
             plugins=dict(type="list", elements="str"),
             bin_dir=dict(type="path", default="/opt/cni/bin"),
+            timeout=dict(type="int", default=120),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_if=[("state", "present", ("src",)), ("state", "absent", ("plugins",))],
         supports_check_mode=True,
     )
+    if module.params["timeout"] <= 0:
+        module.fail_json(msg="timeout: %r must be a positive number of seconds" % module.params["timeout"],
+                         field="timeout")
     # A password in the URL (https://user:secret@host/...) is a secret: masked in every output.
     secret = urlsplit(module.params["src"] or "").password
     if secret:

@@ -143,11 +143,20 @@ operations:
   type: list
   elements: dict
   sample:
-    - op: link_add
+    - op: container_add
       netns: null
-      target: veth-c1
-      args: {kind: veth, peer: eth0, peer_netns: c1, mtu: null}
-      description: create veth veth-c1 with peer eth0 (netns c1)
+      target: c1
+      args: {host: veth-c1, bridge: v-net-0, mark: "netplumb:container_net:v-net-0:c1", ifname: eth0,
+             address: 198.51.100.11/24, mtu: null, routes: [default via 198.51.100.1]}
+      description: "create container c1: eth0 198.51.100.11/24 in netns c1, host end veth-c1 on v-net-0"
+summary:
+  description:
+    - The listed containers (and with O(exclusive) the unlisted ones removed) by what the call does to them,
+      their C(total), and the number of operations.
+    - Under C(--diff) only the containers that change are shown, each before and after.
+  returned: always
+  type: dict
+  sample: {created: 1, changed: 0, removed: 0, unchanged: 29, total: 30, operations: 1}
 rolled_back:
   description: On failure, the undo operations that were applied, in the order they ran.
   returned: failure after a partial apply

@@ -20,6 +20,7 @@ variables the examples expect from the inventory (``EXTRA_VARS``).
 """
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -38,14 +39,53 @@ CNI_MODULES = {name for name in MODULES if name.startswith("cni_")}
 UPSTREAM_CNI = "https://github.com/containernetworking/plugins/releases/download/"
 
 
-def examples(module):
-    """The EXAMPLES string of a module file, parsed as YAML (no import needed)."""
+def _doc_string(module, name):
+    """A module file's DOCUMENTATION, EXAMPLES or RETURN string (no import needed)."""
     with open(os.path.join(MODULE_DIR, module + ".py")) as handle:
         tree = ast.parse(handle.read())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXAMPLES" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
             return node.value.value
-    raise AssertionError("%s has no EXAMPLES" % module)
+    raise AssertionError("%s has no %s" % (module, name))
+
+
+def examples(module):
+    return _doc_string(module, "EXAMPLES")
+
+
+# What Ansible itself adds to every result, and the keys of failures and of --diff.
+ANSIBLE_KEYS = {"action", "changed", "invocation", "warnings", "deprecations", "diff", "_ansible_no_log", "item",
+                "ansible_loop_var", "failed", "msg", "skipped", "skip_reason", "exception"}
+# AnsibleModule.exit_json adds a file's attributes to a result that has a path.
+PATH_INFO_KEYS = {"uid", "gid", "owner", "group", "mode", "state", "size", "secontext"}
+SHAPES = {"list": list, "dict": dict, "str": str, "int": int, "bool": bool}
+
+
+def returns_match(module, results):
+    """What is wrong between the module's documented RETURN and its real
+    results: an undocumented key, an C(always) key missing, a value or a
+    sample whose type is not the documented one."""
+    documented = yaml.safe_load(_doc_string(module, "RETURN")) or {}
+    wrong = []
+    for result in results:
+        added = ANSIBLE_KEYS | {"ansible_facts"} | (PATH_INFO_KEYS if "path" in result else set())
+        for key in sorted(set(result) - set(documented) - added):
+            wrong.append("%s returns %r, which RETURN does not document" % (module, key))
+        for key, doc in documented.items():
+            shape = SHAPES.get(doc.get("type"))
+            if doc.get("returned") == "always" and key not in result:
+                wrong.append("%s: RETURN says %r is returned always; a real run did not return it" % (module, key))
+            if shape and key in result and result[key] is not None and not isinstance(result[key], shape):
+                wrong.append("%s: %r is %s in a real run, %s in RETURN" % (module, key, type(result[key]).__name__,
+                                                                           doc["type"]))
+            if shape and "sample" in doc and not isinstance(doc["sample"], shape):
+                wrong.append("%s: the sample of %r is not a %s" % (module, key, doc["type"]))
+            if (key == "operations" and result.get(key) and doc.get("sample")
+                    and isinstance(doc["sample"][0], dict) and isinstance(result[key][0], dict)):
+                if set(doc["sample"][0]) != set(result[key][0]):
+                    wrong.append("%s: an operation has keys %s, the sample %s" % (
+                        module, sorted(result[key][0]), sorted(doc["sample"][0])))
+    return wrong
 
 
 # --- what the examples refer to, prepared before they run --------------------------------------
@@ -140,6 +180,16 @@ def offline_cni_release(directory, path):
 OFFLINE = {UPSTREAM_CNI: offline_cni_release}
 
 
+def cri_runtime():
+    """cni_check's runtime: cri examples ask containerd at its default socket: a private one, for the run."""
+    from cri_fixtures import running_cri  # pylint: disable=import-outside-toplevel
+    return running_cri("/run/containerd/containerd.sock")
+
+
+# Daemons an example talks to, running while its playbook runs.
+RUNNING = {"cni_check": cri_runtime}
+
+
 def test_every_module_is_covered():
     assert {"netns", "veth", "bridge", "route", "net_facts", "nat_rule"} <= set(MODULES)
     assert set(PREPARE) <= set(MODULES), "PREPARE names a module that does not exist"
@@ -155,7 +205,7 @@ def test_examples_run_as_written(module, sandbox, request):
     assert any("netplumb.linux.%s" % module in task for task in tasks), "no task uses netplumb.linux.%s" % module
     PREPARE.get(module, lambda box: None)(sandbox)
 
-    with tempfile.TemporaryDirectory() as served:
+    with RUNNING.get(module, contextlib.nullcontext)(), tempfile.TemporaryDirectory() as served:
         extra_vars = {}
         urls = sorted(set(re.findall(r"https://[^\s'\"]+", text)))
         for url in urls:
@@ -173,5 +223,9 @@ def test_examples_run_as_written(module, sandbox, request):
     # Every task ran (a loop gives one result per item), none was skipped.
     assert len(run.results) >= len(tasks), run
     assert not [r for r in run.results if r.get("skipped")], run
+    # What the module returns is what its RETURN documents.
+    ours = [r for r in run.results if r.get("action") == "netplumb.linux.%s" % module]
+    wrong = returns_match(module, ours)
+    assert ours and not wrong, wrong
     for result in run.results:
         assert "Traceback" not in json.dumps(result), result

@@ -103,7 +103,7 @@ def _plan_absent(spec, before):
 
 def _plan_present(ctx, spec, before, download):
     wanted = set(spec.plugins) if spec.plugins else None
-    sources, available = _read_source(spec, wanted, download)
+    (sources, available), origin = _read_source(spec, wanted, download)
     if not available:
         raise ParamError("src", spec.src, "holds no plugins (no executable files at its top level)")
     missing = sorted(wanted - set(available)) if wanted else []
@@ -126,28 +126,31 @@ def _plan_present(ctx, spec, before, download):
         installed[name] = {"path": path, "sha256": after[name]["sha256"],
                            "supported_versions": _versions(ctx, name, path, content, old)}
     result.after = {"bin_dir": spec.bin_dir, "plugins": after}
-    result.extra = {"bin_dir": spec.bin_dir, "plugins": installed}
+    result.extra = {"bin_dir": spec.bin_dir, "plugins": installed, "source": origin}
     return result
 
 
 def _read_source(spec, wanted, download):
+    """(plugins in src, what src was): an archive's size, its sha256 and
+    whether a checksum was verified; a directory as such."""
+    if os.path.isdir(spec.src) and not spec.is_url:
+        if spec.checksum is not None:
+            raise ParamError("checksum", "sha256:" + spec.checksum,
+                             "applies to an archive, and src %s is a directory" % spec.src)
+        return cni_archive.plugins_in_directory(spec.src, wanted), {"src": spec.src, "kind": "directory"}
     if spec.is_url:
         if download is None:
             raise NetplumbError("src %s is a URL, and no download function was given" % spec.src)
         data = download(spec.src)
-        cni_archive.verify(data, spec.checksum, spec.src)
-        return cni_archive.plugins_in_archive(data, spec.src, wanted)
-    if os.path.isdir(spec.src):
-        if spec.checksum is not None:
-            raise ParamError("checksum", "sha256:" + spec.checksum,
-                             "applies to an archive, and src %s is a directory" % spec.src)
-        return cni_archive.plugins_in_directory(spec.src, wanted)
-    if not os.path.isfile(spec.src):
+    elif os.path.isfile(spec.src):
+        data = cni_archive.read_file(spec.src)
+    else:
         raise ParamError("src", spec.src, "does not exist (or is neither a file nor a directory)")
-    data = cni_archive.read_file(spec.src)
     if spec.checksum is not None:
         cni_archive.verify(data, spec.checksum, spec.src)
-    return cni_archive.plugins_in_archive(data, spec.src, wanted)
+    origin = {"src": spec.src, "kind": "url" if spec.is_url else "archive", "size": len(data),
+              "sha256": files.sha256(data), "checksum_verified": spec.checksum is not None}
+    return cni_archive.plugins_in_archive(data, spec.src, wanted), origin
 
 
 def _versions(ctx, name, path, content, old):

@@ -65,6 +65,25 @@ def _read_container(kernel, name, ifname, families=()):
 
 
 def plan(ctx, spec):
+    """The module's plan: a count of the containers by what happens to them,
+    and a diff of only the containers that change (a node of hundreds of
+    containers, one of them new, shows one)."""
+    result = plan_each(ctx, spec)
+    outcome = {"created": 0, "changed": 0, "removed": 0, "unchanged": 0}
+    for name in list(result.before):
+        before, after = result.before[name], result.after.get(name)
+        kind = ("unchanged" if before == after else "created" if before.get("state") == "absent"
+                else "removed" if after.get("state") == "absent" else "changed")
+        outcome[kind] += 1
+        if kind == "unchanged":
+            del result.before[name], result.after[name]
+    result.extra = {"summary": dict(outcome, total=sum(outcome.values()), operations=len(result.ops))}
+    return result
+
+
+def plan_each(ctx, spec):
+    """Every listed container's before and after (node_network counts and
+    shows them its own way), and the operations."""
     kernel = ctx.kernel
     reserve_descriptors(len(spec.containers))
     host = kernel.view(None, addresses=False)

@@ -118,7 +118,7 @@ def _present(ctx, spec, found, parts):
     parts.add("bridge", spec.bridge, bridge_plan)
 
     if spec.containers or "containers" in spec.exclusive:
-        containers = container_net.plan(ctx, container_net.parse({
+        containers = container_net.plan_each(ctx, container_net.parse({
             "bridge": spec.bridge, "containers": list(spec.containers),
             "gateway": str(spec.gateway),
             "gateway6": str(spec.gateway6) if spec.gateway6 is not None else None,
@@ -183,7 +183,7 @@ def _absent(ctx, spec, found, parts):
                 _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": name,
                                   "destination": "!" + rule["not_to"]}, spec, "absent")
     if spec.containers:
-        _add_containers(parts, container_net.plan(ctx, container_net.parse({
+        _add_containers(parts, container_net.plan_each(ctx, container_net.parse({
             "bridge": spec.bridge, "containers": [{"name": c.get("name")} for c in spec.containers],
             "state": "absent"})))
     if spec.forwarding:

@@ -16,6 +16,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import 
 from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge, netns, route, veth
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
 from cni_fixtures import CHAIN, cni_archives, cni_dirs, conflist, copy_plugins  # noqa: F401 pylint: disable=unused-import
+from reliability_lib import record
 
 BIN = "/opt/cni/bin"
 
@@ -80,6 +81,8 @@ def test_a_change_between_apply_and_read_back_rolls_the_run_back(sandbox, monkey
     assert mismatch in str(error) and error.rolled_back and not error.rollback_errors, str(error)
     assert sandbox.settled_snapshot() == before
     assert subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout == ruleset
+    record("verify", "%s: %s between apply and read-back" % (name, " ".join(agent)), caught=mismatch,
+           rolled_back=len(error.rolled_back), node_unchanged=1)
 
 
 def test_a_duplicate_ipv6_address_fails_dad_and_is_rolled_back(sandbox):
@@ -97,6 +100,8 @@ def test_a_duplicate_ipv6_address_fails_dad_and_is_rolled_back(sandbox):
         info.value.mismatches
     assert info.value.failed.action == "addr_add" and info.value.rolled_back
     assert sandbox.settled_snapshot() == before
+    record("verify", "veth: an IPv6 address another node on the link holds", caught="dadfailed",
+           rolled_back=len(info.value.rolled_back), node_unchanged=1)
 
 
 def test_an_ipv6_address_is_usable_when_the_run_returns(sandbox):
@@ -147,6 +152,8 @@ def test_a_config_rewritten_between_apply_and_read_back_rolls_back(cni_dirs, mon
         engine.run(cni_config, {"name": "testnet", "config": conflist()})
     assert any("wanted" in text and "found" in text for text in info.value.mismatches), info.value.mismatches
     assert not os.path.exists(path) and not os.path.exists("/etc/cni/net.d")
+    record("verify", "cni_config: the conflist rewritten between apply and read-back", caught=info.value.mismatches[0],
+           rolled_back=len(info.value.rolled_back), node_unchanged=1)
 
 
 def test_a_plugin_changed_between_apply_and_read_back_rolls_back(cni_dirs, cni_archives, monkeypatch):
@@ -156,3 +163,5 @@ def test_a_plugin_changed_between_apply_and_read_back_rolls_back(cni_dirs, cni_a
     assert any("bridge" in text and "0755" in text and "0700" in text for text in info.value.mismatches), \
         info.value.mismatches
     assert not os.path.isdir(BIN) or os.listdir(BIN) == []
+    record("verify", "cni_install: a plugin chmodded between apply and read-back", caught=info.value.mismatches[0],
+           rolled_back=len(info.value.rolled_back), node_unchanged=1)

@@ -14,6 +14,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
 from cni_fixtures import CHAIN, cni_dirs, conflist, copy_plugins  # noqa: F401 pylint: disable=unused-import
 from netplumb_testlib import ROOT, sh
+from reliability_lib import record
 from topologies import wan_uplink
 
 DEBS = os.path.join(ROOT, ".build", "debs")
@@ -36,14 +37,14 @@ def _private(tree, layer):
 
 
 @pytest.fixture
-def node(sandbox, tmp_path):
+def own_etc(sandbox, tmp_path):
     """The sandbox with an /etc of this test's own (the sandbox's is shared by every test)."""
     _private("/etc", str(tmp_path / "etc"))
     return sandbox
 
 
 @pytest.fixture
-def networkmanager(node, tmp_path):
+def networkmanager(own_etc, tmp_path):
     """NetworkManager's package unpacked where it puts its files, over /usr
     and /etc views private to this test, as on a node where it is
     installed. Its daemon does not run."""
@@ -58,7 +59,7 @@ def networkmanager(node, tmp_path):
     sh("cp", "-a", "%s/lib/." % staging, "/usr/lib/")  # merged /usr: /lib is /usr/lib
     sh("cp", "-a", "%s/etc/." % staging, "/etc/")
     assert os.path.exists("/usr/sbin/NetworkManager") and os.path.exists("/etc/NetworkManager/NetworkManager.conf")
-    return node
+    return own_etc
 
 
 def unmanaged_devices():
@@ -78,12 +79,13 @@ def converge(params, check=True):
     return real
 
 
-def test_a_node_without_either_gets_no_file(node):
-    wan_uplink(node)
+def test_a_node_without_either_gets_no_file(own_etc):
+    wan_uplink(own_etc)
     outcome = converge(NODE)
     assert outcome.extra["summary"]["network_managers"] == {"total": 0, "changed": 0}
     assert not os.path.exists("/etc/NetworkManager") and not os.path.exists(NETWORKD_FILE)
     assert outcome.after["network_managers"] == {"v-net-0": {}}
+    record("managers", "neither on the node", files_written=0)
 
 
 def test_networkmanager_leaves_the_bridge_and_host_ends_alone(networkmanager):
@@ -105,6 +107,8 @@ def test_networkmanager_leaves_the_bridge_and_host_ends_alone(networkmanager):
     assert "delete %s" % NM_FILE in [op["description"] for op in gone.operations]
     assert not os.path.exists(NM_FILE)
     assert unmanaged_devices() == ["interface-name:docker0"]
+    record("managers", "NetworkManager, node_network", file=NM_FILE, devices="v-net-0 veth-* vh-*",
+           read_back_by="NetworkManager --print-config", admin_list_kept=1, removed_on_absent=1)
 
 
 def test_networkmanager_for_the_cni_config(networkmanager, cni_dirs):
@@ -116,10 +120,12 @@ def test_networkmanager_for_the_cni_config(networkmanager, cni_dirs):
     assert not engine.run(cni_config, params).changed
     engine.run(cni_config, {"name": "testnet", "state": "absent"})
     assert unmanaged_devices() == [] and not os.path.exists("/etc/NetworkManager/conf.d/netplumb-testnet.conf")
+    record("managers", "NetworkManager, cni_config", file="/etc/NetworkManager/conf.d/netplumb-testnet.conf",
+           devices="cni9 veth*", read_back_by="NetworkManager --print-config", removed_on_absent=1)
 
 
-def test_systemd_networkd_where_it_is_enabled(node):
-    wan_uplink(node)
+def test_systemd_networkd_where_it_is_enabled(own_etc):
+    wan_uplink(own_etc)
     os.makedirs(os.path.dirname(NETWORKD_ENABLED), exist_ok=True)
     os.symlink("/lib/systemd/system/systemd-networkd.service", NETWORKD_ENABLED)  # what systemctl enable does
     converge(NODE)
@@ -129,6 +135,8 @@ def test_systemd_networkd_where_it_is_enabled(node):
     assert not os.path.exists(NM_FILE)
     converge(dict(NODE, state="absent"))
     assert not os.path.exists(NETWORKD_FILE)
+    record("managers", "systemd-networkd, node_network", file=NETWORKD_FILE, devices="v-net-0 veth-* vh-*",
+           read_back_by="the file's [Match] and [Link] sections", removed_on_absent=1)
 
 
 def test_none_writes_nothing(networkmanager):

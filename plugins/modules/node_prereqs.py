@@ -81,6 +81,13 @@ options:
         tasks cannot predict without what is missing); V(false), that the later tasks predict as if it were there.
     type: bool
     default: true
+  cri:
+    description:
+      - The Python Ansible uses needs a CRI client - C(grpcio) and the CRI stubs of C(container-runtime-interface-api)
+        (M(netplumb.linux.cni_check) with C(runtime=cri)). No distribution package has the stubs, so they come with
+        pip (C(container-runtime-interface-api), which brings grpcio and protobuf) into that Python.
+    type: bool
+    default: false
   cni_plugins_dir:
     description: A directory of CNI plugins that must exist; the V(plugins) package of O(packages) installs it. Empty, none.
     type: str
@@ -174,7 +181,7 @@ operations:
   sample: [{"op": "package_install", "description": "install the packages nftables"}]
 found:
   description: What the probe found - C(python), C(version), C(venv), C(prefix), C(pyroute2), C(pyroute2_ok),
-    C(pyroute2_error), C(pip), C(tools) (command to path or null) and C(paths) (path to whether it exists).
+    C(pyroute2_error), C(cri_client) and C(cri_client_error) (with O(cri)), C(pip), C(tools) (command to path or null) and C(paths) (path to whether it exists).
   returned: always
   type: dict
 probed:
@@ -227,6 +234,7 @@ def argument_spec():
         sysctl=dict(type="bool", default=False),
         cni_chain=dict(type="list", elements="dict", default=[]),
         cni_plugins_dir=dict(type="str", default=""),
+        cri=dict(type="bool", default=False),
         ends_play=dict(type="bool", default=True),
     )
 
@@ -252,6 +260,16 @@ def _pyroute2():
         return getattr(pyroute2, "__version__", "0"), None
 
 
+def _cri_client():
+    """None when grpc and the CRI v1 stubs import, else the error."""
+    try:
+        import grpc  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
+        from cri_api.v1 import api_pb2, api_pb2_grpc  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
+    except Exception as exc:  # pylint: disable=broad-except
+        return "%s: %s" % (type(exc).__name__, exc)
+    return None
+
+
 def probe(params):
     """What the node has: the Python running this, its pyroute2 and pip, the commands, the directory."""
     path = os.environ.get("PATH", "")
@@ -267,6 +285,9 @@ def probe(params):
         found["paths"][directory] = os.path.exists(directory)
     if params["pyroute2"]:
         found["pyroute2"], found["pyroute2_error"] = _pyroute2()
+    if params.get("cri"):
+        found["cri_client_error"] = _cri_client()
+        found["cri_client"] = found["cri_client_error"] is None
     return found
 
 

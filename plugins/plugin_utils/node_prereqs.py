@@ -68,6 +68,23 @@ def _pyroute2(options, found, packages):
     return [{"name": name, "package": package, "pip": pip, "how": how}]
 
 
+CRI_PIP = "container-runtime-interface-api"
+
+
+def _cri(options, found):
+    """grpc and the CRI stubs for cni_check's runtime: cri; only pip has the stubs."""
+    if not options.get("cri") or found.get("cri_client"):
+        return []
+    name = "grpcio and container-runtime-interface-api in %s (cni_check runtime cri)" % found.get("python")
+    if found.get("pip"):
+        how = "pip install '%s' into %s" % (CRI_PIP, found.get("python"))
+        if not found.get("venv") and found.get("prefix") == "/usr":
+            how += " (a distribution's Python may refuse pip: pass pip_args --break-system-packages, or use a virtualenv)"
+        return [{"name": name, "package": "", "pip": CRI_PIP, "how": how}]
+    return [{"name": name, "package": "", "pip": "", "how": "that Python has no pip (with packaging or setuptools) for "
+             "Ansible to use: install %s into it yourself" % CRI_PIP}]
+
+
 def _nat(options, tools, packages, family):
     backend = options["nat_backend"]
     wanted = NAT_TOOLS[backend]
@@ -148,6 +165,8 @@ def reusable(earlier, options, run):
         return False
     if options.get("pyroute2") and not found.get("pyroute2") and not found.get("pyroute2_error"):
         return False
+    if options.get("cri") and found.get("cri_client") is None:
+        return False
     return True
 
 
@@ -179,7 +198,7 @@ def missing(options, found, family):
     """What the node lacks, in order, each with where it would come from.
 
     options: the action's options (role, packages, pyroute2, nat_backend,
-    ipv6, sysctl, cni_chain, cni_plugins_dir). found: the probe's result,
+    ipv6, sysctl, cni_chain, cni_plugins_dir, cri). found: the probe's result,
     with_verdict().
     family: the node's ansible_facts.os_family ('unknown' when not known)."""
     packages = dict((options.get("packages") or {}).get(family) or {})
@@ -192,6 +211,7 @@ def missing(options, found, family):
     needs += _sysctl(options, tools, packages, family)
     needs += _cni_iptables(options, tools, packages, family)
     needs += _cni_plugins(options, paths, packages, family)
+    needs += _cri(options, found)
     return needs
 
 

@@ -222,3 +222,34 @@ def test_a_malformed_probe_fact_is_not_reused():
     for fact in (None, "", "4242-123456", [], [RUN, {}], {}, {"run": RUN}, {"found": earlier()["found"]},
                  {"run": RUN, "found": None}, {"run": RUN, "found": "everything"}, {"run": RUN, "found": []}):
         assert not prereqs.reusable(fact, opts, RUN), fact
+
+
+def test_the_cri_client_comes_from_pip_only_when_asked_for():
+    venv = "/srv/venv/bin/python"
+    probe = dict(found(python=venv, venv=True, prefix="/srv/venv", pip=True), cri_client=False,
+                 cri_client_error="ModuleNotFoundError: No module named 'grpc'")
+    assert lacking(options(), probe) == []  # not asked for
+    needs = lacking(options(cri=True), probe)
+    assert needs == [{"name": "grpcio and container-runtime-interface-api in %s (cni_check runtime cri)" % venv,
+                      "package": "", "pip": "container-runtime-interface-api",
+                      "how": "pip install 'container-runtime-interface-api' into %s" % venv}]
+    assert prereqs.pip_of(needs) == ["container-runtime-interface-api"] and prereqs.installable(needs)
+    system = lacking(options(cri=True), dict(found(pip=True), cri_client=False))
+    assert "--break-system-packages" in system[0]["how"]
+    without_pip = lacking(options(cri=True), dict(found(), cri_client=False))
+    assert not prereqs.installable(without_pip) and "no pip" in without_pip[0]["how"]
+    assert lacking(options(cri=True), dict(probe, cri_client=True)) == []
+
+
+def test_a_probe_that_did_not_import_the_cri_client_is_not_reused_for_it():
+    assert not prereqs.reusable(earlier(), options(cri=True), RUN)
+    answered = earlier()
+    answered["found"]["cri_client"] = False  # tried: that is an answer too
+    assert prereqs.reusable(answered, options(cri=True), RUN)
+
+
+def test_the_probe_imports_the_cri_client_only_when_asked(tmp_path):
+    params = dict(module.argument_spec(), pyroute2="", cni_plugins_dir="", cri=False)
+    assert "cri_client" not in module.probe(params)
+    asked = module.probe(dict(params, cri=True))
+    assert isinstance(asked["cri_client"], bool) and (asked["cri_client"] == (asked["cri_client_error"] is None))

@@ -11,17 +11,26 @@ as it was (cni_leftovers). So the trial is a read of the node: its plan has
 no operations and it runs the same in check mode, where a config or binary
 that does not exist yet is assumed to come from an earlier task (a warning,
 no trial).
+
+With runtime: cri the trial is a pod sandbox that the node's container
+runtime makes over CRI, as for the kubelet (cri.py): the runtime runs the
+chain from its own conf_dir and bin_dir, with the pod's port mappings, and
+removes the sandbox afterwards; the check then looks that the pod's netns,
+host veth, lease and port mapping are gone.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
+import os
 import secrets
+import subprocess
 from typing import Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import chain as cni_chain
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import conflist as cni_conflist
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cri as cni_cri
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import leftovers as cni_leftovers
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
@@ -33,6 +42,10 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Pl
 NETLINK = None  # files and plugin runs only
 OPERATIONS = ()  # it changes nothing
 PREFIX = "netplumb-cni-check-"
+RUNTIMES = ("exec", "cri")
+DEFAULT_CRI_SOCKET = "/run/containerd/containerd.sock"
+DEFAULT_CGROUP_PARENT = "/netplumb-cni-check"
+PROTOCOLS = ("tcp", "udp", "sctp")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,12 +56,28 @@ class CheckSpec:
     bin_dir: str
     ifname: str
     timeout: int
+    runtime: str = "exec"
+    cri_socket: str = DEFAULT_CRI_SOCKET
+    cgroup_parent: str = DEFAULT_CGROUP_PARENT
+    host_port: int = 0
+    container_port: int = 0
+    protocol: str = "tcp"
 
 
 def parse(params):
     name, config = params.get("name"), params.get("config")
     if (name is None) == (config is None):
         raise ParamError("name", name, "or config: give exactly one of them")
+    runtime = validate.choice("runtime", params.get("runtime") or "exec", RUNTIMES)
+    if runtime == "cri" and config is not None:
+        raise ParamError("config", "(a conflist)", "cannot go with runtime cri: the runtime reads its networks from "
+                         "its own conf_dir; write it there (cni_config) and give its name")
+    host_port = validate.integer("host_port", params.get("host_port") or 0, 0, 65535)
+    cri_options = _cri_options(params, host_port)
+    if runtime == "exec":
+        for field, value in cri_options.items():
+            if params.get(field) is not None and value != CheckSpec.__dataclass_fields__[field].default:
+                raise ParamError(field, value, "only goes with runtime cri")
     if config is not None:
         config = cni_conflist.check_structure(config)
     else:
@@ -58,12 +87,32 @@ def parse(params):
         conf_dir=absolute_path("conf_dir", params.get("conf_dir") or cni_exec.DEFAULT_CONF_DIR),
         bin_dir=absolute_path("bin_dir", params.get("bin_dir") or cni_exec.DEFAULT_BIN_DIR),
         ifname=validate.ifname("ifname", params.get("ifname") or "eth0"),
-        timeout=validate.integer("timeout", 60 if params.get("timeout") is None else params["timeout"], 1, 3600))
+        timeout=validate.integer("timeout", 60 if params.get("timeout") is None else params["timeout"], 1, 3600),
+        runtime=runtime, **cri_options)
+
+
+def _cri_options(params, host_port):
+    parent = params.get("cgroup_parent")
+    parent = DEFAULT_CGROUP_PARENT if parent is None else parent
+    if not parent or "\0" in parent or ".." in parent.split("/") or (
+            not parent.startswith("/") and not parent.endswith(".slice")):
+        raise ParamError("cgroup_parent", parent, "must be an absolute cgroupfs path without '..', or a systemd "
+                         "slice (name.slice)")
+    container_port = params.get("container_port")
+    return {
+        "cri_socket": absolute_path("cri_socket", params.get("cri_socket") or DEFAULT_CRI_SOCKET),
+        "cgroup_parent": parent, "host_port": host_port,
+        "container_port": validate.integer("container_port", host_port if container_port is None else container_port,
+                                           0 if not host_port else 1, 65535),
+        "protocol": validate.choice("protocol", params.get("protocol") or "tcp", PROTOCOLS)}
 
 
 def plan(ctx, spec):
     result = Plan()
     result.extra = {"trial_ran": True}
+    if spec.runtime == "cri":
+        result.extra.update(cri_trial(ctx, spec))
+        return result
     config, path = _config(ctx, spec)
     if config is None or not _binaries_present(ctx, spec, config):
         result.extra["trial_ran"] = False
@@ -98,6 +147,69 @@ def trial(config, bin_dir, ifname="eth0", timeout=60, warnings=None):
         raise CheckFailed("network %s does not work: %s (ran %s; DEL ran and the trial namespace is gone)"
                           % (config["name"], "; ".join(run.errors), ", ".join(run.commands)), run)
     return run
+
+
+def cri_trial(ctx, spec):
+    """A throwaway pod sandbox through the runtime's CRI; what it got, or CriError."""
+    cni_cri.load()  # a missing library is named before anything is asked of the node
+    if not os.path.exists(spec.cri_socket):
+        message = "no CRI socket at %s (is containerd running, with its CRI plugin?)" % spec.cri_socket
+        if ctx.assume_earlier_task(message + "; check mode assumes an earlier task starts it, and skips the trial"):
+            return {"trial_ran": False, "runtime": "cri"}
+        raise ParamError("cri_socket", spec.cri_socket, "does not exist: " + message)
+    runtime = cni_cri.Runtime(spec.cri_socket, spec.timeout)
+    try:
+        version = runtime.version()
+        cni_cri.wait_for_network(runtime, spec.name)
+    finally:
+        runtime.close()
+    token = secrets.token_hex(4)
+    pod_spec = cni_cri.PodSpec(name=PREFIX + token, uid=token, cgroup_parent=spec.cgroup_parent,
+                               host_port=spec.host_port, container_port=spec.container_port, protocol=spec.protocol)
+    left, pod = [], None
+    failed = None
+    try:
+        with cni_cri.pod_sandbox(spec.cri_socket, pod_spec, spec.timeout, left) as pod:
+            pass
+    except cni_cri.CriError as exc:
+        failed = str(exc)
+    if pod is not None:
+        left += _pod_leftovers(spec, pod)
+    if failed or left:
+        raise cni_cri.CriError("network %s does not work through the runtime at %s: %s%s" % (
+            spec.name, spec.cri_socket, failed or "the pod sandbox ran", "; left behind: %s" % "; ".join(left)
+            if left else "; the pod sandbox is removed"))
+    return {"runtime": "cri", "runtime_version": version, "network": spec.name, "sandbox_id": pod.id,
+            "pod_ip": pod.ip, "pod_ips": pod.ips, "cni_result": pod.cni_result}
+
+
+def _pod_leftovers(spec, pod):
+    """What of the removed pod is still on the node: its netns, host veth, lease, port mapping."""
+    left = []
+    if pod.netns and os.path.exists(pod.netns):
+        left.append("netns " + pod.netns)
+    present = cni_leftovers.links()
+    for name, interface in sorted(pod.cni_result.get("Interfaces", {}).items()):
+        if not interface.get("Sandbox") and not interface.get("IPConfigs") and name.startswith("veth") \
+                and name in present:
+            left.append("host veth " + name)
+    for ip in pod.ips:
+        lease = os.path.join(cni_leftovers.HOST_LOCAL_DATA_DIR, spec.name, ip)
+        if os.path.exists(lease):
+            left.append("lease " + lease)
+    if spec.host_port and _port_mapped(pod.id):
+        left.append("port mapping of host port %d (iptables nat CNI-HOSTPORT-DNAT)" % spec.host_port)
+    return left
+
+
+def _port_mapped(sandbox_id):
+    """Whether portmap's chain still names the sandbox (its rules carry the container id)."""
+    try:
+        proc = subprocess.run(["iptables", "-w", "5", "-t", "nat", "-S", "CNI-HOSTPORT-DNAT"], capture_output=True,
+                              text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and sandbox_id in proc.stdout
 
 
 def _config(ctx, spec):

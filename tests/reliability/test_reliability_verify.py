@@ -165,3 +165,23 @@ def test_a_plugin_changed_between_apply_and_read_back_rolls_back(cni_dirs, cni_a
     assert not os.path.isdir(BIN) or os.listdir(BIN) == []
     record("verify", "cni_install: a plugin chmodded between apply and read-back", caught=info.value.mismatches[0],
            rolled_back=len(info.value.rolled_back), node_unchanged=1)
+
+
+def test_a_read_back_that_cannot_read_rolls_back(sandbox, monkeypatch):
+    """The agent puts a veth where the run made a bridge: planning the bridge
+    again refuses the name, and the run is undone all the same, never left
+    half done with a traceback."""
+    before = sandbox.settled_snapshot()
+
+    def agent():
+        subprocess.run(["ip", "link", "del", "br0"], check=True, timeout=10)
+        subprocess.run(["ip", "link", "add", "br0", "type", "veth", "peer", "name", "br0p"], check=True, timeout=10)
+
+    _agent_after_apply(monkeypatch, agent)
+    with pytest.raises(VerifyError) as info:
+        engine.run(bridge, {"name": "br0", "addresses": ["192.0.2.1/24"]})
+    assert "reading the node back failed" in str(info.value) and "br0" in str(info.value), str(info.value)
+    subprocess.run(["ip", "link", "del", "br0p"], check=False, timeout=10)  # the agent's pair, if the rollback left it
+    assert sandbox.settled_snapshot() == before
+    record("verify", "bridge: a veth in the bridge's place between apply and read-back",
+           caught="reading the node back failed", rolled_back=len(info.value.rolled_back), node_unchanged=1)

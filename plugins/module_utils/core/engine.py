@@ -28,7 +28,7 @@ from typing import List, Optional
 from ansible_collections.netplumb.linux.plugins.module_utils.core import operations, verify as readback
 from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply, undo, unknown
 from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import VerifyError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, VerifyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.lock import node_lock
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import dad, session
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
@@ -83,10 +83,13 @@ def _verify(resource, spec, ctx, done):
     kernel adjusted or refused) undoes ``done`` and fails, naming it."""
     fresh = Context(False)
     fresh.kernel = ctx.kernel.sharing(fresh) if ctx.kernel is not None else None
-    again = resource.plan(fresh, spec)
-    left = again.ops
-    mismatches = readback.differences(again.before, again.after) if left else []
-    unusable = dad.unusable(fresh.kernel, done) if fresh.kernel is not None else []
+    try:
+        again = resource.plan(fresh, spec)
+        left = again.ops
+        mismatches = readback.differences(again.before, again.after) if left else []
+        unusable = dad.unusable(fresh.kernel, done) if fresh.kernel is not None else []
+    except (NetplumbError, OSError) as exc:  # the node changed under the read itself
+        raise VerifyError(done[-1], ["reading the node back failed: %s" % exc], [], *undo(ctx, done))
     if left or unusable:
         failed = left[0] if left else unusable[0][0]
         raise VerifyError(failed, mismatches + [text for _op, text in unusable], left, *undo(ctx, done))

@@ -139,7 +139,10 @@ def test_systemd_networkd_where_it_is_enabled(own_etc):
            read_back_by="the file's [Match] and [Link] sections", removed_on_absent=1)
 
 
-def test_none_writes_nothing(networkmanager):
+def test_none_writes_nothing_and_removes_nothing(networkmanager):
     wan_uplink(networkmanager)
     converge(dict(NODE, network_managers="none"))
     assert not os.path.exists(NM_FILE)
+    converge(NODE)
+    converge(dict(NODE, network_managers="none"))
+    assert os.path.exists(NM_FILE)

@@ -61,7 +61,9 @@ def plan(part, mode, name, owner, devices, state):
     for ``devices`` (``state`` present) or its removal, then a reload of a
     running one. Returns (before, after): per manager, its file's devices."""
     before, after = {}, {}
-    found = present() if mode == "auto" else {}
+    if mode == "none":
+        return before, after
+    found = present()
     for manager in (NETWORKMANAGER, NETWORKD):
         target = path(manager, name)
         old = files.read(target)

@@ -14,7 +14,7 @@ COLLECTIONS := $(CURDIR)/.build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netplumb/linux
 APT_PACKAGES := iproute2 iputils-ping util-linux procps git python3 python3-venv python3-pip \
   nftables iptables containerd runc busybox-static containernetworking-plugins shellcheck \
-  openssh-client
+  openssh-client chromium
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)

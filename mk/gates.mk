@@ -5,14 +5,18 @@
 #   make changelog     - CHANGELOG.rst from changelogs/ and the pending fragments
 #   make ee-check      - execution-environment.yml and bindep.txt pass ansible-builder's schema
 #   make docs          - the docs site, HTML without warnings, in .build/docs/html
+#   make docs-check    - the site in Debian's headless Chromium at 1280 px: one page per kind
+#                        (index, a module, a role, performance) screenshotted into
+#                        .build/docs/screenshots, failing on anything that runs past the page
 #   make matrix-cheap  - every module's EXAMPLES on the oldest corner: ansible-core 2.16 + pyroute2 0.7
 #   make matrix        - the whole suite (and the galaxy gate) on every combination of
 #                        ansible-core 2.16 / 2.19 and pyroute2 0.7 / 0.9; takes about an hour
-# make test runs galaxy-gate, changelog-lint, docs (the site, warnings as errors), ee-check and matrix-cheap.
+# make test runs galaxy-gate, changelog-lint, docs (the site, warnings as errors), docs-check, ee-check
+# and matrix-cheap.
 
-.PHONY: galaxy-gate changelog-lint changelog ee-check docs matrix-cheap matrix matrix-venvs
+.PHONY: galaxy-gate changelog-lint changelog ee-check docs docs-check matrix-cheap matrix matrix-venvs
 
-TEST_STEPS += galaxy-gate changelog-lint docs ee-check matrix-cheap
+TEST_STEPS += galaxy-gate changelog-lint docs docs-check ee-check matrix-cheap
 
 # Docs, changelog and ansible-builder tooling, kept out of .venv.
 VENV_DOCS := .venv-docs
@@ -66,6 +70,10 @@ ee-check: $(STAMPS)/venv-docs
 
 docs: deps $(STAMPS)/venv-docs
 	DOCS_VENV=$(VENV_DOCS) docs/build.sh
+
+# Offline (file:// URLs), each browser run bounded (60 s), no Chromium left running; about 20 s.
+docs-check: docs
+	$(VENV_DOCS)/bin/python docs/check_site.py .build/docs/html .build/docs/screenshots
 
 matrix-cheap: deps $(STAMPS)/venv-ansible-2.16-pyroute2-0.7
 	$(call matrix_pytest,$(VENV_216_PR07)) -q tests/integration/test_module_examples.py

@@ -7,10 +7,15 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 name: invalid_vars
-short_description: What is wrong with variables whose format an argument spec cannot check
+short_description: Internal to the collection's roles, not for playbooks - checks the roles' variables
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 description:
+  - B(Internal.) This filter belongs to the validate tasks of the collection's roles (C(netplumb.linux.bridge_network),
+    C(netplumb.linux.cni)) and is documented here only because every plugin of a collection is listed. It is not
+    part of the collection's public interface - its checks, kinds and messages may change in any release without
+    notice. Do not use it in your own playbooks; use the modules' own parameter checks or
+    C(ansible.builtin.validate_argument_spec) instead.
   - "Takes a list of checks, each C([variable name, value, kind]), and returns one message per value that is
     not of its kind, naming the variable and the value, for example
     C(bridge_network_cidr: '300.0.0.0/24' is not a network in CIDR form ...). An empty list means all are good."

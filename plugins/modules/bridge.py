@@ -46,6 +46,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: netplumb.linux.veth
+  - module: netplumb.linux.container_net
+  - module: netplumb.linux.node_network
+  - name: community.general.nmcli
+    description: "A bridge made through NetworkManager (C(type: bridge)), for hosts whose network NetworkManager owns."
+    link: https://docs.ansible.com/ansible/latest/collections/community/general/nmcli_module.html
 '''
 
 EXAMPLES = r'''

@@ -100,6 +100,9 @@ options:
 seealso:
   - module: netplumb.linux.cni_install
   - module: netplumb.linux.cni_check
+  - name: ansible.builtin.copy
+    description: Writing a conflist as a plain file, without checking it against the plugin binaries.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/copy_module.html
 '''
 
 EXAMPLES = r'''

@@ -89,6 +89,9 @@ options:
 seealso:
   - module: netplumb.linux.cni_config
   - module: netplumb.linux.cni_check
+  - name: ansible.builtin.unarchive
+    description: Unpacking a release archive, which this module does with a checksum first and without extracting to disk.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/unarchive_module.html
 '''
 
 EXAMPLES = r'''

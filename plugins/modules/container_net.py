@@ -97,6 +97,14 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: netplumb.linux.node_network
+  - module: netplumb.linux.bridge
+  - module: netplumb.linux.netns
+  - module: netplumb.linux.veth
+  - name: community.docker.docker_network
+    description: Docker's own bridge networks, when Docker runs the containers.
+    link: https://docs.ansible.com/ansible/latest/collections/community/docker/docker_network_module.html
 '''
 
 EXAMPLES = r'''

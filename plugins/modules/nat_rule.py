@@ -109,6 +109,12 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: netplumb.linux.node_network
+  - module: netplumb.linux.route
+  - name: ansible.builtin.iptables
+    description: One iptables rule in the base chains; this module keeps its rules in its own nftables table or iptables chains.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/iptables_module.html
 '''
 
 EXAMPLES = r'''

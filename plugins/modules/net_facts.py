@@ -82,6 +82,12 @@ options:
         default: uplink.name
 notes:
   - Without O(uplink), pyroute2 is needed on the node.
+seealso:
+  - module: netplumb.linux.netns
+  - module: netplumb.linux.node_network
+  - name: ansible.builtin.setup
+    description: Ansible's own network facts (C(ansible_interfaces)), of the node's own namespace only.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/setup_module.html
 '''
 
 EXAMPLES = r'''

@@ -32,6 +32,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: netplumb.linux.veth
+  - module: netplumb.linux.container_net
+  - module: netplumb.linux.net_facts
+  - name: ansible.builtin.command
+    description: The hand-typed recipe's C(ip netns add) in a command task, which this module replaces (idempotent, with check mode).
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/command_module.html
 '''
 
 EXAMPLES = r'''

@@ -149,6 +149,13 @@ seealso:
   - module: netplumb.linux.nat_rule
   - module: netplumb.linux.bridge
   - module: netplumb.linux.route
+  - module: netplumb.linux.node_prereqs
+  - name: ansible.builtin.iptables
+    description: Single iptables rules, which this module's masquerade, forward and port-forward rules replace.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/iptables_module.html
+  - name: ansible.posix.sysctl
+    description: Kernel settings such as C(net.ipv4.ip_forward), which O(forwarding) sets now and at boot.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/posix/sysctl_module.html
 '''
 
 EXAMPLES = r'''

@@ -118,6 +118,13 @@ notes:
     C(ansible_check_mode and prereqs.missing | length > 0) (an action cannot end a host itself). The
     bridge_network role does not - M(netplumb.linux.node_network) predicts its rules as new on a node without
     C(nft) yet.
+seealso:
+  - module: netplumb.linux.node_network
+  - module: netplumb.linux.nat_rule
+  - module: netplumb.linux.cni_install
+  - name: ansible.builtin.package
+    description: Installing packages without first checking what the collection's modules need.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/package_module.html
 '''
 
 EXAMPLES = r'''

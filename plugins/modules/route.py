@@ -42,6 +42,12 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: netplumb.linux.bridge
+  - module: netplumb.linux.node_network
+  - name: community.general.nmcli
+    description: Routes as part of a NetworkManager connection profile (C(routes4), C(routes6)).
+    link: https://docs.ansible.com/ansible/latest/collections/community/general/nmcli_module.html
 '''
 
 EXAMPLES = r'''

@@ -60,6 +60,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+seealso:
+  - module: netplumb.linux.netns
+  - module: netplumb.linux.bridge
+  - module: netplumb.linux.container_net
+  - name: ansible.builtin.command
+    description: The hand-typed recipe's C(ip link add ... type veth peer name ...) in command tasks, which this module replaces.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/command_module.html
 '''
 
 EXAMPLES = r'''

@@ -14,7 +14,9 @@ import time
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 
 POLL = 0.05
-MARGIN = 0.5  # seconds beyond the kernel's own DAD time
+# The kernel's DAD runs from timers and a work queue, late on a busy machine:
+# the wait allows twice its time and 2 s more, and ends as soon as DAD does.
+SLACK = 2.0
 _USABLE_OPERSTATES = ("up", "unknown")
 
 
@@ -33,7 +35,7 @@ def unusable(kernel, done):
     pending = [item for item in added(done) if _carrier(kernel, item[1], item[2])]
     if not pending:
         return []
-    deadline = time.monotonic() + max(_dad_seconds(netns, name) for _op, netns, name, _a in pending) + MARGIN
+    deadline = time.monotonic() + 2 * max(_dad_seconds(netns, name) for _op, netns, name, _a in pending) + SLACK
     while True:
         states = [(item, _state(kernel, *item[1:])) for item in pending]
         if all(state != "tentative" for _item, state in states) or time.monotonic() >= deadline:

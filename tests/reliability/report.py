@@ -73,6 +73,17 @@ SECTIONS = [
      "goes into it (our jumps) and never deletes it; once our jumps and NETPLUMB chains are gone it holds no "
      "rule and its policy is accept, so it is inert (no effect on traffic). Deleting it could remove a table "
      "another tool has just started using, so it is left to iptables-nft, as `iptables -F` also leaves it."),
+    ("generated", "8. Generated cases",
+     "Property-based tests (Hypothesis, `tests/property/`), each generated case in a sandbox of its own: "
+     "\"a.\" random topologies (namespaces, bridges, veth pairs, addresses of both families, MTUs, routes; "
+     "container sets, exclusive or not) converge to what `ip -j` reads back, check mode on the cold state plans "
+     "exactly what the real run applies, a second run plans nothing, and `state: absent` in reverse order leaves "
+     "the sandbox as it was; \"b.\" random drift made by hand with `ip` is planned in exactly the drifted "
+     "objects and repaired; \"c.\" random NAT rule sets on each backend, beside random foreign nft and iptables "
+     "rules, are exactly the owned rules while the foreign ones stay byte-identical; \"d.\" random CNI configs "
+     "are idempotent and rewritten only on a real change (key order is none). \"cases\" counts the cases run "
+     "(the explicit regression examples and shrinking included); the bounded profile runs in `make test` from a "
+     "fixed seed, the fuzz profile (`make fuzz`) from a new one."),
 ]
 
 

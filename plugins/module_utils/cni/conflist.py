@@ -51,7 +51,7 @@ def check_structure(config, name=None, field="config"):
     result = {"cniVersion": version, "name": net_name}
     result.update((key, value) for key, value in config.items() if key not in result)
     try:
-        json.dumps(result)
+        json.dumps(result, allow_nan=False)  # NaN and Infinity are not JSON: libcni would refuse the file
     except (TypeError, ValueError) as exc:
         raise ParamError(field, config, "cannot be written as JSON: %s" % exc)
     return result

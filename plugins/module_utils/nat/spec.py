@@ -126,6 +126,8 @@ def parse(params):
     if dport and not protocol:
         raise ParamError("protocol", protocol, "is required with dport (tcp or udp)")
     to_address, to_port = _to(kind, params.get("to"), state)
+    if to_port and not protocol:
+        raise ParamError("protocol", protocol, "is required with a port in to (tcp or udp)")
     output = validate.boolean("output", params.get("output")) or False
     if output and kind != "dnat":
         raise ParamError("output", output, "only applies to kind dnat")

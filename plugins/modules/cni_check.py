@@ -110,9 +110,29 @@ options:
     type: str
     choices: [tcp, udp, sctp]
     default: tcp
+  serve:
+    description:
+      - With O(runtime=cri), while the pod is up, answer this many TCP connections to the pod's port
+        (O(container_port)) from inside its network namespace, each with the client's address, before the pod is
+        stopped and removed; all within O(timeout) seconds, else the check fails. 0, none.
+      - For a play that reaches the pod meanwhile (the module run with C(async) and O(ready_file)), for example
+        the wan through O(host_port).
+    type: int
+    default: 0
+  ready_file:
+    description:
+      - With O(runtime=cri), a file the module writes once the pod is up - JSON with C(pod_ip), C(pod_ips),
+        C(netns) and C(sandbox_id) - and removes when the pod is gone; for the tasks of a play that reach the pod
+        while the module runs with C(async) (see O(serve)).
+    type: path
 seealso:
   - module: netplumb.linux.cni_install
   - module: netplumb.linux.cni_config
+  - module: netplumb.linux.node_prereqs
+  - name: ansible.builtin.command
+    description: Running the plugin chain by hand (cnitool, or a test pod through crictl), which this module replaces
+      with ADD, CHECK and DEL in a throwaway namespace, or a throwaway pod sandbox through the runtime, cleaned up after.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/command_module.html
 '''
 
 EXAMPLES = r'''
@@ -210,6 +230,12 @@ pod_ips:
   type: list
   elements: str
   sample: [198.51.100.2]
+served:
+  description: The client addresses of the connections the pod answered (O(serve)), in order.
+  returned: with O(runtime=cri), when the trial ran
+  type: list
+  elements: str
+  sample: [192.0.2.254]
 cni_result:
   description: The runtime's record of the chain's result - per interface its C(IPConfigs), C(Mac) and C(Sandbox).
   returned: with O(runtime=cri), when the trial ran
@@ -251,6 +277,8 @@ def main():
             host_port=dict(type="int", default=0),
             container_port=dict(type="int"),
             protocol=dict(type="str", choices=["tcp", "udp", "sctp"], default="tcp"),
+            serve=dict(type="int", default=0),
+            ready_file=dict(type="path"),
         ),
         mutually_exclusive=[("name", "config")],
         required_one_of=[("name", "config")],

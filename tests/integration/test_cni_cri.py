@@ -5,7 +5,10 @@ pause image built here from busybox-static).
 cni_check with runtime: cri (engine and module) gets a pod IP from the
 config's range, and leaves no lease, veth, netns or port mapping; a pod held
 up answers ping from the node and its hostPort answers from another
-namespace through portmap. The seed's failure: a hand-written conflist
+namespace through portmap; held by cni_check itself (serve, ready_file, as
+verify.yml runs it on the lab), the pod answers the wan through its hostPort
+before it goes, and a connection that never comes fails the check within its
+timeout. The seed's failure: a hand-written conflist
 naming aws-cni makes RunPodSandbox fail with the runtime's words and leaves a
 sandbox that cannot be stopped; cni_config refuses the same config with the
 same words; the node recovers once the collection's config is back.
@@ -112,6 +115,16 @@ def _serve_once(netns_path, port):
     return proc
 
 
+def _wan_link(box):
+    box.ip("netns", "add", "wan")
+    box.ip("link", "add", "to-wan", "type", "veth", "peer", "name", "eth0", "netns", "wan")
+    box.ip("addr", "add", WAN[0] + "/24", "dev", "to-wan")
+    box.ip("link", "set", "to-wan", "up")
+    box.ip("addr", "add", WAN[1] + "/24", "dev", "eth0", netns="wan")
+    box.ip("link", "set", "eth0", "up", netns="wan")
+    box.ip("link", "set", "lo", "up", netns="wan")
+
+
 def _held_pod(sock, cgroup_parent):
     """A pod held up while the node pings it and the wan connects to its hostPort."""
     spec = cri.PodSpec(name="netplumb-test-pod", uid="held", cgroup_parent=cgroup_parent, host_port=HOST_PORT,
@@ -138,13 +151,7 @@ def _held_pod(sock, cgroup_parent):
 def test_pod_answers_ping_and_its_host_port_answers_from_the_wan(cri_containerd, cni_dirs, cni_archives):
     box = cni_dirs
     _collection_config(cni_archives)
-    box.ip("netns", "add", "wan")
-    box.ip("link", "add", "to-wan", "type", "veth", "peer", "name", "eth0", "netns", "wan")
-    box.ip("addr", "add", WAN[0] + "/24", "dev", "to-wan")
-    box.ip("link", "set", "to-wan", "up")
-    box.ip("addr", "add", WAN[1] + "/24", "dev", "eth0", netns="wan")
-    box.ip("link", "set", "eth0", "up", netns="wan")
-    box.ip("link", "set", "lo", "up", netns="wan")
+    _wan_link(box)
 
     seen = in_child(_held_pod, cri_containerd.sock, "/" + cri_containerd.cgroup_parent)
     assert ipaddress.ip_address(seen["ip"]) in ipaddress.ip_network(SUBNET)
@@ -155,6 +162,39 @@ def test_pod_answers_ping_and_its_host_port_answers_from_the_wan(cri_containerd,
     gone = _gone(box, cri_containerd)
     assert gone["netns"] == ["wan"] and dict(gone, netns=[]) == NOTHING_LEFT, gone
     box.ip("netns", "delete", "wan")
+
+
+def test_the_pod_is_held_while_it_serves_the_wan(cri_containerd, cni_dirs, cni_archives, tmp_path):
+    """serve and ready_file: the pod is up (its address in ready_file) until it has answered the wan's connection
+    to its hostPort from inside; then removed as always. verify.yml runs it this way on the lab."""
+    box = cni_dirs
+    _collection_config(cni_archives)
+    _wan_link(box)
+    ready = str(tmp_path / "pod.json")
+    client = ("import socket,time\nfor _ in range(100):\n    try:\n"
+              "        print(socket.create_connection(('%s',%d),timeout=2).recv(64).decode());break\n"
+              "    except OSError:\n        time.sleep(0.2)\n" % (WAN[0], HOST_PORT))
+    wan = subprocess.Popen(["ip", "netns", "exec", "wan", "python3", "-c", client], stdout=subprocess.PIPE, text=True)
+    try:
+        extra = in_child(_engine_check, _cri_params(cri_containerd, host_port=HOST_PORT, container_port=POD_PORT,
+                                                    serve=1, ready_file=ready))
+        out, _err = wan.communicate(timeout=30)
+    finally:
+        if wan.poll() is None:
+            wan.kill()
+            wan.wait(timeout=10)
+    assert extra["served"] == [WAN[1]] and out.strip() == WAN[1], (extra["served"], out)
+    assert ipaddress.ip_address(extra["pod_ip"]) in ipaddress.ip_network(SUBNET)
+    assert not os.path.exists(ready)
+    gone = _gone(box, cri_containerd)
+    assert gone["netns"] == ["wan"] and dict(gone, netns=[]) == NOTHING_LEFT, gone
+    box.ip("netns", "delete", "wan")
+
+    # Nobody connects: the check fails within its timeout, naming what it waited for, and the pod is gone.
+    message = in_child(_cni_check_fails, _cri_params(cri_containerd, host_port=HOST_PORT, serve=1, timeout=2))
+    assert message and "the pod answered 0 of 1 connections to its port %d within 2 s" % HOST_PORT in message, message
+    assert "; the pod sandbox is removed" in message, message
+    assert _gone(box, cri_containerd) == NOTHING_LEFT
 
 
 def _cni_check_fails(params):

@@ -8,7 +8,9 @@ the nodes' own /usr/bin/python3, which has no pyroute2 and never needs it:
   play ends after predicting the package install) and leaves every node
   byte-identical, its installed packages included;
 - the real run installs nftables, iptables and the CNI plugins through apt,
-  inside the node (no pyroute2), and builds the network; verify.yml passes, a
+  inside the node (no pyroute2), and builds the network; verify.yml passes
+  (its pod sandbox through each node's own containerd over CRI included:
+  cri_checks()), a
   second run changes nothing in at most 12 task slots per node, and after
   drift check mode names exactly the repair, operation by operation;
 - the roles' undo leaves each node as it was, but for the packages it
@@ -21,7 +23,9 @@ no package of this machine and nothing of its network changed, and the lab's
 processes are gone. The playbooks run by name (netplumb.linux.site), as the
 getting-started guide shows."""
 
+import glob
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -74,10 +78,10 @@ def node_state(pid):
             "routes": _host(*enter, "ip", "-4", "route", "show", "table", "all"),
         }
     enter = ["nsenter", "-t", str(pid), "-n"]
-    state["nft"] = re.sub(r"packets \d+ bytes \d+", "", _host(*enter, "nft", "list", "ruleset"))
+    state["nft"] = _without_portmap(re.sub(r"packets \d+ bytes \d+", "", _host(*enter, "nft", "list", "ruleset")))
     for variant in ("legacy", "nft"):
         state[variant] = re.sub(r"\[\d+:\d+\]", "", _host(*enter, "iptables-%s-save" % variant))
-        state[variant] = "\n".join(l for l in state[variant].splitlines() if not l.startswith("#"))
+        state[variant] = _without_portmap("\n".join(l for l in state[variant].splitlines() if not l.startswith("#")))
     files = {}
     for top in NODE_FILES:
         for directory, _dirs, names in os.walk(root + top):
@@ -87,6 +91,39 @@ def node_state(pid):
     state["files"] = files
     state["packages"] = packages(pid)
     return state
+
+
+def _portmaps(line):
+    return "CNI-HOSTPORT" in line or "CNI portfwd" in line
+
+
+def _without_portmap(text):
+    """The ruleset without what portmap keeps once a hostPort pod has come and
+    gone (verify.yml's pod through CRI): its CNI-HOSTPORT-* chains, empty of
+    DNAT rules (cni_check checks that the pod's mapping is gone), and the
+    iptables nat table around them when nothing else is in it. The runtime's,
+    as on any node that ran such a pod; the collection's NAT is elsewhere
+    (its own nft table). A table with anything else in it stays whole."""
+    kept, block = [], None
+    for line in text.splitlines():
+        if block is None and (line.startswith(("table ip nat", "table ip6 nat")) or line == "*nat"):
+            block = [line]
+            continue
+        if block is None:
+            kept.append(line)
+            continue
+        block.append(line)
+        if line in ("}", "COMMIT"):
+            rules, chain = [], ""
+            for entry in (l.strip() for l in block[1:-1]):
+                if entry.startswith("chain "):
+                    chain = entry
+                elif entry and not entry.startswith(("type ", "}", ":")):
+                    rules.append(chain + " " + entry)  # nft: a rule of portmap's chain is portmap's
+            if not all(_portmaps(rule) for rule in rules):
+                kept.extend(block)
+            block = None
+    return "\n".join(kept + (block or []))
 
 
 def packages(pid):
@@ -175,6 +212,11 @@ def site_flow(lab_dir):  # noqa: F811
     assert {host: sorted(r["stdout"] for r in result["results"]) for host, result in across.items()} == {
         "node1": ["198.51.100.12", "2001:db8:1::12"], "node2": ["198.51.100.44", "2001:db8:2::12"]}, across
 
+    # A pod sandbox through each node's own containerd over CRI, with a hostPort: its address in the node's
+    # range, pinged from the node and from c1 on the other node, the wan answered through portmap from inside
+    # it, then gone (cni_check checks its netns, veth, lease and port mapping); containerd stopped afterwards.
+    cri_checks(verify, lab_dir)
+
     again, changed = play(SITE, lab_dir)
     assert again.rc == 0 and not any(changed.values()), [k for k, v in changed.items() if v]
     slots = {node: sorted(task for host, task in changed if host == node) for node in ("node1", "node2")}
@@ -204,6 +246,7 @@ def site_flow(lab_dir):  # noqa: F811
         "check mode did not predict the repair operation by operation"
     verify, _unused = play(VERIFY, lab_dir)
     assert verify.rc == 0, verify
+    cri_checks(verify, lab_dir)
 
     # The roles' undo (teardown.yml's first play, limited to the nodes so the
     # lab itself stays for the comparison) leaves each node as it was fresh,
@@ -224,3 +267,27 @@ def site_flow(lab_dir):  # noqa: F811
     real, applied = play(SITE, lab_dir)
     assert real.rc == 0, failures(real) or real
     assert predicted == applied, "check mode did not predict the real run task by task"
+
+
+CRI_CHECK = "CRI | the pod's address was in the node's CNI range, and the pod is gone"
+NODE_RANGES = {"node1": "198.51.100.0/27", "node2": "198.51.100.32/27"}
+WAN_ADDRESS = "192.0.2.254"
+
+
+def cri_checks(verify, lab_dir):
+    """verify.yml's CRI play ran and passed on every node, and left no containerd and no pod cgroup."""
+    checks = task_results(verify.stdout, CRI_CHECK)
+    assert sorted(checks) == ["node1", "node2"], checks
+    for node, result in checks.items():
+        assert result["finished"] and result["trial_ran"] and result["runtime"] == "cri", result
+        assert ipaddress.ip_address(result["pod_ip"]) in ipaddress.ip_network(NODE_RANGES[node]), result
+        assert result["served"] == [WAN_ADDRESS], result
+        assert result["runtime_version"].startswith("containerd "), result
+    pings = task_results(verify.stdout, "CRI | container c1 pings the pod on every other node")
+    assert {host: [r["rc"] for r in result["results"]] for host, result in pings.items()} == \
+        {"node1": [0], "node2": [0]}, pings
+    wan = task_results(verify.stdout, "CRI | the wan connects to the pod's hostPort, through portmap")
+    assert sorted(r["stdout"] for r in wan.values()) == [WAN_ADDRESS, WAN_ADDRESS], wan
+    for node, pid in recorded(lab_dir).items():
+        assert in_node(pid, "pgrep", "-x", "containerd").stdout == "", node
+    assert glob.glob("/sys/fs/cgroup/*/netplumb-cni-check*") + glob.glob("/sys/fs/cgroup/netplumb-cni-check*") == []

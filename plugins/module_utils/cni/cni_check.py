@@ -23,9 +23,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
+import json
 import os
 import secrets
+import socket
 import subprocess
+import time
 from typing import Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import chain as cni_chain
@@ -34,6 +37,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni import cri as c
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import leftovers as cni_leftovers
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import syscalls
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import absolute_path, network_name
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import CheckFailed, ConfigError, ParamError
@@ -46,6 +50,7 @@ RUNTIMES = ("exec", "cri")
 DEFAULT_CRI_SOCKET = "/run/containerd/containerd.sock"
 DEFAULT_CGROUP_PARENT = "/netplumb-cni-check"
 PROTOCOLS = ("tcp", "udp", "sctp")
+MAX_SERVE = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +67,8 @@ class CheckSpec:
     host_port: int = 0
     container_port: int = 0
     protocol: str = "tcp"
+    serve: int = 0
+    ready_file: Optional[str] = None
 
 
 def parse(params):
@@ -104,7 +111,18 @@ def _cri_options(params, host_port):
         "cgroup_parent": parent, "host_port": host_port,
         "container_port": validate.integer("container_port", host_port if container_port is None else container_port,
                                            0 if not host_port else 1, 65535),
-        "protocol": validate.choice("protocol", params.get("protocol") or "tcp", PROTOCOLS)}
+        "protocol": validate.choice("protocol", params.get("protocol") or "tcp", PROTOCOLS),
+        "serve": _serve_count(params, host_port, container_port),
+        "ready_file": None if not params.get("ready_file") else absolute_path("ready_file", params["ready_file"])}
+
+
+def _serve_count(params, host_port, container_port):
+    serve = validate.integer("serve", params.get("serve") or 0, 0, MAX_SERVE)
+    if serve and not (container_port or host_port):
+        raise ParamError("serve", serve, "needs container_port or host_port: the pod's port to answer on")
+    if serve and (params.get("protocol") or "tcp") != "tcp":
+        raise ParamError("serve", serve, "answers TCP connections only: protocol must be tcp")
+    return serve
 
 
 def plan(ctx, spec):
@@ -166,13 +184,19 @@ def cri_trial(ctx, spec):
     token = secrets.token_hex(4)
     pod_spec = cni_cri.PodSpec(name=PREFIX + token, uid=token, cgroup_parent=spec.cgroup_parent,
                                host_port=spec.host_port, container_port=spec.container_port, protocol=spec.protocol)
-    left, pod = [], None
+    left, pod, served = [], None, []
     failed = None
     try:
         with cni_cri.pod_sandbox(spec.cri_socket, pod_spec, spec.timeout, left) as pod:
-            pass
+            _while_up(spec, pod, served)
     except cni_cri.CriError as exc:
         failed = str(exc)
+    finally:
+        if spec.ready_file:
+            try:
+                os.remove(spec.ready_file)
+            except FileNotFoundError:
+                pass
     if pod is not None:
         left += _pod_leftovers(spec, pod)
     if failed or left:
@@ -180,7 +204,65 @@ def cri_trial(ctx, spec):
             spec.name, spec.cri_socket, failed or "the pod sandbox ran", "; left behind: %s" % "; ".join(left)
             if left else "; the pod sandbox is removed"))
     return {"runtime": "cri", "runtime_version": version, "network": spec.name, "sandbox_id": pod.id,
-            "pod_ip": pod.ip, "pod_ips": pod.ips, "cni_result": pod.cni_result}
+            "pod_ip": pod.ip, "pod_ips": pod.ips, "cni_result": pod.cni_result, "served": served}
+
+
+def _while_up(spec, pod, served):
+    """While the pod is up: its ready_file written (for the tasks that reach the
+    pod meanwhile), then ``serve`` TCP connections to its container_port
+    answered from inside its network namespace, each with the client's
+    address, within ``timeout`` seconds. Raises CriError when fewer came."""
+    if spec.ready_file:
+        with open(spec.ready_file + ".tmp", "w") as handle:
+            json.dump({"pod_ip": pod.ip, "pod_ips": pod.ips, "netns": pod.netns, "sandbox_id": pod.id}, handle)
+        os.rename(spec.ready_file + ".tmp", spec.ready_file)
+    if not spec.serve:
+        return
+    listener = _listen_in(pod.netns, spec.container_port or spec.host_port)
+    deadline = time.monotonic() + spec.timeout
+    try:
+        while len(served) < spec.serve:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise cni_cri.CriError("the pod answered %d of %d connections to its port %d within %d s (from %s)" % (
+                    len(served), spec.serve, spec.container_port or spec.host_port, spec.timeout,
+                    ", ".join(served) or "nobody"))
+            listener.settimeout(left)
+            try:
+                conn, address = listener.accept()
+            except socket.timeout:
+                continue
+            client = address[0][7:] if address[0].startswith("::ffff:") else address[0]
+            try:
+                conn.settimeout(5)
+                conn.sendall(client.encode())
+            except OSError:
+                pass
+            finally:
+                conn.close()
+            served.append(client)
+    finally:
+        listener.close()
+
+
+def _listen_in(netns, port):
+    """A TCP listener on ``port`` (both families) in the network namespace at path ``netns``."""
+    target = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        syscalls.setns(target, syscalls.CLONE_NEWNET)
+        try:
+            listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("::", port))
+            listener.listen(8)
+        finally:
+            syscalls.setns(home, syscalls.CLONE_NEWNET)
+    finally:
+        os.close(target)
+        os.close(home)
+    return listener
 
 
 def _pod_leftovers(spec, pod):

@@ -62,6 +62,10 @@ def enter_root(upper, work, layer, repo):
         shutil.rmtree(staging + path, ignore_errors=True)
     _mount("-t", "proc", "proc", staging + "/proc")
     _mount("-t", "sysfs", "-o", "ro", "sysfs", staging + "/sys")
+    # The cgroup hierarchies as a machine mounts them (a container runtime in
+    # the node needs them; what it creates there must be removed by it).
+    if os.path.ismount("/sys/fs/cgroup") or os.listdir("/sys/fs/cgroup"):
+        _mount("--rbind", "/sys/fs/cgroup", staging + "/sys/fs/cgroup")
     _devices(staging)
     _mount("-t", "tmpfs", "-o", "mode=0755,nosuid,nodev", "tmpfs", staging + "/run")
     _mount("-t", "tmpfs", "-o", "mode=1777,nosuid,nodev", "tmpfs", staging + "/tmp")

@@ -153,16 +153,27 @@ def _read_source(spec, wanted, download):
     return cni_archive.plugins_in_archive(data, spec.src, wanted), origin
 
 
+# A binary answers VERSION the same each time: asked once per process (a
+# module run), not again by the read-back after the apply.
+_VERSIONS = {}
+
+
 def _versions(ctx, name, path, content, old):
     """The plugin's answer to CNI_COMMAND=VERSION: from bin_dir when it already
     holds this binary, else from a private temporary copy (also in check mode)."""
+    key = (name, files.sha256(content))
+    if key in _VERSIONS:
+        return list(_VERSIONS[key])
     try:
         if old is not None and old.content == content:
-            return cni_exec.supported_versions(path)
-        return cni_exec.supported_versions_of_content(name, content)
+            versions = cni_exec.supported_versions(path)
+        else:
+            versions = cni_exec.supported_versions_of_content(name, content)
     except PluginError as exc:
         ctx.warn("%s: %s" % (name, exc))
         return None
+    _VERSIONS[key] = tuple(versions)
+    return versions
 
 
 def _installed(bin_dir):

@@ -44,9 +44,8 @@ class Outcome:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
-def run(resource, params, check_mode=False, verify=True):
-    """Raises ParamError before anything changes, ApplyError after a rollback.
-    ``verify=False`` leaves the read-back out (the benchmark's measure of its cost)."""
+def run(resource, params, check_mode=False):
+    """Raises ParamError before anything changes, ApplyError after a rollback."""
     spec = resource.parse(params)
     catalogue = operations.merge(*resource.OPERATIONS)
     netlink = resource.NETLINK
@@ -64,8 +63,7 @@ def run(resource, params, check_mode=False, verify=True):
                              % (resource.__name__, ", ".join(sorted(strangers))))
         if ops and not check_mode:
             done = apply(ctx, ops)
-            if verify:
-                _verify(resource, spec, ctx, done)
+            _verify(resource, spec, ctx, done)
         return Outcome(
             changed=bool(ops),
             operations=[op.as_dict() for op in ops],

@@ -25,12 +25,11 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from cni_fixtures import (  # pylint: disable=unused-import # noqa: F401
     cni_archives, cni_dirs, conflist, hidden_usr_lib_cni, sha256)
+from containerd_fixtures import PrivateContainerd
 
 SUBNET = "198.51.100.0/24"
 GATEWAY = "198.51.100.1"
-SOCKET_WAIT = 15
 RUN_TIMEOUT = 60
-CGROUP_ROOT = "/sys/fs/cgroup"
 
 pytestmark = pytest.mark.skipif(not shutil.which("containerd") or not shutil.which("ctr"),
                                 reason="containerd and ctr are in the Makefile's APT_PACKAGES")
@@ -47,90 +46,18 @@ def _rootfs(base):
     return rootfs
 
 
-def _cgroup_dirs(namespace):
-    """The cgroup directories runc makes for containerd namespace ``namespace``."""
-    found = []
-    for hierarchy in [CGROUP_ROOT] + [os.path.join(CGROUP_ROOT, h) for h in os.listdir(CGROUP_ROOT)]:
-        path = os.path.join(hierarchy, namespace)
-        if os.path.isdir(path):
-            found.append(path)
-    return found
+class Containerd(PrivateContainerd):
+    """containerd without its CRI plugin, for ctr run --cni, in a namespace of the test's own."""
 
-
-def _remove_cgroups(namespace):
-    for top in _cgroup_dirs(namespace):
-        for root, dirs, _files in os.walk(top, topdown=False):
-            for name in dirs:
-                try:
-                    os.rmdir(os.path.join(root, name))
-                except OSError:
-                    pass
-        try:
-            os.rmdir(top)
-        except OSError:
-            pass
-
-
-class Containerd:
     def __init__(self, base):
-        self.base = base
-        self.sock = os.path.join(base, "sock")
-        self.namespace = "netplumb-test-" + secrets.token_hex(3)
+        namespace = "netplumb-test-" + secrets.token_hex(3)
+        super(Containerd, self).__init__(base, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n', namespace,
+                                         namespace)
         self.rootfs = _rootfs(base)
-        config = os.path.join(base, "config.toml")
-        with open(config, "w") as handle:
-            handle.write('version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                         '[plugins."io.containerd.internal.v1.opt"]\n  path = "%s"\n' % os.path.join(base, "opt"))
-        self.log = open(os.path.join(base, "containerd.log"), "wb")
-        self.proc = subprocess.Popen(
-            ["containerd", "--config", config, "--root", os.path.join(base, "root"),
-             "--state", os.path.join(base, "state"), "--address", self.sock],
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self):
-        deadline = time.monotonic() + SOCKET_WAIT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("containerd exited (%d): %s" % (self.proc.returncode, self.log_text()))
-            if os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0:
-                return
-            time.sleep(0.1)
-        raise AssertionError("containerd socket did not answer within %d s: %s" % (SOCKET_WAIT, self.log_text()))
-
-    def ctr(self, *args, check=True, timeout=30):
-        proc = subprocess.run(["ctr", "-a", self.sock, "-n", self.namespace] + list(args),
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        if check and proc.returncode != 0:
-            raise AssertionError("ctr %s failed: %s" % (" ".join(args), proc.stderr))
-        return proc
 
     def run_argv(self, container_id, script):
         return ["ctr", "-a", self.sock, "-n", self.namespace, "run", "--rm", "--cni", "--rootfs", self.rootfs,
                 container_id, "/bin/sh", "-c", script]
-
-    def log_text(self):
-        with open(os.path.join(self.base, "containerd.log"), "rb") as handle:
-            return handle.read()[-3000:].decode("utf-8", "replace")
-
-    def stop(self):
-        """Kill what is left of our containers, then containerd (terminate, then kill)."""
-        if self.proc.poll() is None:
-            try:
-                for task in self.ctr("task", "ls", "-q", check=False, timeout=10).stdout.split():
-                    self.ctr("task", "kill", "-s", "SIGKILL", task, check=False, timeout=10)
-                    self.ctr("task", "delete", "-f", task, check=False, timeout=10)
-                for container in self.ctr("containers", "ls", "-q", check=False, timeout=10).stdout.split():
-                    self.ctr("containers", "rm", container, check=False, timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.log.close()
-        _remove_cgroups(self.namespace)
 
 
 @pytest.fixture

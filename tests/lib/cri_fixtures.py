@@ -30,10 +30,9 @@ import time
 import pytest
 
 from cni_fixtures import hidden_usr_lib_cni  # pylint: disable=unused-import # noqa: F401
+from containerd_fixtures import PrivateContainerd, cgroup_dirs
 
-CGROUP_ROOT = "/sys/fs/cgroup"
 PAUSE_IMAGE = "netplumb.local/pause:busybox"
-SOCKET_WAIT = 15
 HOST_PATHS = ("/etc/cni", "/opt/cni", "/var/lib/cni", "/opt/containerd", "/var/lib/containerd",
               "/run/containerd", "/var/run/netns")
 
@@ -72,103 +71,34 @@ def pause_image_archive(path, name=PAUSE_IMAGE):
     return path
 
 
-def cgroup_dirs(name):
-    """The directories called ``name`` at the top of every cgroup hierarchy."""
-    hierarchies = [CGROUP_ROOT] + [os.path.join(CGROUP_ROOT, h) for h in os.listdir(CGROUP_ROOT)]
-    return [os.path.join(h, name) for h in hierarchies if os.path.isdir(os.path.join(h, name))]
-
-
-def remove_cgroups(name):
-    for top in cgroup_dirs(name):
-        for root, dirs, _files in os.walk(top, topdown=False):
-            for sub in dirs:
-                try:
-                    os.rmdir(os.path.join(root, sub))
-                except OSError:
-                    pass
-        try:
-            os.rmdir(top)
-        except OSError:
-            pass
-
-
 def host_paths():
     """Which of the paths CRI could write exist on the host: seen through pid 1's
     root, outside the test's mount namespace."""
     return {path: os.path.lexists(os.path.join("/proc/1/root", path.lstrip("/"))) for path in HOST_PATHS}
 
 
-class CriContainerd:
+class CriContainerd(PrivateContainerd):
     """containerd with the CRI plugin, everything private under ``base``."""
 
     def __init__(self, base, sock=None, conf_dir="/etc/cni/net.d", bin_dir="/opt/cni/bin"):
-        self.base = base
-        self.sock = sock or os.path.join(base, "sock")
         self.cgroup_parent = "netplumb-cri-" + secrets.token_hex(3)
-        config = os.path.join(base, "config.toml")
-        with open(config, "w") as handle:
-            handle.write(
-                'version = 2\n'
-                '[plugins."io.containerd.internal.v1.opt"]\n  path = "%s"\n'
-                '[plugins."io.containerd.grpc.v1.cri"]\n'
-                '  sandbox_image = "%s"\n  restrict_oom_score_adj = true\n'
-                '  [plugins."io.containerd.grpc.v1.cri".cni]\n    bin_dir = "%s"\n    conf_dir = "%s"\n'
-                '  [plugins."io.containerd.grpc.v1.cri".containerd]\n    default_runtime_name = "runc"\n'
-                '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
-                '      runtime_type = "io.containerd.runc.v2"\n'
-                '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n'
-                '        SystemdCgroup = false\n'
-                % (os.path.join(base, "opt"), PAUSE_IMAGE, bin_dir, conf_dir))
-        self.log = open(os.path.join(base, "containerd.log"), "wb")
-        self.proc = subprocess.Popen(
-            ["containerd", "--config", config, "--root", os.path.join(base, "root"),
-             "--state", os.path.join(base, "state"), "--address", self.sock],
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self):
-        deadline = time.monotonic() + SOCKET_WAIT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("containerd exited (%d): %s" % (self.proc.returncode, self.log_text()))
-            if os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0:
-                return
-            time.sleep(0.1)
-        raise AssertionError("containerd socket did not answer within %d s: %s" % (SOCKET_WAIT, self.log_text()))
-
-    def ctr(self, *args, check=True, timeout=30):
-        proc = subprocess.run(["ctr", "-a", self.sock, "-n", "k8s.io"] + list(args),
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        if check and proc.returncode != 0:
-            raise AssertionError("ctr %s failed: %s" % (" ".join(args), proc.stderr))
-        return proc
+        config = ('[plugins."io.containerd.grpc.v1.cri"]\n'
+                  '  sandbox_image = "%s"\n  restrict_oom_score_adj = true\n'
+                  '  [plugins."io.containerd.grpc.v1.cri".cni]\n    bin_dir = "%s"\n    conf_dir = "%s"\n'
+                  '  [plugins."io.containerd.grpc.v1.cri".containerd]\n    default_runtime_name = "runc"\n'
+                  '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+                  '      runtime_type = "io.containerd.runc.v2"\n'
+                  '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n'
+                  '        SystemdCgroup = false\n' % (PAUSE_IMAGE, bin_dir, conf_dir))
+        super(CriContainerd, self).__init__(base, config, "k8s.io", self.cgroup_parent, sock)
 
     def import_pause_image(self):
         archive = pause_image_archive(os.path.join(self.base, "pause.tar"))
         self.ctr("images", "import", archive, timeout=60)
 
-    def log_text(self):
-        with open(os.path.join(self.base, "containerd.log"), "rb") as handle:
-            return handle.read()[-4000:].decode("utf-8", "replace")
-
-    def stop(self):
-        """Kill every task left in k8s.io, then containerd; unmount what it left; remove the cgroups."""
-        if self.proc.poll() is None:
-            try:
-                for task in self.ctr("task", "ls", "-q", check=False, timeout=10).stdout.split():
-                    self.ctr("task", "kill", "-s", "SIGKILL", task, check=False, timeout=10)
-                    self.ctr("task", "delete", "-f", task, check=False, timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.log.close()
+    def cleanup(self):
         for path in (self.base, "/run/netns"):
             unmount_below(path)
-        remove_cgroups(self.cgroup_parent)
 
 
 def mounts_below(path):

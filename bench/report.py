@@ -54,9 +54,9 @@ def rows(results):
                 "| n | cold | of which the read-back | cold without it | ratio |", "|---:|---:|---:|---:|---:|"]
         for n in results["sizes"]:
             e = results["inprocess"][n]
-            ratio = e["cold"] / e["cold_unverified"]
-            out.append("| %d | %s | %s | %s | %.2f |" % (n, _ms(e["cold"]), _ms(e["cold"] - e["cold_unverified"]),
-                                                        _ms(e["cold_unverified"]), ratio))
+            cells = (n, _ms(e["cold"]), _ms(e["cold"] - e["cold_unverified"]), _ms(e["cold_unverified"]),
+                     e["cold"] / e["cold_unverified"])
+            out.append("| %d | %s | %s | %s | %.2f |" % cells)
     loop = results["loop"]
     n = loop["n"]
     out.append("")

@@ -124,7 +124,7 @@ def _plan_present(ctx, spec, before, download):
             result.add("files", op)
         after[name] = {"sha256": files.sha256(content), "mode": "%04o" % BINARY_MODE, "owner": "0:0"}
         installed[name] = {"path": path, "sha256": after[name]["sha256"],
-                           "supported_versions": _versions(ctx, name, path, content, old)}
+                           "supported_versions": _versions(ctx, name, path, content, old, after[name]["sha256"])}
     result.after = {"bin_dir": spec.bin_dir, "plugins": after}
     result.extra = {"bin_dir": spec.bin_dir, "plugins": installed, "source": origin}
     return result
@@ -158,10 +158,10 @@ def _read_source(spec, wanted, download):
 _VERSIONS = {}
 
 
-def _versions(ctx, name, path, content, old):
+def _versions(ctx, name, path, content, old, digest):
     """The plugin's answer to CNI_COMMAND=VERSION: from bin_dir when it already
     holds this binary, else from a private temporary copy (also in check mode)."""
-    key = (name, files.sha256(content))
+    key = (name, digest)
     if key in _VERSIONS:
         return list(_VERSIONS[key])
     try:

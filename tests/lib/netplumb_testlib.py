@@ -190,7 +190,9 @@ class PlaybookRun:
         return [r for r in self.results if r.get("failed")]
 
     def __repr__(self):
-        return "PlaybookRun(rc=%d)\n%s\n%s" % (self.rc, self.stdout[-4000:], self.stderr[-2000:])
+        # The failures first: pytest shows only the first lines of an assertion's message.
+        failures = " | ".join(str(r.get("msg", r))[:600] for r in self.failed) or self.stderr.strip()[-600:]
+        return "PlaybookRun(rc=%d) %s\n%s\n%s" % (self.rc, failures, self.stdout[-4000:], self.stderr[-2000:])
 
 
 def run_playbook(tasks, check=False, diff=False, extra_args=()):

@@ -16,7 +16,12 @@ from ansible_collections.netplumb.linux.plugins.module_utils.kernel import sysca
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 PYTHON = os.path.join(VENV_BIN, "python")
-COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+# NETPLUMB_TEST_COLLECTIONS: run the playbooks against another install, e.g. the tarball's (make release-check).
+COLLECTIONS = os.environ.get("NETPLUMB_TEST_COLLECTIONS") or os.path.join(ROOT, ".build", "collections")
+# Every playbook a test runs fails on a deprecation warning: none may come from
+# the collection's content under the newest ansible-core (.venv). The version
+# matrix turns this off for older cores (tests/gates/matrix_plugin.py).
+DEPRECATIONS_FAIL = True
 TIMEOUT = 600
 # localhost with the Python that runs ansible-playbook (PYTHON here); lab
 # nodes given with another -i keep their own interpreter discovery.
@@ -189,6 +194,14 @@ class PlaybookRun:
     def failed(self):
         return [r for r in self.results if r.get("failed")]
 
+    @property
+    def deprecations(self):
+        """Deprecation warnings: those the json callback puts in results, and Ansible's own on stderr."""
+        results = [r for _task, hosts in callback_tasks(self.stdout) for r in hosts.values()]
+        results += [item for r in results for item in r.get("results") or [] if isinstance(item, dict)]
+        found = [d.get("msg", str(d)) for r in results for d in r.get("deprecations") or []]
+        return found + [line for line in self.stderr.splitlines() if "[DEPRECATION WARNING]" in line]
+
     def __repr__(self):
         # The failures first: pytest shows only the first lines of an assertion's message.
         failures = " | ".join(str(r.get("msg", r))[:600] for r in self.failed) or self.stderr.strip()[-600:]
@@ -217,9 +230,12 @@ def run_playbook_file(path, check=False, diff=False, extra_args=()):
         env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="json",
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),
                    ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "rtmp"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0")
+                   ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="1")
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False)
-    return PlaybookRun(proc, _results(proc.stdout))
+    run = PlaybookRun(proc, _results(proc.stdout))
+    if DEPRECATIONS_FAIL and run.deprecations:
+        raise AssertionError("deprecation warnings from %s: %s" % (path, run.deprecations))
+    return run
 
 
 def callback_tasks(stdout):

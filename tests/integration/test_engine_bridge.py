@@ -53,6 +53,17 @@ def converge_checked(sandbox, params):
 # -- create ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("mtu, port_mtu", [(1280, 1500), (1500, 9000), (9000, 1500)])
+def test_a_new_bridge_keeps_its_mtu_when_ports_join(sandbox, mtu, port_mtu):
+    """The kernel lets a bridge follow its ports' MTU unless its MTU was set
+    after it was made; 1500 is the MTU a new bridge already has."""
+    converge_checked(sandbox, {"name": "br0", "mtu": mtu})
+    sandbox.ip("link", "add", "vp0", "mtu", str(port_mtu), "type", "veth", "peer", "name", "vp1")
+    sandbox.ip("link", "set", "vp0", "master", "br0")
+    assert sandbox.link("br0")["mtu"] == mtu
+    assert not engine.run(bridge, {"name": "br0", "mtu": mtu}).changed
+
+
 def test_create_bridge(sandbox):
     params = {"name": "br0", "addresses": ["192.0.2.1/24", "2001:db8::1/64"], "mtu": 1400, "stp": True}
     outcome = converge_checked(sandbox, params)

@@ -28,6 +28,13 @@ def _link_add(ctx, op):
     mtu = op.args.get("mtu")
     if op.args["kind"] == "bridge":
         sess.add_bridge(op.target, mtu)
+        if mtu:
+            # An MTU given at creation is not the user's to the bridge: it takes its
+            # ports' MTU when they join. Only a change after creation pins it, and
+            # the kernel ignores a change to the MTU the link already has.
+            index = ctx.kernel.index(op.netns, op.target)
+            sess.set_link(index, mtu=mtu - 1 if mtu > 68 else mtu + 1)
+            sess.set_link(index, mtu=mtu)
     elif op.args.get("peer_netns") == op.netns:
         sess.add_veth(op.target, op.args["peer"], mtu=mtu)
     else:

@@ -5,7 +5,8 @@
 #   make changelog     - CHANGELOG.rst from changelogs/ and the pending fragments
 #   make ee-check      - execution-environment.yml and bindep.txt pass ansible-builder's schema
 #   make docs          - the docs site, HTML without warnings, in .build/docs/html
-#   make docs-check    - the site in Debian's headless Chromium at 1280 px: one page per kind
+#   make docs-check    - every internal link and anchor of the built site resolves, then
+#                        the site in Debian's headless Chromium at 1280 px: one page per kind
 #                        (index, a module, a role, performance) screenshotted into
 #                        .build/docs/screenshots, failing on anything that runs past the page
 #   make matrix-cheap  - every module's EXAMPLES on the oldest corner: ansible-core 2.16 + pyroute2 0.7
@@ -73,6 +74,7 @@ docs: deps $(STAMPS)/venv-docs
 
 # Offline (file:// URLs), each browser run bounded (60 s), no Chromium left running; about 20 s.
 docs-check: docs
+	$(VENV_DOCS)/bin/python docs/check_links.py .build/docs/html
 	$(VENV_DOCS)/bin/python docs/check_site.py .build/docs/html .build/docs/screenshots
 
 matrix-cheap: deps $(STAMPS)/venv-ansible-2.16-pyroute2-0.7

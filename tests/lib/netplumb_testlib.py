@@ -208,17 +208,17 @@ class PlaybookRun:
         return "PlaybookRun(rc=%d) %s\n%s\n%s" % (self.rc, failures, self.stdout[-4000:], self.stderr[-2000:])
 
 
-def run_playbook(tasks, check=False, diff=False, extra_args=()):
+def run_playbook(tasks, check=False, diff=False, extra_args=(), cwd=None):
     """Run ``tasks`` as a one-play playbook on localhost; see run_playbook_file."""
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "play.yml")
         with open(path, "w") as handle:
             yaml.safe_dump(play, handle)
-        return run_playbook_file(path, check=check, diff=diff, extra_args=extra_args)
+        return run_playbook_file(path, check=check, diff=diff, extra_args=extra_args, cwd=cwd)
 
 
-def run_playbook_file(path, check=False, diff=False, extra_args=()):
+def run_playbook_file(path, check=False, diff=False, extra_args=(), cwd=None):
     """ansible-playbook against localhost, results read through the json callback.
 
     Each task's result is in ``results`` in order (a looped task gives one
@@ -231,7 +231,7 @@ def run_playbook_file(path, check=False, diff=False, extra_args=()):
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),
                    ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "rtmp"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="1")
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False, cwd=cwd)
     run = PlaybookRun(proc, _results(proc.stdout))
     if DEPRECATIONS_FAIL and run.deprecations:
         raise AssertionError("deprecation warnings from %s: %s" % (path, run.deprecations))

@@ -4,8 +4,9 @@
 #
 # Between releases the fragments must stay in changelogs/fragments (a release
 # consumes them), so the release runs on a copy of the collection in a
-# temporary ansible_collections/netplumb/linux tree, with a release summary
-# saying the version is not released yet; only CHANGELOG.rst comes back.
+# temporary ansible_collections/netplumb/linux tree (with a release summary
+# saying the version is not released yet, unless a fragment has one); only
+# CHANGELOG.rst comes back.
 # Cutting a real release is `antsibull-changelog release` in the checkout
 # (docs/release.md).
 set -euo pipefail
@@ -26,14 +27,20 @@ base=$(mktemp -d "${TMPDIR:-/tmp}/netplumb-changelog.XXXXXX")
 trap 'rm -rf "$base"' EXIT
 tree=$base/ansible_collections/netplumb/linux
 mkdir -p "$tree"
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$tree"
-cat > "$tree/changelogs/fragments/zz-unreleased-summary.yml" <<YAML
+# What the working tree has: files deleted but not yet committed are left out.
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
+  if [ -e "$file" ]; then printf '%s\0' "$file"; fi
+done | xargs -0 cp --parents -t "$tree"
+# A release summary of its own when the fragments have none yet.
+if ! grep -qs '^release_summary:' "$tree"/changelogs/fragments/*.yml; then
+  cat > "$tree/changelogs/fragments/zz-unreleased-summary.yml" <<YAML
 ---
 release_summary: >-
   Version $version is not released yet: this section lists the changes made
   since the last release, gathered from changelogs/fragments. It is final once
   the release is cut (docs/release.md).
 YAML
+fi
 cd "$tree"
 export ANSIBLE_COLLECTIONS_PATH=$base PATH=$venv/bin:$PATH
 "$venv/bin/antsibull-changelog" release --version "$version" --date "$(date +%Y-%m-%d)"

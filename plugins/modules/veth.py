@@ -13,9 +13,10 @@ description:
   - Creates, converges or removes a veth pair whose end O(name) lives in O(netns) and whose end
     O(peer) lives in O(peer_netns).
   - The pair counts as present only when the two ends are each other's peer and each sits in its
-    namespace. An end found in the wrong namespace is moved; a veth that only carries one of the
-    names (another pair) is deleted and the pair created anew; a link of another kind holding a
-    name stops the module before any change.
+    namespace. An end found in the wrong namespace is moved, also from a named namespace the task
+    does not name (an end moved there by hand); a veth that only carries one of the names (another
+    pair, or one whose other end is in an unnamed namespace) is deleted and the pair created anew;
+    a link of another kind holding a name stops the module before any change.
   - Each end then gets its master, MTU and addresses, and is brought up.
   - "Talks netlink through the collection's own small socket layer (standard library only): it does not need
     pyroute2 on the node, and a loop of veth tasks costs little more than Ansible's own per-task time."

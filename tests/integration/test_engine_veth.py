@@ -6,6 +6,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.link import veth
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+import netplumb_testlib as testlib
 
 PAIR = {
     "name": "veth-red", "netns": "red", "addresses": ["192.0.2.1/24"],
@@ -65,6 +66,24 @@ def test_end_in_wrong_netns_is_moved_not_recreated(red_blue):
     assert_pair(red_blue)
     assert red_blue.link("veth-red") is None
     assert not engine.run(veth, PAIR).changed
+
+
+@pytest.mark.parametrize("moved", ["veth-red", "veth-blue"])
+def test_an_end_moved_into_a_namespace_the_task_does_not_name_is_moved_back(red_blue, moved):
+    """Not made anew: the other end, its addresses and the routes over it stay."""
+    red_blue.ip("netns", "add", "elsewhere")
+    engine.run(veth, PAIR)
+    red_blue.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.2", netns="red")
+    index = red_blue.link("veth-red", netns="red")["ifindex"]
+    red_blue.ip("link", "set", moved, "netns", "elsewhere", netns=PAIR["netns"] if moved == "veth-red" else "blue")
+    outcome = testlib.converge_checked(red_blue, veth, PAIR, compare_after=False)
+    assert [op["op"] for op in outcome.operations][0] == "link_move", outcome.operations
+    assert not {"link_add", "link_del"} & {op["op"] for op in outcome.operations}
+    end, _peer = assert_pair(red_blue)
+    assert red_blue.link(moved, netns="elsewhere") is None
+    if moved == "veth-blue":
+        assert end["ifindex"] == index
+        assert "198.51.100.0/24" in red_blue.ip("route", "show", netns="red")
 
 
 def test_both_ends_in_host_are_moved(red_blue):

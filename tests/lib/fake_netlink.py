@@ -89,7 +89,8 @@ class FakeNode:
 class _FakeKernel(Kernel):
     def __init__(self, node, ctx, netlink):
         super(_FakeKernel, self).__init__(ctx, netlink, opener=lambda netns: FakeSession(node.namespaces[netns]),
-                                          exists=lambda netns: netns in node.namespaces)
+                                          exists=lambda netns: netns in node.namespaces,
+                                          names=lambda: sorted(name for name in node.namespaces if name))
         self.node = node
 
     def nsid_of(self, seen_from, other):

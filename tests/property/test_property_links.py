@@ -183,10 +183,10 @@ def drifts(steps):
             found += [(netns, ["addr", "del", a, "dev", name]) for a in params.get(field, ())]
             found += [(netns, ["addr", "add", EXTRA[v], "dev", name]) for v in (4, 6)]
             if module == "veth":
-                # Only into a namespace the step names (VETH_MOVED_AWAY below); into the
-                # sandbox's own namespace: this process's, never pid 1's (the host's).
+                # Into any named namespace of the topology (VETH_MOVED_AWAY below) or the
+                # sandbox's own one: this process's, never pid 1's (the host's).
                 found += [(netns, ["link", "set", name, "netns", other or str(os.getpid())])
-                          for other in {None, params.get("netns"), params.get("peer_netns")} - {netns}]
+                          for other in {None} | {p["name"] for m, p in steps if m == "netns"} - {netns}]
                 if master_key in params:
                     found.append((netns, ["link", "set", name, "nomaster"]))
                 found += [(netns, ["link", "set", name, "master", p["name"]]) for m, p in steps
@@ -224,10 +224,11 @@ def test_a_topology_converges_reads_back_and_tears_down(steps):
         assert box.snapshot() == cold
 
 
-# A veth end moved into a namespace its step does not name is not found
-# there: the step deletes the other end and makes the pair anew, which drops
-# the routes over it, so a route step that check mode found in order has to
-# add its route again (veth.py reads only the namespaces it names).
+# Found here: a veth end moved into a namespace its step does not name was
+# not found there, so the step made the pair anew, which dropped the routes
+# over it, and a route step that check mode found in order had to add its
+# route again. veth.py now looks for the peer in every named namespace and
+# moves it back.
 VETH_MOVED_AWAY = ([("netns", {"name": "pa"}), ("veth", {"name": "va0", "peer": "vb0", "addresses": ["192.0.2.1/25"]}),
                     ("route", {"dst": "default", "gateway": "192.0.2.126"})],
                    [(None, ["link", "set", "vb0", "netns", "pa"])])
@@ -241,8 +242,7 @@ def drifted_topologies():
 
 @generated(bounded=20)
 @given(drifted_topologies())
-@example(case=VETH_MOVED_AWAY).xfail(raises=AssertionError, reason="a veth end moved into a namespace its step "
-                                     "does not name: the pair is made anew and its routes are lost")
+@example(case=VETH_MOVED_AWAY)
 def test_b_drift_is_planned_exactly_and_repaired(case):
     count("b. links: drift planned and repaired")
     steps, drift = case

@@ -27,14 +27,16 @@ class Kernel:
     ``ctx``: the call's context (core.context.Context): in check mode a
     namespace that does not exist yet reads as empty, with a warning, since an
     earlier task of the same play would create it.
-    ``opener(netns)`` and ``exists(netns)`` stand in for the kernel's sessions
-    and named namespaces (the planner tests' fake); by default the real ones."""
+    ``opener(netns)``, ``exists(netns)`` and ``names()`` stand in for the
+    kernel's sessions and named namespaces (the planner tests' fake); by
+    default the real ones."""
 
-    def __init__(self, ctx, netlink="lean", opener=None, exists=None):
+    def __init__(self, ctx, netlink="lean", opener=None, exists=None, names=None):
         self.ctx = ctx
         self.netlink = netlink
         self._opener = opener or self._open
         self._exists = exists or namespaces.exists
+        self._names = names or namespaces.list_names
         self._sessions = {}
         self._shared = False
 
@@ -76,6 +78,10 @@ class Kernel:
 
     def netns_exists(self, netns):
         return netns is None or self._exists(netns)
+
+    def netns_names(self):
+        """The named namespaces (ip netns list)."""
+        return self._names()
 
     def index(self, netns, name):
         """The ifindex of link ``name``; KernelError (ENODEV) when there is none."""

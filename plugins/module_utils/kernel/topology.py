@@ -43,3 +43,17 @@ def find_peer(kernel, views, link):
         if kernel.nsid_of(link.netns, netns) == link.peer_nsid:
             return view.by_index.get(link.peer_index)
     return None
+
+
+def find_peer_elsewhere(kernel, views, link):
+    """The peer of a veth, also in a named namespace not viewed yet (one an
+    admin or another tool moved it into), whose view is then added to
+    ``views``; None when the peer is in no named namespace."""
+    found = find_peer(kernel, views, link)
+    if found is not None or link.peer_nsid is None:
+        return found
+    for netns in kernel.netns_names():
+        if netns not in views and kernel.nsid_of(link.netns, netns) == link.peer_nsid:
+            views[netns] = kernel.view(netns)
+            return views[netns].by_index.get(link.peer_index)
+    return None

@@ -21,7 +21,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.link.linkattrs impo
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import LINK_ADD, LINK_DEL, LINK_MOVE
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.topology import (
-    find_peer, read_views, require_namespaces)
+    find_peer, find_peer_elsewhere, read_views, require_namespaces)
 
 
 NETLINK = "lean"  # no pyroute2 import, which would double the task's time
@@ -106,14 +106,17 @@ def _plan_absent(kernel, views, spec, pair):
 
 
 def _find_pair(kernel, views, end, peer):
-    """The existing pair (end link, peer link), wherever its ends are now."""
-    for view in views.values():
-        link = view.get(end.name)
-        if link is None or link.kind != "veth":
-            continue
-        other = find_peer(kernel, views, link)
-        if other is not None and other.name == peer.name:
-            return link, other
+    """The existing pair (end link, peer link), wherever its ends are now: an
+    end moved into another named namespace is moved back, not made anew (which
+    would drop the routes over the pair)."""
+    for view in list(views.values()):
+        for name, other_name, flip in ((end.name, peer.name, False), (peer.name, end.name, True)):
+            link = view.get(name)
+            if link is None or link.kind != "veth" or (flip and name == end.name):
+                continue
+            other = find_peer_elsewhere(kernel, views, link)
+            if other is not None and other.name == other_name:
+                return (other, link) if flip else (link, other)
     return None
 
 

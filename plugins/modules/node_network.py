@@ -211,16 +211,20 @@ summary:
       O(forward_rules=false)); a rule that only goes (the plain masquerade that a cluster CIDR replaces, an unlisted
       port forward with O(exclusive)) counts as changed only.
     - C(network_managers) counts the bridge when a network manager's file is planned for it, 0 on a node without one.
+    - 'C(containers) also counts the containers by what the call does to them, as M(netplumb.linux.container_net)
+      does: C(created), C(updated) (changed in place, which container_net counts as C(changed)), C(removed) (unlisted
+      with V(containers) in O(exclusive), or all with O(state=absent)) and C(unchanged). Its C(changed) is
+      C(created) + C(updated) + C(removed), as for the other kinds.'
   returned: always
   type: dict
   sample:
     bridge: {total: 1, changed: 0}
-    containers: {total: 200, changed: 2}
+    containers: {total: 200, changed: 2, created: 1, updated: 0, removed: 1, unchanged: 198}
     nat_rules: {total: 3, changed: 0}
     routes: {total: 1, changed: 0}
     sysctl: {total: 1, changed: 0}
     network_managers: {total: 0, changed: 0}
-    operations: 2
+    operations: 3
 uplink:
   description: The uplink the rules use.
   returned: always

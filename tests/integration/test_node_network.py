@@ -50,7 +50,9 @@ def test_check_mode_exact_changed_then_not_diff_traffic_and_absent(sandbox):
     assert check.rc == 0 and check.changed == 1, check
     assert node_state(sandbox) == before, "check mode changed the node"
     planned = check.results[0]
-    assert planned["summary"] == {"bridge": {"total": 1, "changed": 1}, "containers": {"total": 2, "changed": 2},
+    assert planned["summary"] == {"bridge": {"total": 1, "changed": 1},
+                                  "containers": {"total": 2, "changed": 2, "created": 2, "updated": 0, "removed": 0,
+                                                 "unchanged": 0},
                                   "nat_rules": {"total": 8, "changed": 8}, "routes": {"total": 1, "changed": 1},
                                   "sysctl": {"total": 1, "changed": 1},
                                   "network_managers": {"total": 0, "changed": 0},  # none on this node
@@ -238,6 +240,36 @@ def test_exclusive_containers_and_port_forwards_remove_what_is_not_listed(sandbo
     ruleset = node_state(sandbox)[1]
     assert "dnat" not in ruleset and "masquerade" in ruleset, ruleset
     assert sandbox.playbook(task(fewer)).changed == 0
+
+
+def containers_summary(run):
+    """The containers' counts of node_network's summary in ``run``, which succeeded."""
+    assert run.rc == 0, run
+    return run.results[0]["summary"]["containers"]
+
+
+def test_the_summary_counts_containers_created_updated_removed_and_unchanged(sandbox):
+    """As container_net counts them ("updated": changed in place), besides
+    "total" and "changed" (every container the plan touches)."""
+    uplink(sandbox)
+    counts = {"created": 0, "updated": 0, "removed": 0, "unchanged": 0}
+    assert containers_summary(sandbox.playbook(task())) == dict(counts, total=2, changed=2, created=2)
+    assert sorted(sandbox.netns_list()) == ["c1", "c2", "wan"]
+    assert containers_summary(sandbox.playbook(task())) == dict(counts, total=2, changed=0, unchanged=2)
+
+    bigger_mtu = dict(NODE, containers=[NODE["containers"][0], dict(NODE["containers"][1], mtu=1450)])
+    updated = containers_summary(sandbox.playbook(task(bigger_mtu)))
+    assert updated == dict(counts, total=2, changed=1, updated=1, unchanged=1)
+    assert sandbox.link("eth0", netns="c2")["mtu"] == 1450
+
+    fewer = dict(NODE, containers=NODE["containers"][:1], exclusive=["containers"])
+    removed = containers_summary(sandbox.playbook(task(fewer)))
+    assert removed == dict(counts, total=2, changed=1, removed=1, unchanged=1)
+    assert sorted(sandbox.netns_list()) == ["c1", "wan"]
+
+    gone = sandbox.playbook(task(fewer, state="absent"))
+    assert containers_summary(gone) == dict(counts, total=1, changed=1, removed=1)
+    assert sorted(sandbox.netns_list()) == ["wan"]
 
 
 def test_no_path_imports_pyroute2(sandbox):

@@ -41,6 +41,11 @@ def summary(run):
     return next(r["summary"] for r in run.results if "summary" in r)
 
 
+def containers(run):
+    """The containers' counts in the summary the role's last task (node_network) returned."""
+    return summary(run)["containers"]
+
+
 def test_check_converge_idempotent_traffic_and_absent(sandbox):
     uplink(sandbox)
     before = node_state(sandbox)
@@ -60,12 +65,16 @@ def test_check_converge_idempotent_traffic_and_absent(sandbox):
     with whoami_server("c1", 8080):
         assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"
     assert [r["gateway"] for r in sandbox.routes() if r["dst"] == "192.0.2.0/24"] == ["203.0.113.2"]
+    counts = {"created": 0, "updated": 0, "removed": 0, "unchanged": 0}
+    assert containers(first) == dict(counts, total=2, changed=2, created=2)
 
     second = run_playbook(role())
     assert second.rc == 0 and second.changed == 0, second
+    assert containers(second) == dict(counts, total=2, changed=0, unchanged=2)
 
     gone = run_playbook(role(bridge_network_state="absent"))
     assert gone.rc == 0, gone
+    assert containers(gone) == dict(counts, total=2, changed=2, removed=2)
     snapshot, ruleset, sysctl = node_state(sandbox)
     assert snapshot == before[0]
     assert "netplumb" not in ruleset

@@ -39,6 +39,8 @@ from ansible_collections.netplumb.linux.plugins.module_utils.link.linkattrs impo
 NETLINK = "lean"  # no pyroute2
 OPERATIONS = (kernel_ops.OPERATIONS, container_ops.OPERATIONS)
 parse = container_spec.parse
+# What a plan does to a container (outcome()), as the summary counts them.
+OUTCOMES = ("created", "changed", "removed", "unchanged")
 
 
 class _Container:
@@ -69,16 +71,24 @@ def plan(ctx, spec):
     and a diff of only the containers that change (a node of hundreds of
     containers, one of them new, shows one)."""
     result = plan_each(ctx, spec)
-    outcome = {"created": 0, "changed": 0, "removed": 0, "unchanged": 0}
+    counts = dict((kind, 0) for kind in OUTCOMES)
     for name in list(result.before):
-        before, after = result.before[name], result.after.get(name)
-        kind = ("unchanged" if before == after else "created" if before.get("state") == "absent"
-                else "removed" if after.get("state") == "absent" else "changed")
-        outcome[kind] += 1
+        kind = outcome(result.before[name], result.after.get(name))
+        counts[kind] += 1
         if kind == "unchanged":
             del result.before[name], result.after[name]
-    result.extra = {"summary": dict(outcome, total=sum(outcome.values()), operations=len(result.ops))}
+    result.extra = {"summary": dict(counts, total=sum(counts.values()), operations=len(result.ops))}
     return result
+
+
+def outcome(before, after):
+    """What the plan does to one container, from its before and after states:
+    one of OUTCOMES (node_network counts its containers by it too)."""
+    if before == after:
+        return "unchanged"
+    if before.get("state") == "absent":
+        return "created"
+    return "removed" if after.get("state") == "absent" else "changed"
 
 
 def plan_each(ctx, spec):

@@ -34,6 +34,8 @@ NETLINK = "lean"
 OPERATIONS = (bridge.OPERATIONS + container_net.OPERATIONS + nat_rule.OPERATIONS
               + (files.OPERATIONS, sysctl.OPERATIONS, unmanaged.OPERATIONS))
 KINDS = ("bridge", "containers", "nat_rules", "routes", "sysctl", "network_managers")
+# container_net's outcomes under the summary's names: "changed" is taken (every kind's count of what changes).
+CONTAINER_OUTCOMES = {"changed": "updated"}
 # Owned port forwards: the kind a nat_rule's native form names (nft JSON or iptables words).
 _DNAT = ("dnat", "DNAT")
 
@@ -49,6 +51,7 @@ class _Parts:
         self.plan = Plan(before={kind: {} for kind in KINDS}, after={kind: {} for kind in KINDS})
         self.changed = {kind: set() for kind in KINDS}
         self.total = {kind: set() for kind in KINDS}
+        self.outcomes = {}  # container -> what the plan does to it (container_net.outcome)
 
     def add(self, kind, name, part, counts=True):
         self.plan.extend(part)
@@ -60,7 +63,13 @@ class _Parts:
             self.changed[kind].add(name)
 
     def summary(self):
-        return dict((kind, {"total": len(self.total[kind]), "changed": len(self.changed[kind])}) for kind in KINDS)
+        counts = dict((kind, {"total": len(self.total[kind]), "changed": len(self.changed[kind])}) for kind in KINDS)
+        # The containers also by outcome, as container_net counts them; its "changed" (changed in place) is
+        # "updated" here, where "changed" counts every container the plan touches, as for the other kinds.
+        found = list(self.outcomes.values())
+        counts["containers"].update((CONTAINER_OUTCOMES.get(kind, kind), found.count(kind))
+                                    for kind in container_net.OUTCOMES)
+        return counts
 
 
 def plan(ctx, spec):
@@ -199,10 +208,12 @@ def _absent(ctx, spec, found, parts):
 def _add_containers(parts, containers):
     parts.plan.extend(containers)
     for name in set(containers.before) | set(containers.after):
-        parts.plan.before["containers"][name] = containers.before.get(name, {"state": "absent"})
-        parts.plan.after["containers"][name] = containers.after.get(name, {"state": "absent"})
+        before = containers.before.get(name, {"state": "absent"})
+        after = containers.after.get(name, {"state": "absent"})
+        parts.plan.before["containers"][name], parts.plan.after["containers"][name] = before, after
         parts.total["containers"].add(name)
-        if parts.plan.before["containers"][name] != parts.plan.after["containers"][name]:
+        parts.outcomes[name] = container_net.outcome(before, after)
+        if parts.outcomes[name] != "unchanged":
             parts.changed["containers"].add(name)
 
 

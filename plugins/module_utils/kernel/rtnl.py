@@ -69,6 +69,22 @@ _NETWORK = {socket.AF_INET: ipaddress.IPv4Network, socket.AF_INET6: ipaddress.IP
 _ADDRESS = {socket.AF_INET: ipaddress.IPv4Address, socket.AF_INET6: ipaddress.IPv6Address}
 _ZERO = {socket.AF_INET: b"\0" * 4, socket.AF_INET6: b"\0" * 16}
 
+# Addresses parsed in this process: lo's come back from every namespace read.
+_IFACES = {}
+
+
+def _iface(family, raw, prefixlen):
+    """The interface of an address, or None for one the engine leaves to the
+    kernel (IPv6 link-local, told by its first bytes without parsing it)."""
+    if family == socket.AF_INET6 and raw[0] == 0xFE and raw[1] & 0xC0 == 0x80:
+        return None
+    key = (family, raw, prefixlen)
+    iface = _IFACES.get(key)
+    if iface is None:
+        iface = _IFACES[key] = _PACKED[family]((raw, prefixlen))
+    return iface
+
+
 # One receive buffer for every socket: each answer is copied out before the next recv.
 _BUF = bytearray(1 << 16)
 _VIEW = memoryview(_BUF)
@@ -189,8 +205,8 @@ class LeanSession(NetlinkSession):
             raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
             if raw is None:
                 continue
-            iface = _PACKED[family]((raw, prefixlen))
-            if not model.managed_address(iface):
+            iface = _iface(family, raw, prefixlen)
+            if iface is None:
                 continue
             extended = _u32(attrs.get(IFA_FLAGS))
             flags = extended if extended is not None else flags

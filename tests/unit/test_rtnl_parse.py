@@ -1,0 +1,37 @@
+"""The lean netlink layer's address parsing agrees with model.managed_address
+(which the pyroute2 layer uses) on every address, link-local or not."""
+
+import socket
+
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import model, rtnl
+
+
+def expected(family, raw, prefixlen):
+    iface = (rtnl._PACKED[family])((raw, prefixlen))  # pylint: disable=protected-access
+    return iface if model.managed_address(iface) else None
+
+
+def LINK_LOCAL(tail):  # pylint: disable=invalid-name
+    """fe80::/10 and its neighbours: 0xfe then a byte with the top bit set."""
+    return b"\xfe" + bytes([0x80 | tail[0] & 0x7f]) + tail[1:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.tuples(st.just(socket.AF_INET), st.binary(min_size=4, max_size=4), st.integers(0, 32)),
+    st.tuples(st.just(socket.AF_INET6), st.binary(min_size=16, max_size=16), st.integers(0, 128)),
+    st.tuples(st.just(socket.AF_INET6), st.binary(min_size=15, max_size=15).map(LINK_LOCAL), st.integers(0, 128)),
+))
+def test_an_address_parses_as_ipaddress_does(case):
+    family, raw, prefixlen = case
+    assert rtnl._iface(family, raw, prefixlen) == expected(family, raw, prefixlen)  # pylint: disable=protected-access
+
+
+def test_link_local_is_left_to_the_kernel_and_lo_parsed_once():
+    assert rtnl._iface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "fe80::1"), 64) is None  # pylint: disable=protected-access
+    assert rtnl._iface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "febf::1"), 64) is None  # pylint: disable=protected-access
+    assert str(rtnl._iface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "fec0::1"), 64)) == "fec0::1/64"  # pylint: disable=protected-access
+    lo = socket.inet_aton("127.0.0.1")
+    assert rtnl._iface(socket.AF_INET, lo, 8) is rtnl._iface(socket.AF_INET, lo, 8)  # pylint: disable=protected-access

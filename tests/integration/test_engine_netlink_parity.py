@@ -56,7 +56,8 @@ def _reads(implementation):
         nsids = {(a, b): kernel.nsid_of(a, b) for a in NAMESPACES for b in NAMESPACES if a != b}
         red = kernel.session("red")
         single = (red.link("c0"), red.link("nothing"), red.index("c0"), red.index("nothing"),
-                  sorted(red.addresses(red.index("c0")), key=repr), sorted(red.routes((6,)), key=repr))
+                  sorted(red.addresses(red.index("c0")), key=repr), sorted(red.routes((6,)), key=repr),
+                  red.links_named(("nothing", "c0", "lo", "nothing")))
     return {"views": views, "only": only, "routes": routes, "main": main, "nsids": nsids, "single": single}
 
 
@@ -78,6 +79,7 @@ def test_both_sessions_read_the_same(sandbox):
     assert sorted(link.name for link in lean["only"]["red"]) == ["c0", "lo"] and lean["only"][None][0].name == "lo"
     assert {r.type for r in lean["routes"]["red"]} >= {"unicast", "blackhole", "unreachable", "local"}
     assert {r.type for r in lean["main"]["red"]} == {"unicast"}
+    assert [link and link.name for link in lean["single"][-1]] == [None, "c0", "lo", None]
     assert any(r.table == 1000 and r.metric == 5 and r.dev == "vr" for r in lean["routes"]["red"])
     assert any(nsid is not None for nsid in lean["nsids"].values())
     assert lean["single"][1] is None and lean["single"][3] is None

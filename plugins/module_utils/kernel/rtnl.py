@@ -184,16 +184,29 @@ class LeanSession(NetlinkSession):
         return [_link(payload) for payload in self._dump(RTM_GETLINK, request)]
 
     def link(self, name):
-        body = (_IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_IFNAME, _name(name))
-                + _attr(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS)))
-        try:
-            for _kind, payload in self._replies(self._send(RTM_GETLINK, 0, body)):
-                return _link(payload)
-        except NetlinkError as exc:
-            if exc.code == errno.ENODEV:
-                return None
-            raise
-        return None
+        return self.links_named((name,))[0]
+
+    def links_named(self, names):
+        # All the lookups in one send: the kernel answers each in turn.
+        seqs, data = [], b""
+        for name in names:
+            body = (_IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_IFNAME, _name(name))
+                    + _attr(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS)))
+            self._seq += 1
+            seqs.append(self._seq)
+            data += _NLMSG.pack(16 + len(body), RTM_GETLINK, NLM_F_REQUEST, self._seq, 0) + body
+        self._sock.send(data)
+        found, error = [], None
+        for seq in seqs:
+            try:
+                found.append(next((_link(payload) for _kind, payload in self._replies(seq)), None))
+            except NetlinkError as exc:
+                if exc.code != errno.ENODEV:
+                    error = error or exc  # the other answers are read first
+                found.append(None)
+        if error is not None:
+            raise error
+        return found
 
     def addresses(self, index=None):
         result = []

@@ -44,6 +44,10 @@ class NetlinkSession:
         """One link by name (one request, no dump), or None."""
         raise NotImplementedError
 
+    def links_named(self, names):
+        """[model.Link or None] of each name, in order."""
+        return [self.link(name) for name in names]
+
     def addresses(self, index=None):
         """[model.Address] of the namespace (of link ``index`` only if given),
         IPv6 link-local left out (model.managed_address)."""

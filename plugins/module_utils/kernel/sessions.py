@@ -119,7 +119,7 @@ class Kernel:
                 links = sess.links()
                 found = sess.addresses() if addresses else []
             else:
-                links = [link for link in map(sess.link, only) if link is not None]
+                links = [link for link in sess.links_named(only) if link is not None]
                 wanted = {link.index for link in links}
                 found = [a for a in sess.addresses() if a.index in wanted] if wanted and addresses else []
         except OSError as exc:

@@ -29,9 +29,9 @@ def _link_add(ctx, op):
     if op.args["kind"] == "bridge":
         sess.add_bridge(op.target, mtu)
         if mtu:
-            # An MTU given at creation is not the user's to the bridge: it takes its
-            # ports' MTU when they join. Only a change after creation pins it, and
-            # the kernel ignores a change to the MTU the link already has.
+            # A bridge follows its ports' MTU unless its MTU was changed after it was
+            # made (the MTU given at creation does not count), and the kernel ignores
+            # a change to the MTU a link already has: so it is changed twice.
             index = ctx.kernel.index(op.netns, op.target)
             sess.set_link(index, mtu=mtu - 1 if mtu > 68 else mtu + 1)
             sess.set_link(index, mtu=mtu)

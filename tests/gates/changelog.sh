@@ -26,11 +26,7 @@ fi
 base=$(mktemp -d "${TMPDIR:-/tmp}/netplumb-changelog.XXXXXX")
 trap 'rm -rf "$base"' EXIT
 tree=$base/ansible_collections/netplumb/linux
-mkdir -p "$tree"
-# What the working tree has: files deleted but not yet committed are left out.
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
-  if [ -e "$file" ]; then printf '%s\0' "$file"; fi
-done | xargs -0 cp --parents -t "$tree"
+tests/gates/worktree_copy.sh "$tree"
 # A release summary of its own when the fragments have none yet.
 if ! grep -qs '^release_summary:' "$tree"/changelogs/fragments/*.yml; then
   cat > "$tree/changelogs/fragments/zz-unreleased-summary.yml" <<YAML

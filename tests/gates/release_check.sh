@@ -69,13 +69,7 @@ echo "-- version check"
 version=$("$venv/bin/python" -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
 
 echo "-- changelog release $version on a copy of the working tree"
-mkdir -p "$tree"
-# Tracked files and new ones that are not ignored, as they are now (a tracked
-# file deleted from the working tree is left out, as `git add -A` would).
-git ls-files -z --cached --others --exclude-standard |
-  while IFS= read -r -d '' file; do
-    if [ -e "$file" ] || [ -L "$file" ]; then printf '%s\0' "$file"; fi
-  done | xargs -0 cp -P --parents -t "$tree"
+tests/gates/worktree_copy.sh "$tree"
 released=$("$venv/bin/python" -c '
 import sys, yaml
 data = yaml.safe_load(open(sys.argv[1])) or {}

@@ -180,11 +180,12 @@ def _stable_addrs(link):
 
 
 class PlaybookRun:
-    def __init__(self, proc, results):
+    def __init__(self, proc):
         self.rc = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
-        self.results = results
+        self.tasks = callback_tasks(proc.stdout)
+        self.results = _results(self.tasks)
 
     @property
     def changed(self):
@@ -197,7 +198,7 @@ class PlaybookRun:
     @property
     def deprecations(self):
         """Deprecation warnings: those the json callback puts in results, and Ansible's own on stderr."""
-        results = [r for _task, hosts in callback_tasks(self.stdout) for r in hosts.values()]
+        results = [r for _task, hosts in self.tasks for r in hosts.values()]
         results += [item for r in results for item in r.get("results") or [] if isinstance(item, dict)]
         found = [d.get("msg", str(d)) for r in results for d in r.get("deprecations") or []]
         return found + [line for line in self.stderr.splitlines() if "[DEPRECATION WARNING]" in line]
@@ -232,7 +233,7 @@ def run_playbook_file(path, check=False, diff=False, extra_args=(), cwd=None):
                    ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "rtmp"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="1")
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False, cwd=cwd)
-    run = PlaybookRun(proc, _results(proc.stdout))
+    run = PlaybookRun(proc)
     if DEPRECATIONS_FAIL and run.deprecations:
         raise AssertionError("deprecation warnings from %s: %s" % (path, run.deprecations))
     return run
@@ -265,9 +266,9 @@ def failures(run):
             for host, result in hosts.items() if result.get("failed")}
 
 
-def _results(stdout):
+def _results(tasks):
     results = []
-    for _task, hosts in callback_tasks(stdout):
+    for _task, hosts in tasks:
         result = hosts.get("localhost", {})
         results.extend(result.get("results", [result]) if "results" in result else [result])
     return results

@@ -48,6 +48,19 @@ def noop(tasks):
     return _play([{"name": "ping %d" % i, "ansible.builtin.ping": {}} for i in range(tasks)])
 
 
+NOOP_MODULE = "ansible.legacy.netplumb_bench_noop"  # bench/library
+
+
+def same_tasks(play):
+    """``play`` with each netplumb module replaced by a module that takes the
+    same arguments and does nothing (bench/library/netplumb_bench_noop.py):
+    Ansible's own cost of the same tasks."""
+    def stand_in(task):
+        return {key: value for key, value in task.items() if not key.startswith("netplumb.linux.")} | {
+            NOOP_MODULE: next(value for key, value in task.items() if key.startswith("netplumb.linux."))}
+    return [dict(p, tasks=[stand_in(task) for task in p["tasks"]]) for p in play]
+
+
 def naive(n):
     """The recipe typed into Ansible: one ip command per step, looped over the
     containers (one task item per step per container)."""

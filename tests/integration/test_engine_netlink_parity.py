@@ -54,11 +54,16 @@ def _reads(implementation):
         routes = {ns: sorted(kernel.routes(ns), key=repr) for ns in NAMESPACES}
         main = {ns: sorted(kernel.routes(ns, (4, 6), MAIN_TABLE, unicast_only=True), key=repr) for ns in NAMESPACES}
         nsids = {(a, b): kernel.nsid_of(a, b) for a in NAMESPACES for b in NAMESPACES if a != b}
+        home = {ns: kernel.view(ns, only=("lo", "c0"), home_id=True).home_id for ns in NAMESPACES}
         red = kernel.session("red")
         single = (red.link("c0"), red.link("nothing"), red.index("c0"), red.index("nothing"),
                   sorted(red.addresses(red.index("c0")), key=repr), sorted(red.routes((6,)), key=repr),
                   red.links_named(("nothing", "c0", "lo", "nothing")))
-    return {"views": views, "only": only, "routes": routes, "main": main, "nsids": nsids, "single": single}
+        links, addresses, home_id = red.read_named(("c0", "nothing"), home_fd=kernel.home_fd())
+        batched = (links, sorted(addresses, key=repr) == sorted(red.addresses(), key=repr), home_id,
+                   red.read_named(("lo",), addresses=False))
+    return {"views": views, "only": only, "routes": routes, "main": main, "nsids": nsids, "single": single,
+            "home": home, "batched": batched}
 
 
 def test_both_sessions_read_the_same(sandbox):
@@ -83,6 +88,13 @@ def test_both_sessions_read_the_same(sandbox):
     assert any(r.table == 1000 and r.metric == 5 and r.dev == "vr" for r in lean["routes"]["red"])
     assert any(nsid is not None for nsid in lean["nsids"].values())
     assert lean["single"][1] is None and lean["single"][3] is None
+    # One send of lookups, the node's id and the address dump reads what the separate requests read.
+    assert lean["home"]["red"] is not None and lean["home"]["red"] == lean["nsids"][("red", None)]
+    assert lean["home"][None] is None
+    links, same_addresses, home_id, (only_lo, no_addresses, no_id) = lean["batched"]
+    assert [link and link.name for link in links] == ["c0", None] and home_id == lean["home"]["red"]
+    assert same_addresses
+    assert [link.name for link in only_lo] == ["lo"] and no_addresses == [] and no_id is None
 
 
 def _write_everything(kernel, ns):

@@ -16,6 +16,10 @@ from ansible_collections.netplumb.linux.plugins.module_utils.kernel.session impo
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
 
 
+# The fake Kernel's fd on the node's namespace (Kernel.home_fd).
+HOME = object()
+
+
 class FakeNamespace:
     def __init__(self, node, name):
         self.node = node
@@ -98,6 +102,9 @@ class _FakeKernel(Kernel):
             return None
         return self.node.namespaces[seen_from].nsids.get(other)
 
+    def home_fd(self):
+        return HOME
+
 
 class FakeSession(NetlinkSession):
     def __init__(self, namespace):
@@ -120,4 +127,6 @@ class FakeSession(NetlinkSession):
                 and (not unicast_only or r.type == "unicast")]
 
     def netnsid(self, fd):
-        raise AssertionError("the fake node answers namespace ids through Kernel.nsid_of")
+        if fd is not HOME:
+            raise AssertionError("the fake node answers namespace ids through Kernel.nsid_of")
+        return self.ns.nsids.get(None)

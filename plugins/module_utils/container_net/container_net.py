@@ -49,6 +49,7 @@ class _Container:
     def __init__(self, view, routes):
         self.exists = view.exists
         self.get = view.get
+        self.home_id = view.home_id
         self.routes = routes  # {(dst, metric): model.Route} of the main table
 
 
@@ -56,7 +57,7 @@ def _read_container(kernel, name, ifname, families=()):
     """Namespace ``name``: lo and ``ifname`` with their addresses and, for
     ``families``, the main-table routes. A namespace that does not exist yet
     is empty."""
-    view = kernel.view(name, only=("lo", ifname), missing_ok=True)
+    view = kernel.view(name, only=("lo", ifname), missing_ok=True, home_id=True)
     eth = view.get(ifname)
     routes = {}
     if families and eth is not None:
@@ -128,15 +129,16 @@ def _check_bridge(ctx, host, bridge):
         raise ParamError("bridge", bridge, "is a %s, not a bridge" % link.kind)
 
 
-def _paired(kernel, name, hlink, eth):
-    """Whether host link ``hlink`` and ``eth`` in namespace ``name`` are the
-    two ends of one veth. Interface indexes are per namespace (eth0 is nearly
-    always 2), so the host end's peer must also be in ``name``: its peer's
-    namespace id is the one the node knows ``name`` by."""
+def _paired(ns, hlink, eth):
+    """Whether host link ``hlink`` and ``eth`` of container namespace ``ns``
+    are the two ends of one veth. Interface indexes are per namespace (eth0 is
+    nearly always 2), so eth's peer must also be in the node's namespace: its
+    peer's namespace id is the one ``ns`` knows the node's by. Then that peer
+    is the node's link of that index, ``hlink``."""
     return (hlink is not None and eth is not None and hlink.kind == "veth" and eth.kind == "veth"
             and hlink.peer_nsid is not None and eth.peer_nsid is not None
             and hlink.peer_index == eth.index and eth.peer_index == hlink.index
-            and hlink.peer_nsid == kernel.nsid_of(None, name))
+            and eth.peer_nsid == ns.home_id)
 
 
 def _plan_container(result, kernel, spec, host, want):
@@ -144,7 +146,7 @@ def _plan_container(result, kernel, spec, host, want):
     ns = _read_container(kernel, want.name, spec.ifname, tuple(sorted({r.dst.version for r in routes})))
     hlink = host.get(want.host)
     eth = ns.get(spec.ifname)
-    paired = _paired(kernel, want.name, hlink, eth)
+    paired = _paired(ns, hlink, eth)
     ours = hlink is not None and owner(hlink.alias) == (spec.bridge, want.name)
     result.before[want.name] = _state(spec, hlink, eth, ns) if paired else {"state": "absent"}
     if hlink is not None and not paired:
@@ -157,7 +159,7 @@ def _plan_container(result, kernel, spec, host, want):
             raise ParamError(want.field("name"), want.name, "has a %s link %s in the way in its namespace; "
                              "only a veth is replaced" % (eth.kind, spec.ifname))
         other = host.by_index.get(eth.peer_index) if eth.peer_nsid is not None else None
-        if _paired(kernel, want.name, other, eth) and owner(other.alias) is None:
+        if _paired(ns, other, eth) and owner(other.alias) is None:
             raise ParamError(want.field("name"), want.name, "has %s paired with %s, a veth not made by "
                              "container_net; left alone" % (spec.ifname, other.name))
         result.add("delete", Op(LINK_DEL, want.name, spec.ifname))
@@ -247,7 +249,7 @@ def _plan_absent(result, kernel, spec, host, name, host_name):
     ns = _read_container(kernel, name, spec.ifname, (4, 6))  # the diff's "before" shows its routes
     hlink = host.get(host_name)
     eth = ns.get(spec.ifname)
-    paired = _paired(kernel, name, hlink, eth)
+    paired = _paired(ns, hlink, eth)
     ours = hlink is not None and hlink.kind == "veth" and owner(hlink.alias) == (spec.bridge, name)
     result.before[name] = _state(spec, hlink, eth, ns) if paired else (
         {"state": "present", "netns": True} if ns.exists else {"state": "absent"})

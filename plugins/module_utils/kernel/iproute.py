@@ -90,9 +90,10 @@ class Pyroute2Session(NetlinkSession):
 
     def netnsid(self, fd):
         reply = self._ipr.get_netnsid(fd=fd)
-        # pyroute2 answers a dict ({"nsid": n}); -1 or nothing: no id yet.
+        # pyroute2 answers a dict ({"nsid": n}); -1 or nothing: no id yet. The
+        # kernel's -1 is a signed 32-bit value that pyroute2 0.9 decodes unsigned.
         nsid = reply.get("nsid") if isinstance(reply, dict) else None
-        return nsid if isinstance(nsid, int) and nsid >= 0 else None
+        return nsid if isinstance(nsid, int) and 0 <= nsid < 1 << 31 else None
 
     # -- writes ------------------------------------------------------------------
 

@@ -143,9 +143,10 @@ class Route:
 class NsView:
     """One namespace's links (with their addresses), from one dump."""
 
-    def __init__(self, netns, links, exists=True):
+    def __init__(self, netns, links, exists=True, home_id=None):
         self.netns = netns
         self.exists = exists
+        self.home_id = home_id  # the id this namespace knows the node's by, when read (Kernel.view)
         self.links = {link.name: link for link in links}
         self.by_index = {link.index: link for link in links}
 

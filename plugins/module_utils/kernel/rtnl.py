@@ -68,6 +68,7 @@ _PACKED = {socket.AF_INET: ipaddress.IPv4Interface, socket.AF_INET6: ipaddress.I
 _NETWORK = {socket.AF_INET: ipaddress.IPv4Network, socket.AF_INET6: ipaddress.IPv6Network}
 _ADDRESS = {socket.AF_INET: ipaddress.IPv4Address, socket.AF_INET6: ipaddress.IPv6Address}
 _ZERO = {socket.AF_INET: b"\0" * 4, socket.AF_INET6: b"\0" * 16}
+_NSID_REQUEST = struct.pack("=Bxxx", socket.AF_UNSPEC)
 
 # Addresses parsed in this process: lo's come back from every namespace read.
 _IFACES = {}
@@ -141,9 +142,12 @@ class LeanSession(NetlinkSession):
 
     # -- the wire --------------------------------------------------------------
 
-    def _send(self, kind, flags, body):
+    def _message(self, kind, flags, body):
         self._seq += 1
-        self._sock.send(_NLMSG.pack(16 + len(body), kind, flags | NLM_F_REQUEST, self._seq, 0) + body)
+        return _NLMSG.pack(16 + len(body), kind, flags | NLM_F_REQUEST, self._seq, 0) + body
+
+    def _send(self, kind, flags, body):
+        self._sock.send(self._message(kind, flags, body))
         return self._seq
 
     def _replies(self, seq):
@@ -187,52 +191,49 @@ class LeanSession(NetlinkSession):
         return self.links_named((name,))[0]
 
     def links_named(self, names):
-        # All the lookups in one send: the kernel answers each in turn.
-        seqs, data = [], b""
+        return self.read_named(names, addresses=False)[0]
+
+    def read_named(self, names, addresses=True, home_fd=None):
+        # One send: the lookups, the id, then the address dump. The kernel
+        # answers the requests in turn; the dump goes last since it runs on
+        # while its answers are read.
+        data, seqs = b"", []
         for name in names:
-            body = (_IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_IFNAME, _name(name))
-                    + _attr(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS)))
-            self._seq += 1
+            data += self._message(RTM_GETLINK, 0, _IFINFO.pack(0, 0, 0, 0, 0) + _attr(IFLA_IFNAME, _name(name))
+                                  + _attr(IFLA_EXT_MASK, _U32.pack(RTEXT_FILTER_SKIP_STATS)))
             seqs.append(self._seq)
-            data += _NLMSG.pack(16 + len(body), RTM_GETLINK, NLM_F_REQUEST, self._seq, 0) + body
+        if home_fd is not None:
+            data += self._message(RTM_GETNSID, 0, _NSID_REQUEST + _attr(NETNSA_FD, _U32.pack(home_fd)))
+            nsid_seq = self._seq
+        if addresses:
+            data += self._message(RTM_GETADDR, NLM_F_DUMP, _IFADDR.pack(0, 0, 0, 0, 0))
+            dump_seq = self._seq
         self._sock.send(data)
-        found, error = [], None
+        links, found, home, error = [], [], None, None
         for seq in seqs:
             try:
-                found.append(next((_link(payload) for _kind, payload in self._replies(seq)), None))
+                links.append(next((_link(payload) for _kind, payload in self._replies(seq)), None))
             except NetlinkError as exc:
                 if exc.code != errno.ENODEV:
                     error = error or exc  # the other answers are read first
-                found.append(None)
+                links.append(None)
+        try:
+            if home_fd is not None:
+                home = next((_nsid(payload) for _kind, payload in self._replies(nsid_seq)), None)
+        except NetlinkError as exc:
+            error = error or exc
+        if addresses:
+            found = _addresses(payload for _kind, payload in self._replies(dump_seq))
         if error is not None:
             raise error
-        return found
+        return links, found, home
 
     def addresses(self, index=None):
-        result = []
-        for payload in self._dump(RTM_GETADDR, _IFADDR.pack(0, 0, 0, 0, 0)):
-            family, prefixlen, flags, _scope, ifindex = _IFADDR.unpack_from(payload)
-            if (index is not None and ifindex != index) or family not in _PACKED:
-                continue
-            attrs = _pick(payload, 8, _ADDR_ATTRS)
-            raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
-            if raw is None:
-                continue
-            iface = _iface(family, raw, prefixlen)
-            if iface is None:
-                continue
-            extended = _u32(attrs.get(IFA_FLAGS))
-            flags = extended if extended is not None else flags
-            result.append(model.Address(ifindex, iface, bool(flags & model.IFA_F_SECONDARY), flags))
-        return result
+        return _addresses(self._dump(RTM_GETADDR, _IFADDR.pack(0, 0, 0, 0, 0)), index)
 
     def netnsid(self, fd):
-        body = struct.pack("=Bxxx", socket.AF_UNSPEC) + _attr(NETNSA_FD, _U32.pack(fd))
-        for _kind, payload in self._replies(self._send(RTM_GETNSID, 0, body)):
-            nsid = _pick(payload, 4, (NETNSA_NSID,)).get(NETNSA_NSID)
-            found = _I32.unpack(nsid[:4])[0] if nsid is not None else -1
-            return found if found >= 0 else None
-        return None
+        body = _NSID_REQUEST + _attr(NETNSA_FD, _U32.pack(fd))
+        return next((_nsid(payload) for _kind, payload in self._replies(self._send(RTM_GETNSID, 0, body))), None)
 
     def routes(self, families=(4, 6), table=None, unicast_only=False):
         result = []
@@ -321,6 +322,31 @@ class LeanSession(NetlinkSession):
             self._request(RTM_DELROUTE, body)
         else:
             raise ValueError("route command %r" % command)
+
+
+def _addresses(payloads, index=None):
+    result = []
+    for payload in payloads:
+        family, prefixlen, flags, _scope, ifindex = _IFADDR.unpack_from(payload)
+        if (index is not None and ifindex != index) or family not in _PACKED:
+            continue
+        attrs = _pick(payload, 8, _ADDR_ATTRS)
+        raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
+        if raw is None:
+            continue
+        iface = _iface(family, raw, prefixlen)
+        if iface is None:
+            continue
+        extended = _u32(attrs.get(IFA_FLAGS))
+        flags = extended if extended is not None else flags
+        result.append(model.Address(ifindex, iface, bool(flags & model.IFA_F_SECONDARY), flags))
+    return result
+
+
+def _nsid(payload):
+    nsid = _pick(payload, 4, (NETNSA_NSID,)).get(NETNSA_NSID)
+    found = _I32.unpack(nsid[:4])[0] if nsid is not None else -1
+    return found if found >= 0 else None
 
 
 def _link(payload):

@@ -53,6 +53,14 @@ class NetlinkSession:
         IPv6 link-local left out (model.managed_address)."""
         raise NotImplementedError
 
+    def read_named(self, names, addresses=True, home_fd=None):
+        """What a read of some links needs, in one go: ([model.Link or None]
+        of each name, [model.Address] of the namespace if ``addresses``, and
+        with ``home_fd`` the id under which this namespace knows that fd's
+        namespace, or None)."""
+        home = self.netnsid(home_fd) if home_fd is not None else None
+        return self.links_named(names), self.addresses() if addresses else [], home
+
     def routes(self, families=(4, 6), table=None, unicast_only=False):
         """[model.Route] of ``families`` (of ``table`` only if given)."""
         raise NotImplementedError

@@ -39,6 +39,7 @@ class Kernel:
         self._names = names or namespaces.list_names
         self._sessions = {}
         self._shared = False
+        self._home = []  # an fd on the caller's namespace, opened once
 
     def sharing(self, ctx):
         """This Kernel for another context (a read-back after the apply):
@@ -54,6 +55,8 @@ class Kernel:
         for sess in self._sessions.values():
             sess.close()
         self._sessions.clear()
+        while self._home:
+            os.close(self._home.pop())
 
     def __enter__(self):
         return self
@@ -69,6 +72,13 @@ class Kernel:
     def _open(self, netns):
         with namespaces.netns_context(netns):
             return session.open_session(self.netlink)
+
+    def home_fd(self):
+        """An fd on the namespace the call runs in (the node's), for the
+        namespace ids other namespaces know it by."""
+        if not self._home:
+            self._home.append(namespaces.open_netns(None))
+        return self._home[0]
 
     def forget(self, netns):
         """Drop the session of a namespace about to be deleted."""
@@ -99,11 +109,13 @@ class Kernel:
 
     # -- reading -----------------------------------------------------------------
 
-    def view(self, netns, only=None, missing_ok=False, addresses=True):
+    def view(self, netns, only=None, missing_ok=False, addresses=True, home_id=False):
         """Links and addresses of one namespace: one dump of each, or with
-        ``only`` (names) a lookup per name and those links' addresses; no
-        address dump with ``addresses=False``. A namespace that does not exist
-        reads as empty (exists=False) with ``missing_ok``, or in check mode."""
+        ``only`` (names) a lookup per name and those links' addresses (one
+        send), with ``home_id`` also the id under which the namespace knows the
+        node's (view.home_id); no address dump with ``addresses=False``. A
+        namespace that does not exist reads as empty (exists=False) with
+        ``missing_ok``, or in check mode."""
         if not self.netns_exists(netns):
             self._missing(netns, missing_ok)
             return NsView(netns, [], exists=False)
@@ -114,17 +126,19 @@ class Kernel:
             if shared is not None:
                 return shared
         sess = self.session(netns)
+        home = None
         try:
             if only is None:
                 links = sess.links()
                 found = sess.addresses() if addresses else []
             else:
-                links = [link for link in sess.links_named(only) if link is not None]
+                named, found, home = sess.read_named(only, addresses, self.home_fd() if home_id else None)
+                links = [link for link in named if link is not None]
                 wanted = {link.index for link in links}
-                found = [a for a in sess.addresses() if a.index in wanted] if wanted and addresses else []
+                found = [a for a in found if a.index in wanted]
         except OSError as exc:
             raise KernelError.of("reading links of netns %s" % (netns or "(host)"), exc)
-        view = NsView(netns, place(netns, links, found))
+        view = NsView(netns, place(netns, links, found), home_id=home)
         if only is None and getattr(self.ctx, "share_views", False):
             memo[("view", netns, addresses)] = view
         return view
@@ -149,6 +163,8 @@ class Kernel:
         if not (self.netns_exists(seen_from) and self.netns_exists(other)):
             return None
         try:
+            if other is None:
+                return self.session(seen_from).netnsid(self.home_fd())
             return with_netns_fd(other, self.session(seen_from).netnsid)
         except OSError as exc:
             raise KernelError.of("reading the id of netns %s in netns %s"

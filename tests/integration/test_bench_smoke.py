@@ -40,10 +40,10 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5
     assert [row[0] for row in data["payloads"]] == list(bench.PAYLOADS) and all(row[2] > 0 for row in data["payloads"])
     assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
-    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible"}
+    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "ping"}
     assert sorted(data["growth"]) == ["2", "3"]
     assert set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb", "floor"}
-    assert "Growth:" in doc.read_text() and "above it, per container" in doc.read_text()
+    assert "Growth:" in doc.read_text() and "above them, per container" in doc.read_text()
     assert "fleet" not in data and "Fleet over SSH" not in doc.read_text()
     assert "load average" in doc.read_text()
     # Every measurement ran in a sandbox of its own: nothing is left in the test's.
@@ -61,6 +61,15 @@ def test_bench_refuses_a_fleet_it_cannot_build(fleet, message):
     proc = subprocess.run([PYTHON, BENCH, "--fleet", fleet], capture_output=True, text=True, timeout=60,
                           check=False)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_the_same_tasks_carry_the_same_arguments_into_the_do_nothing_module():
+    for play in (bench.cases.node_network(3), bench.cases.container_net(3)):
+        stand_in = bench.cases.same_tasks(play)
+        assert [task["name"] for task in stand_in[0]["tasks"]] == [task["name"] for task in play[0]["tasks"]]
+        for task, real in zip(stand_in[0]["tasks"], play[0]["tasks"]):
+            assert not any(key.startswith("netplumb.") for key in task)
+            assert task[bench.cases.NOOP_MODULE] == next(v for k, v in real.items() if k.startswith("netplumb."))
 
 
 def test_bench_fleet_parses_node_counts():

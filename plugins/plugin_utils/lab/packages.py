@@ -15,8 +15,8 @@ from .system import CLI, LabError, read, run, write
 
 # What a node needs to be reached over SSH as a user with sudo.
 BOOT_PACKAGES = ("openssh-server", "sudo")
-# What the roles install on a node that lacks it (their prerequisites).
-ROLE_PACKAGES = ("python3-pyroute2", "nftables", "iptables", "containernetworking-plugins", "python3-apt")
+# What the roles install on a node that lacks it (their prerequisites; no role needs pyroute2).
+ROLE_PACKAGES = ("nftables", "iptables", "containernetworking-plugins", "python3-apt")
 
 
 def _deb_fields(path):

@@ -21,6 +21,9 @@ description:
   - C(DEL) always runs, also after a failure, and the namespace is always removed. What the trial
     made on the node is put back as it was (a bridge the chain created, host-local's reservation
     state, the forwarding sysctls), so it leaves no IPAM lease, namespace or link behind.
+  - host-local writes its state files (C(last_reserved_ip.*), C(lock)) as root through whatever is at their
+    names, so the trial does not run, and the module fails naming the path, when one of them in the network's
+    data directory is not a regular file or the directory itself is a symbolic link.
   - Changes nothing on the node otherwise, so it never reports C(changed).
   - With O(runtime=cri) the trial goes the kubelet's way instead - through the node's container runtime
     (containerd with its CRI plugin) over the CRI gRPC API at O(cri_socket) - C(RunPodSandbox) for a throwaway

@@ -164,3 +164,24 @@ def test_links_are_read_in_the_current_namespace(sandbox):
     assert cni_leftovers.links() == {"lo"}
     sandbox.ip("link", "add", "br-x", "type", "bridge")
     assert cni_leftovers.links() == {"lo", "br-x"}
+
+
+
+def test_host_local_state_is_put_back_as_it_was_content_mode_and_owner(plugins):
+    box = plugins
+    directory = "/var/lib/cni/networks/testnet"
+    os.makedirs(directory)
+    path = os.path.join(directory, "last_reserved_ip.0")
+    with open(path, "wb") as handle:
+        handle.write(b"192.0.2.7")
+    os.chown(path, 1000, 1000)
+    os.chmod(path, 0o640)
+    with open(os.path.join(directory, "lock"), "wb"):
+        pass  # as an earlier use of the network left it
+    before = node(box)
+    outcome = check(config=conflist())
+    assert outcome.extra["addresses"] == ["192.0.2.8/24"]  # host-local went on from the last reserved one
+    assert node(box) == before
+    info = os.lstat(path)
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (1000, 1000, 0o640)
+    assert sorted(os.listdir(directory)) == ["last_reserved_ip.0", "lock"]

@@ -93,7 +93,8 @@ SECTIONS = [
      "node as it was."),
     ("hostile_fs", "10. A hostile filesystem",
      "A trap planted where the collection writes as root (bin_dir, conf_dir, the lock directory and file, the "
-     "sysctl.d file, a predictable temp name, a directory swapped in), each with a victim file outside: the "
+     "sysctl.d file, host-local's state files and network directory beside cni_check's trial, a predictable temp "
+     "name, a directory swapped in), each with a victim file outside: the "
      "victim's content, mode, owner, inode and link count must stay as they were, the target end as the "
      "collection's own regular file with its explicit mode and owner (or the run refuse, naming the path), and "
      "no temp file stay."),

@@ -21,6 +21,7 @@ import stat
 
 import pytest
 
+from cni_fixtures import CHAIN, conflist, copy_plugins
 from netplumb_testlib import descriptions
 from reliability_lib import record, run_module, stray_files
 import scenario
@@ -168,6 +169,34 @@ def test_symlink_at_the_sysctl_file_is_replaced(sandbox):
     assert_own(scenario.SYSCTL_FILE, 0o644)
     assert b"net.ipv4.ip_forward=1" in _bytes(scenario.SYSCTL_FILE)
     done("symlink at the sysctl file", before, victim, temps())
+
+
+@pytest.mark.parametrize("name", ["last_reserved_ip.0", "lock"])
+def test_symlink_at_a_host_local_state_file_stops_cni_checks_trial(sandbox, name):
+    """cni_check runs the real plugins as root; host-local writes its state
+    files through whatever is at their names (lock: created if missing), so
+    the trial does not run next to a planted link."""
+    victim = victim_file(VICTIMS + "/" + name)
+    before = look(victim)
+    copy_plugins(BIN, CHAIN)
+    directory = "/var/lib/cni/networks/testnet"
+    os.makedirs(directory)
+    plant_symlink(os.path.join(directory, name), victim)
+    refused("cni_check", {"config": conflist()}, ["%s/%s is not a regular file" % (directory, name),
+                                                   "the trial does not run"])
+    assert sorted(os.listdir(directory)) == [name]
+    done("symlink at host-local's %s (cni_check)" % name.split(".")[0], before, victim, temps())
+
+
+def test_symlink_at_the_networks_ipam_directory_stops_cni_checks_trial(sandbox):
+    victim = VICTIMS + "/ipam"
+    os.makedirs(victim)
+    before = look(victim)
+    copy_plugins(BIN, CHAIN)
+    os.makedirs("/var/lib/cni/networks")
+    plant_symlink("/var/lib/cni/networks/testnet", victim)
+    refused("cni_check", {"config": conflist()}, ["/var/lib/cni/networks/testnet is a symbolic link"])
+    done("symlink at host-local's network directory (cni_check)", before, victim, temps())
 
 
 def test_symlink_at_a_predictable_temp_name_is_not_written_through(sandbox, monkeypatch):

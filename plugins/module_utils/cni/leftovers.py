@@ -14,10 +14,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 import subprocess
 import time
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni.files import missing_dirs
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
 
 HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks"
 SYSCTLS = ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding")
@@ -66,10 +68,11 @@ class NodeState:
         self.sysctls = {path: _read(path) for path in SYSCTLS}
         self.ipam = {}
         for directory in _ipam_dirs(config):
+            _refuse_links(config["name"], directory)
             names = os.listdir(directory) if os.path.isdir(directory) else []
             self.ipam[directory] = {
-                "missing": list(reversed(missing_dirs(directory))),  # deepest first
-                "state": {n: _read(os.path.join(directory, n)) for n in names if _is_ipam_state(n)},
+                "missing": list(reversed(files.missing_dirs(directory))),  # deepest first
+                "state": {n: files.read(os.path.join(directory, n)) for n in names if _is_ipam_state(n)},
             }
 
     def restore(self, container_id, result):
@@ -107,15 +110,37 @@ class NodeState:
             ["link %s could not be removed" % name for name in sorted(still)]
 
 
+def _refuse_links(network, directory):
+    """host-local writes its state files (last_reserved_ip.*, lock) as root
+    through whatever is at their names, so a trial next to a planted link
+    would write outside the network's directory: it does not run."""
+    if os.path.islink(directory):
+        raise NetplumbError("network %s: %s is a symbolic link; host-local would write through it as root, so "
+                            "the trial does not run" % (network, directory))
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        path = os.path.join(directory, name)
+        if _is_ipam_state(name) and not stat.S_ISREG(os.lstat(path).st_mode):
+            raise NetplumbError("network %s: %s is not a regular file; host-local would write through it as "
+                                "root, so the trial does not run" % (network, path))
+
+
+def _regular(path):
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
 def _leases(directory, container_id):
     removed = []
     if not os.path.isdir(directory):
         return removed
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
-        if _is_ipam_state(name) or not os.path.isfile(path):
+        if _is_ipam_state(name) or not _regular(path):
             continue
-        owner = (_read(path) or b"").decode("utf-8", "replace").splitlines()
+        found = files.read(path)
+        owner = (found.content if found is not None else b"").decode("utf-8", "replace").splitlines()
         if owner and owner[0].strip() == container_id:
             os.unlink(path)
             removed.append("IPAM lease %s" % path)
@@ -131,12 +156,12 @@ def _ipam_state(directory, before):
         path = os.path.join(directory, name)
         if not _is_ipam_state(name):
             continue
-        if name not in before["state"]:
+        old = before["state"].get(name)
+        if old is None:
             if not before["missing"] and name not in _IPAM_FILES:
                 os.unlink(path)
-        elif _read(path) != before["state"][name]:
-            with open(path, "wb") as handle:
-                handle.write(before["state"][name])
+        elif files.read(path) != old:
+            files.atomic_write(path, old.content, old.mode, old.uid, old.gid)
     for path in before["missing"]:
         entries = os.listdir(path) if os.path.isdir(path) else None
         if entries is None:

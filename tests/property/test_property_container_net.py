@@ -22,6 +22,7 @@ b. Drift made by hand with ip (interfaces, host ends or namespaces deleted,
 
 import hashlib
 import os
+import time
 
 import pytest
 from hypothesis import example, given, strategies as st
@@ -145,6 +146,22 @@ def container_of(call, op):
 # -- drift by hand -----------------------------------------------------------------------------
 
 
+def await_dismantled(box, drift, limit=10.0):
+    """The host ends whose peer was in a namespace the drift deleted are gone
+    once the kernel has dismantled the namespace, which it does after
+    ``ip netns del`` returns (bounded to ``limit`` seconds)."""
+    ends, moved = set(), set()
+    for netns, argv in drift:
+        if netns is None and argv[:2] == ["netns", "del"] and argv[2] not in moved:
+            ends.add(host_end(argv[2]))
+        elif netns is not None and argv[:3] == ["link", "set", "eth0"] and "netns" in argv:
+            moved.add(netns)  # eth0 left before its namespace went: the pair outlives it
+    deadline = time.monotonic() + limit
+    while ends & {link["ifname"] for link in box.ipj("link", "show")}:
+        assert time.monotonic() < deadline, "the kernel did not dismantle %s in %.0f s" % (sorted(ends), limit)
+        time.sleep(0.05)
+
+
 def drifts(call):
     """(netns, ip argv) of every hand-made change to the containers of ``call``."""
     found = []
@@ -206,9 +223,12 @@ def test_b_drift_is_planned_exactly_and_repaired(call, data):
         drift = data.draw(st.lists(st.sampled_from(drifts(call)), max_size=3), "drift") if drifts(call) else ()
         for netns, argv in drift:
             box.ip(*argv, netns=netns, check=False)  # a change an earlier one made impossible is no change
+        # The drift is done once the kernel is: carrier changes settle, and a
+        # deleted namespace takes its veth's host end along a moment later.
+        await_dismantled(box, drift)
+        before = box.settled_snapshot()
         refused = disowned(box, call)
         if refused:
-            before = box.settled_snapshot()  # the drift's carrier changes settle first
             for check_mode in (True, False):
                 with pytest.raises(ParamError) as caught:
                     run_steps(steps(call), check_mode=check_mode)

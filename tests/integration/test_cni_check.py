@@ -166,7 +166,6 @@ def test_links_are_read_in_the_current_namespace(sandbox):
     assert cni_leftovers.links() == {"lo", "br-x"}
 
 
-
 def test_host_local_state_is_put_back_as_it_was_content_mode_and_owner(plugins):
     box = plugins
     directory = "/var/lib/cni/networks/testnet"

@@ -182,8 +182,8 @@ def test_symlink_at_a_host_local_state_file_stops_cni_checks_trial(sandbox, name
     directory = "/var/lib/cni/networks/testnet"
     os.makedirs(directory)
     plant_symlink(os.path.join(directory, name), victim)
-    refused("cni_check", {"config": conflist()}, ["%s/%s is not a regular file" % (directory, name),
-                                                   "the trial does not run"])
+    words = ["%s/%s is not a regular file" % (directory, name), "the trial does not run"]
+    refused("cni_check", {"config": conflist()}, words)
     assert sorted(os.listdir(directory)) == [name]
     done("symlink at host-local's %s (cni_check)" % name.split(".")[0], before, victim, temps())
 

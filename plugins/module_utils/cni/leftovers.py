@@ -68,11 +68,11 @@ class NodeState:
         self.sysctls = {path: _read(path) for path in SYSCTLS}
         self.ipam = {}
         for directory in _ipam_dirs(config):
-            _refuse_links(config["name"], directory)
-            names = os.listdir(directory) if os.path.isdir(directory) else []
+            names = [n for n in (os.listdir(directory) if os.path.isdir(directory) else []) if _is_ipam_state(n)]
+            _refuse_links(config["name"], directory, names)
             self.ipam[directory] = {
                 "missing": list(reversed(files.missing_dirs(directory))),  # deepest first
-                "state": {n: files.read(os.path.join(directory, n)) for n in names if _is_ipam_state(n)},
+                "state": {n: files.read(os.path.join(directory, n)) for n in names},
             }
 
     def restore(self, container_id, result):
@@ -110,16 +110,16 @@ class NodeState:
             ["link %s could not be removed" % name for name in sorted(still)]
 
 
-def _refuse_links(network, directory):
-    """host-local writes its state files (last_reserved_ip.*, lock) as root
-    through whatever is at their names, so a trial next to a planted link
-    would write outside the network's directory: it does not run."""
+def _refuse_links(network, directory, names):
+    """host-local writes its state files (last_reserved_ip.*, lock: ``names``)
+    as root through whatever is at their names, so a trial next to a planted
+    link would write outside the network's directory: it does not run."""
     if os.path.islink(directory):
         raise NetplumbError("network %s: %s is a symbolic link; host-local would write through it as root, so "
                             "the trial does not run" % (network, directory))
-    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+    for name in names:
         path = os.path.join(directory, name)
-        if _is_ipam_state(name) and not stat.S_ISREG(os.lstat(path).st_mode):
+        if not _regular(path):
             raise NetplumbError("network %s: %s is not a regular file; host-local would write through it as "
                                 "root, so the trial does not run" % (network, path))
 

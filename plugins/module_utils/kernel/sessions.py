@@ -39,7 +39,7 @@ class Kernel:
         self._names = names or namespaces.list_names
         self._sessions = {}
         self._shared = False
-        self._home = []  # an fd on the caller's namespace, opened once
+        self._home = []  # an fd on the caller's namespace, opened once (a list: read-back copies share it)
 
     def sharing(self, ctx):
         """This Kernel for another context (a read-back after the apply):

@@ -35,3 +35,23 @@ def test_link_local_is_left_to_the_kernel_and_lo_parsed_once():
     assert str(rtnl._iface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "fec0::1"), 64)) == "fec0::1/64"  # pylint: disable=protected-access
     lo = socket.inet_aton("127.0.0.1")
     assert rtnl._iface(socket.AF_INET, lo, 8) is rtnl._iface(socket.AF_INET, lo, 8)  # pylint: disable=protected-access
+
+
+def test_a_decoded_object_is_the_dataclass_the_constructor_makes():
+    link = model.decoded(model.Link, netns=None, index=2, name="eth0", kind="veth", up=True, mtu=1500, peer_index=7)
+    built = model.Link(None, 2, "eth0", "veth", True, 1500, peer_index=7)
+    assert link == built and hash(link) == hash(built) and repr(link) == repr(built)
+    try:
+        link.mtu = 9000
+    except AttributeError:  # dataclasses.FrozenInstanceError
+        pass
+    else:
+        raise AssertionError("a decoded Link must stay frozen")
+    route = model.decoded(model.Route, netns="c", dst=model.default_network(4), table=254, metric=0)
+    assert route == model.Route("c", model.default_network(4), 254, 0) and route.type == "unicast"
+
+
+def test_attributes_stop_at_a_malformed_length():
+    good = rtnl._attr(3, b"eth0\0")  # pylint: disable=protected-access
+    zero = rtnl._RTA.pack(0, 4) + b"\0" * 8  # pylint: disable=protected-access
+    assert rtnl._pick(good + zero, 0, {3, 4}) == {3: b"eth0\0"}  # pylint: disable=protected-access

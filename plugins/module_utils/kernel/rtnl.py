@@ -24,6 +24,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.kernel import model
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.session import NetlinkSession
 
 NETLINK_ROUTE = 0
+SOL_NETLINK, NETLINK_GET_STRICT_CHK = 270, 12
 
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
 RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
@@ -69,9 +70,20 @@ _NETWORK = {socket.AF_INET: ipaddress.IPv4Network, socket.AF_INET6: ipaddress.IP
 _ADDRESS = {socket.AF_INET: ipaddress.IPv4Address, socket.AF_INET6: ipaddress.IPv6Address}
 _ZERO = {socket.AF_INET: b"\0" * 4, socket.AF_INET6: b"\0" * 16}
 _NSID_REQUEST = struct.pack("=Bxxx", socket.AF_UNSPEC)
+IFF_UP, IFF_LOOPBACK = model.IFF_UP, model.IFF_LOOPBACK
 
-# Addresses parsed in this process: lo's come back from every namespace read.
+# Addresses parsed in this process: lo's come back from every namespace read,
+# and every container's default route names the same gateway.
 _IFACES = {}
+_PARSED = {}
+
+
+def _parsed(kind, raw):
+    key = (kind, raw)
+    value = _PARSED.get(key)
+    if value is None:
+        value = _PARSED[key] = kind(raw)
+    return value
 
 
 def _iface(family, raw, prefixlen):
@@ -103,16 +115,16 @@ def _name(value):
 def _pick(data, offset, wanted):
     """{type: payload} of the attributes of ``wanted`` types in a run of attributes."""
     found = {}
-    end = len(data)
+    end = len(data) - 4
     unpack = _RTA.unpack_from
-    while offset + 4 <= end:
+    while offset <= end:
         length, kind = unpack(data, offset)
         if length < 4:
             break
         kind &= 0x3FFF
         if kind in wanted:
             found[kind] = data[offset + 4:offset + length]
-        offset += (length + 3) & ~3
+        offset += (length + 3) & -4
     return found
 
 
@@ -135,6 +147,12 @@ class LeanSession(NetlinkSession):
         except OSError:
             self._sock.close()
             raise
+        try:
+            # The kernel then filters route dumps by table and type itself (4.20 and later).
+            self._sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+            self._strict = True
+        except OSError:
+            self._strict = False
         self._seq = 0
 
     def close(self):
@@ -164,6 +182,10 @@ class LeanSession(NetlinkSession):
                 if mseq != seq:
                     continue
                 if kind == NLMSG_DONE:
+                    # A dump that failed after it started says so here.
+                    code = -_I32.unpack_from(data, start + 16)[0] if length >= 20 else 0
+                    if code > 0:
+                        raise NetlinkError(code)
                     return
                 if kind == NLMSG_ERROR:
                     code = -_I32.unpack_from(data, start + 16)[0]
@@ -239,7 +261,18 @@ class LeanSession(NetlinkSession):
         result = []
         for version in families:
             family = _FAMILY[version]
-            for payload in self._dump(RTM_GETROUTE, _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)):
+            request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+            if self._strict and (table is not None or unicast_only):
+                request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, RTN_UNICAST if unicast_only else 0, 0)
+                if table is not None:
+                    request += _attr(RTA_TABLE, _U32.pack(table))
+            try:
+                payloads = self._dump(RTM_GETROUTE, request)
+            except NetlinkError as exc:
+                if exc.code != errno.ENOENT or table is None:
+                    raise
+                payloads = []  # a filtered dump of a table that does not exist
+            for payload in payloads:
                 _fam, dst_len, _src, _tos, rtm_table, proto, scope, rtype, _flags = _RTMSG.unpack_from(payload)
                 if (unicast_only and rtype != RTN_UNICAST) or (table is not None and table < 256
                                                                and rtm_table != table):
@@ -250,10 +283,10 @@ class LeanSession(NetlinkSession):
                     continue
                 dst = attrs.get(RTA_DST) or _ZERO[family]
                 gateway = attrs.get(RTA_GATEWAY)
-                result.append(model.Route(
-                    netns=None, dst=_NETWORK[family]((dst, dst_len)), table=real_table,
+                result.append(model.decoded(
+                    model.Route, netns=None, dst=_parsed(_NETWORK[family], (dst, dst_len)), table=real_table,
                     metric=_u32(attrs.get(RTA_PRIORITY)) or 0,
-                    gateway=_ADDRESS[family](gateway) if gateway else None,
+                    gateway=_parsed(_ADDRESS[family], gateway) if gateway else None,
                     proto=model.named(model.PROTOS, proto), scope=model.named(model.SCOPES, scope),
                     type=model.named(model.TYPES, rtype), oif=_u32(attrs.get(RTA_OIF))))
         return result
@@ -339,7 +372,8 @@ def _addresses(payloads, index=None):
             continue
         extended = _u32(attrs.get(IFA_FLAGS))
         flags = extended if extended is not None else flags
-        result.append(model.Address(ifindex, iface, bool(flags & model.IFA_F_SECONDARY), flags))
+        result.append(model.decoded(model.Address, index=ifindex, address=iface,
+                                    secondary=bool(flags & model.IFA_F_SECONDARY), flags=flags))
     return result
 
 
@@ -352,8 +386,9 @@ def _nsid(payload):
 def _link(payload):
     _family, _type, index, flags, _change = _IFINFO.unpack_from(payload)
     attrs = _pick(payload, 16, _LINK_ATTRS)
+    get = attrs.get
     kind = stp = vlan_filtering = None
-    info = attrs.get(IFLA_LINKINFO)
+    info = get(IFLA_LINKINFO)
     if info is not None:
         info = _pick(info, 0, _INFO_ATTRS)
         kind = _text(info.get(IFLA_INFO_KIND))
@@ -362,19 +397,23 @@ def _link(payload):
             stp = bool(_u32(bridge.get(IFLA_BR_STP_STATE)))
             vlan_filtering = bool(bridge.get(IFLA_BR_VLAN_FILTERING, b"\0")[0])
     if not kind:
-        kind = "loopback" if flags & model.IFF_LOOPBACK else "device"
-    nsid = attrs.get(IFLA_LINK_NETNSID)
-    mac = attrs.get(IFLA_ADDRESS)
-    operstate = attrs.get(IFLA_OPERSTATE)
-    veth = kind == "veth"
-    return model.Link(
-        netns=None, index=index, name=_text(attrs.get(IFLA_IFNAME)), kind=kind, up=bool(flags & model.IFF_UP),
-        mtu=_u32(attrs.get(IFLA_MTU)), master_index=_u32(attrs.get(IFLA_MASTER)) or None,
-        peer_index=_u32(attrs.get(IFLA_LINK)) if veth else None,
-        peer_nsid=(_I32.unpack(nsid[:4])[0] if nsid is not None else None) if veth else None,
-        alias=_text(attrs.get(IFLA_IFALIAS)) or "", mac=mac.hex(":") if mac else "",
+        kind = "loopback" if flags & IFF_LOOPBACK else "device"
+    peer_index = peer_nsid = None
+    if kind == "veth":
+        peer_index = _u32(get(IFLA_LINK))
+        nsid = get(IFLA_LINK_NETNSID)
+        if nsid is not None:
+            peer_nsid = _I32.unpack_from(nsid)[0]
+    mac = get(IFLA_ADDRESS)
+    operstate = get(IFLA_OPERSTATE)
+    alias = get(IFLA_IFALIAS)
+    return model.decoded(
+        model.Link, netns=None, index=index, name=_text(get(IFLA_IFNAME)), kind=kind, up=bool(flags & IFF_UP),
+        mtu=_u32(get(IFLA_MTU)),
+        peer_index=peer_index, peer_nsid=peer_nsid, alias=_text(alias) if alias else "",
+        mac=mac.hex(":") if mac else "",
         operstate=_OPERSTATES[operstate[0]] if operstate and operstate[0] < len(_OPERSTATES) else "",
-        stp=stp, vlan_filtering=vlan_filtering)
+        stp=stp, vlan_filtering=vlan_filtering, master_index=_u32(get(IFLA_MASTER)) or None)
 
 
 def _addr_body(index, iface, flags):

@@ -213,6 +213,23 @@ def test_diff_shows_the_rule_before_and_after(sandbox):
     assert "198.51.100.11" not in after["rules"][0]
 
 
+def test_no_change_diff_shows_the_rules_as_nft_prints_them(sandbox):
+    """With nothing to change, "before" is the wanted rules' rendering (nft
+    is not listed a second time): it must be exactly what nft prints."""
+    tasks = [task(PORT_FORWARD), task(MASQUERADE), task(PORT_FORWARD, output=True, dport=8443, in_interface=None),
+             task(FORWARD_ACCEPT), task(MASQUERADE, source="2001:db8:1::/64")]
+    ok(sandbox.playbook(tasks))
+    again = ok(sandbox.playbook(tasks, diff=True))
+    assert not any(r["changed"] for r in again), again
+    shown = []
+    for result in again:
+        assert result["diff"]["before"] == result["diff"]["after"], result["diff"]
+        shown += result["diff"]["before"]["rules"]
+    printed = [rule["text"] for rule in owned("nftables")]
+    assert len(printed) == 6 and all(printed), printed  # the output forward is in two chains
+    assert sorted(shown) == sorted(printed)
+
+
 # -- 5. identity: a changed `to` or comment replaces the rule in place -----------------------
 
 

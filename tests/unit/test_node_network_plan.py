@@ -20,7 +20,7 @@ CONTAINERS = [{"name": "c1", "address": "198.51.100.11"}, {"name": "c2", "addres
 class _NoRules(nat_rule.Backend):
     """nftables without a rule of ours, read without running nft."""
 
-    def read(self, netns, families=(4, 6)):
+    def read(self, netns, families=(4, 6), texts=True):
         return []
 
     def problems(self, netns, family, wanted):

@@ -40,8 +40,13 @@ class Backend:
             return getattr(nat_nft, name)(*args)
         return getattr(nat_iptables, name)(self.variant, *args)
 
-    def read(self, netns, families=(4, 6)):
-        return self._call("read", netns, families)
+    def read(self, netns, families=(4, 6), texts=True):
+        return self._call("read", netns, families, texts)
+
+    def add_texts(self, netns, rules):
+        """The rules' "text" for a diff, where read was told it need not."""
+        self._call("add_texts", netns, rules)
+        return rules
 
     def exists(self, netns):
         return self._call("exists", netns)
@@ -114,7 +119,7 @@ def plan(ctx, spec):
         backend, reason = ctx.remember(("nat backend", spec.backend, spec.netns),
                                        lambda: choose_backend(spec.backend, spec.netns))
         owned = ctx.remember(("nat rules", backend.label, spec.netns, rule.family),
-                             lambda: backend.read(spec.netns, (rule.family,)))
+                             lambda: backend.read(spec.netns, (rule.family,), texts=False))
         current = [r for r in owned if r["identity"] == rule.identity]
         wanted = [name for name in (rule.in_interface, rule.out_interface) if name]
         if spec.state == "present" and wanted:
@@ -122,13 +127,16 @@ def plan(ctx, spec):
             names = ([link.name for link in sess.links()] if any(name.endswith("+") for name in wanted)
                      else [name for name in wanted if sess.link(name) is not None])
             ctx.warnings.extend(interface_warnings(rule, names, spec.netns))
-    result = Plan(before={"state": "present", "rules": [r["text"] for r in current]} if current
-                  else {"state": "absent"})
-    result.extra = {"backend": backend.label, "backend_reason": reason}
     tags = ["%s:%s" % (r["identity"], r["content"]) for r in current]
     old = [r["native"] for r in current]
     target = describe(rule)
     wanted = backend.natives(rule) if spec.state == "present" else []
+    synced = spec.state == "present" and tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted)
+    # In sync, the rules print as the wanted ones do: nft is not asked for their text again.
+    result = Plan(before={"state": "present", "rules": backend.render(rule) if synced else
+                          [r["text"] for r in backend.add_texts(spec.netns, current)]} if current
+                  else {"state": "absent"})
+    result.extra = {"backend": backend.label, "backend_reason": reason}
     broken = ctx.remember(("nat problems", backend.label, spec.netns, rule.family, tuple(_chains(wanted))),
                           lambda: backend.problems(spec.netns, rule.family, wanted))
     if broken:
@@ -140,7 +148,7 @@ def plan(ctx, spec):
                                       "delete" if current else "repair"))
         return result
     result.after = {"state": "present", "rules": backend.render(rule)}
-    if tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted):
+    if synced:
         if broken:  # the rule is right but does not work (no jump): repaired, nothing to undo
             result.add("nat", Op(NAT_APPLY, spec.netns, target, {"verb": "repair", "backend": backend.label,
                                                                  "family": rule.family, "remove": [], "add": []}))

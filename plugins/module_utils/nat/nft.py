@@ -37,16 +37,18 @@ def _nft(netns, *args, stdin=None, check=True):
     return run_tool(netns, ["nft"] + list(args), stdin=stdin, check=check)
 
 
-def read(netns, families=(4, 6)):
-    """Our rules: a list of dicts {family, identity, content, chain, handle, native, text}."""
-    return [rule for family in families for rule in _read_table(netns, family)]
+def read(netns, families=(4, 6), texts=True):
+    """Our rules: a list of dicts {family, identity, content, chain, handle,
+    native, text}; without ``texts`` their "text" is None until
+    add_texts fills it (a second listing, which a run that changes
+    nothing does not need)."""
+    return [rule for family in families for rule in _read_table(netns, family, texts)]
 
 
-def _read_table(netns, family):
+def _read_table(netns, family, texts=True):
     proc = _nft(netns, "-j", "list", "table", FAMILIES[family], TABLE, check=False)
     if proc.returncode != 0:
         return []  # no table: nothing of ours
-    texts = _texts(netns, family)
     rules = []
     for item in json.loads(proc.stdout).get("nftables", []):
         rule = item.get("rule")
@@ -57,9 +59,20 @@ def _read_table(netns, family):
             continue
         native = {k: v for k, v in rule.items() if k != "handle"}
         rules.append({"family": family, "identity": tag[0], "content": tag[1], "chain": rule["chain"],
-                      "handle": rule["handle"],
-                      "native": native, "text": texts.get(rule["handle"], "")})
+                      "handle": rule["handle"], "native": native, "text": None})
+    if texts:
+        add_texts(netns, rules)
     return rules
+
+
+def add_texts(netns, rules):
+    """Fill in the "text" of ``rules`` (read) that lack it, in place: the
+    lines as nft prints them, one listing per family."""
+    for family in sorted({rule["family"] for rule in rules if rule["text"] is None}):
+        texts = _texts(netns, family)
+        for rule in rules:
+            if rule["family"] == family and rule["text"] is None:
+                rule["text"] = texts.get(rule["handle"], "")
 
 
 def _texts(netns, family):

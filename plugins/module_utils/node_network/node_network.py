@@ -242,10 +242,11 @@ def _others(ctx, parts, spec, wanted):
     backend, _reason = ctx.remember(("nat backend", spec.nat_backend, None),
                                     lambda: nat_rule.choose_backend(spec.nat_backend, None))
     for family in (4, 6):
-        owned = ctx.remember(("nat rules", backend.label, None, family), lambda: backend.read(None, (family,)))
-        for found in owned:
-            if found["identity"] in wanted or not any(word in repr(found["native"]) for word in _DNAT):
-                continue
+        owned = ctx.remember(("nat rules", backend.label, None, family),
+                             lambda: backend.read(None, (family,), texts=False))
+        unlisted = [found for found in owned if found["identity"] not in wanted
+                    and any(word in repr(found["native"]) for word in _DNAT)]
+        for found in backend.add_texts(None, unlisted):
             text = found.get("text") or found["identity"]
             part = Plan(before={"state": "present", "rules": [text]}, after={"state": "absent"})
             part.add("nat", nat_rule.removal(None, "dnat %s" % found["identity"], backend.label, family, [found]))

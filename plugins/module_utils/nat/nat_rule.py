@@ -48,6 +48,14 @@ class Backend:
         self._call("add_texts", netns, rules)
         return rules
 
+    def texts(self, netns, rule, current, synced):
+        """``current`` (rules of ``rule`` read) as a diff shows them. nft is
+        not listed again for rules in sync with ``rule``: they print as it
+        renders. iptables-save gave every rule's text with the read."""
+        if synced and self.variant is None:
+            return self.render(rule)
+        return [found["text"] for found in self.add_texts(netns, current)]
+
     def exists(self, netns):
         return self._call("exists", netns)
 
@@ -132,9 +140,7 @@ def plan(ctx, spec):
     target = describe(rule)
     wanted = backend.natives(rule) if spec.state == "present" else []
     synced = spec.state == "present" and tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted)
-    # In sync, the rules print as the wanted ones do: nft is not asked for their text again.
-    result = Plan(before={"state": "present", "rules": backend.render(rule) if synced else
-                          [r["text"] for r in backend.add_texts(spec.netns, current)]} if current
+    result = Plan(before={"state": "present", "rules": backend.texts(spec.netns, rule, current, synced)} if current
                   else {"state": "absent"})
     result.extra = {"backend": backend.label, "backend_reason": reason}
     broken = ctx.remember(("nat problems", backend.label, spec.netns, rule.family, tuple(_chains(wanted))),

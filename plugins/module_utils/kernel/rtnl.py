@@ -74,7 +74,6 @@ IFF_UP, IFF_LOOPBACK = model.IFF_UP, model.IFF_LOOPBACK
 
 # Addresses parsed in this process: lo's come back from every namespace read,
 # and every container's default route names the same gateway.
-_IFACES = {}
 _PARSED = {}
 
 
@@ -91,11 +90,7 @@ def _iface(family, raw, prefixlen):
     kernel (IPv6 link-local, told by its first bytes without parsing it)."""
     if family == socket.AF_INET6 and raw[0] == 0xFE and raw[1] & 0xC0 == 0x80:
         return None
-    key = (family, raw, prefixlen)
-    iface = _IFACES.get(key)
-    if iface is None:
-        iface = _IFACES[key] = _PACKED[family]((raw, prefixlen))
-    return iface
+    return _parsed(_PACKED[family], (raw, prefixlen))
 
 
 # One receive buffer for every socket: each answer is copied out before the next recv.
@@ -261,11 +256,9 @@ class LeanSession(NetlinkSession):
         result = []
         for version in families:
             family = _FAMILY[version]
-            request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
-            if self._strict and (table is not None or unicast_only):
-                request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, RTN_UNICAST if unicast_only else 0, 0)
-                if table is not None:
-                    request += _attr(RTA_TABLE, _U32.pack(table))
+            request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, RTN_UNICAST if self._strict and unicast_only else 0, 0)
+            if self._strict and table is not None:
+                request += _attr(RTA_TABLE, _U32.pack(table))
             try:
                 payloads = self._dump(RTM_GETROUTE, request)
             except NetlinkError as exc:

@@ -117,15 +117,18 @@ def growth_rows(results):
     growth = results.get("growth")
     if not growth:
         return []
-    out = ["", "Growth: container_net's module (main(), a Python of its own) and the pyroute2 floor, side by side:", "",
+    out = ["", "Growth: container_net's module (main(), a Python of its own) and the pyroute2 floor, side by side; "
+           "the floor again with IPv6 off on its new links (item 9):", "",
            "| n | floor (s) | module cold (s) | module / floor | module no change (s) | per container, cold (ms) "
-           "| peak memory of the module run (MB) |",
-           "|---:|---:|---:|---:|---:|---:|---:|"]
+           "| peak memory of the module run (MB) | floor, IPv6 off (s) | floor's time in IPv6's start |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in sorted(growth):
         g = growth[n]
-        out.append("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f |" % (
+        off = g.get("floor_ipv6_off")
+        out.append("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %s | %s |" % (
             n, g["floor"], g["cold"], _growth_ratio(growth, n), g["nochange"], _per(g["cold"], n),
-            g["maxrss_kb"] / 1024.0))
+            g["maxrss_kb"] / 1024.0, "%.2f" % off if off else "-",
+            "%.0f%%" % (100.0 * (g["floor"] - off) / g["floor"]) if off else "-"))
     return out
 
 

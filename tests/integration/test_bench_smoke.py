@@ -35,14 +35,14 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     data = json.loads(results.read_text())
     assert set(data["inprocess"]["2"]) == {"floor", "cold", "check_cold", "nochange", "check_nochange",
                                            "module_check_cold", "module_nochange", "cold_unverified"}
-    assert set(data["playbook"]["2"]) == {"cold", "check_cold", "nochange"}
+    assert set(data["playbook"]["2"]) == {"cold", "check_cold", "nochange", "runs"}
     assert data["naive"]["n"] == 1 and set(data["loop"]) == {"veth_1", "true_1", "n"}
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5
     assert [row[0] for row in data["payloads"]] == list(bench.PAYLOADS) and all(row[2] > 0 for row in data["payloads"])
     assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
     assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "ping"}
     assert sorted(data["growth"]) == ["2", "3"]
-    assert set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb", "floor"}
+    assert set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb", "floor", "floor_ipv6_off"}
     assert "Growth:" in doc.read_text() and "above them, per container" in doc.read_text()
     assert "fleet" not in data and "Fleet over SSH" not in doc.read_text()
     assert "load average" in doc.read_text()

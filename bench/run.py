@@ -138,7 +138,8 @@ def engine_times(n):
     assert not again.changed and not unchanged["changed"]
     return {"check_cold": check, "cold": cold, "nochange": same, "check_nochange": check_same,
             "module_check_cold": module_check, "module_nochange": module_same,
-            "cold_unverified": cold - sum(readback)}
+            "cold_unverified": cold - sum(readback), "readback": sum(readback),
+            "readback_ratio": cold / (cold - sum(readback))}
 
 
 def floor_time(n, ipv6=True):
@@ -147,13 +148,18 @@ def floor_time(n, ipv6=True):
 
 
 def side_by_side(sizes, repeat):
-    """Engine and floor alternately, ``repeat`` times each size; medians."""
+    """Engine and floor alternately, ``repeat`` times each size, each after
+    the machine went idle (the kernel dismantles the previous sandbox's
+    namespaces in the background); medians of each figure (the read-back's
+    ratio is each cold run's own, then their median)."""
     engine_runs = {n: [] for n in sizes}
     floor_runs = {n: [] for n in sizes}
     for rep in range(repeat):
         for n in sizes:
             log("engine and floor, n=%d (%d/%d)" % (n, rep + 1, repeat))
+            settle()
             engine_runs[n].append(engine_times(n))
+            settle()
             floor_runs[n].append(floor_time(n))
     result = {}
     for n in sizes:
@@ -218,11 +224,14 @@ def _busy():
     return 1.0 - (idle2 - idle) / max(total2 - total, 1)
 
 
-def settle(limit=60.0, busy=0.15):
-    """Wait (at most ``limit`` s) until the machine is nearly idle: the kernel
+SETTLE = [60.0]  # --settle
+
+
+def settle(busy=0.15):
+    """Wait (at most --settle s) until the machine is nearly idle: the kernel
     dismantles the namespaces of a closed sandbox in the background, and a
     thousand of them keep it busy for seconds after the sandbox is gone."""
-    deadline = time.monotonic() + limit
+    deadline = time.monotonic() + SETTLE[0]
     while time.monotonic() < deadline and _busy() > busy:
         pass
 
@@ -597,6 +606,9 @@ def main(argv=None):
     parser.add_argument("--fleet-repeat", type=int, default=3,
                         help="runs of the no-change and ping playbooks per fleet, alternately (default 3; fastest)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the in-process runs (median)")
+    parser.add_argument("--settle", type=float, default=60.0,
+                        help="at most this many seconds to wait for an idle machine before each in-process and growth "
+                             "measurement (default 60; 0: no wait)")
     parser.add_argument("--growth", default="100,1000", type=parse_growth,
                         help="container counts of the growth runs (default 100,1000; at most 1000), or 'none'")
     parser.add_argument("--json", help="write the raw results here")
@@ -611,6 +623,7 @@ def main(argv=None):
     if args.fleet and not os.path.isfile(args.fleet_playbook):
         parser.error("--fleet-playbook %s: no such file" % args.fleet_playbook)
 
+    SETTLE[0] = args.settle
     started = time.time()
     load_start = os.getloadavg()
     engine_times(1)  # imports and first-use costs out of the way

@@ -616,6 +616,9 @@ def main(argv=None):
     parser.add_argument("--fleet-repeat", type=int, default=3,
                         help="runs of the no-change and ping playbooks per fleet, alternately (default 3; fastest)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the in-process runs (median)")
+    parser.add_argument("--shape-repeat", type=int, default=5,
+                        help="turns of the shapes' whole-playbook runs (median; default 5: a whole run moves by a fifth "
+                             "from run to run, more than the targets' margin)")
     parser.add_argument("--settle", type=float, default=60.0,
                         help="at most this many seconds to wait for an idle machine before each in-process and growth "
                              "measurement (default 60; 0: no wait)")
@@ -646,7 +649,7 @@ def main(argv=None):
         log("container_net playbook, n=%d" % n)
         results["playbook"][n] = playbook_times(n, args.repeat)
     log("shapes, n=%d" % max(sizes))
-    results["shapes"] = dict(shape_times(max(sizes), args.repeat), n=max(sizes))
+    results["shapes"] = dict(shape_times(max(sizes), args.shape_repeat), n=max(sizes))
     if args.growth:
         results["growth"] = growth_times(args.growth, args.repeat)
     log("naive playbook, n=%d" % args.naive)

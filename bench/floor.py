@@ -12,7 +12,7 @@ kernel's time goes to IPv6's own start on each new link: its link-local
 address, duplicate address detection, multicast joins and router
 solicitations, which the bridge floods to every other port.
 
-    python bench/floor.py N        (inside tests/sandbox.sh; prints seconds)
+    python bench/floor.py N [--no-ipv6]   (inside tests/sandbox.sh; prints seconds)
 """
 
 import ctypes

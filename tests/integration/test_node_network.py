@@ -230,6 +230,40 @@ def test_drift_is_named_by_check_mode_and_repaired(sandbox):
     assert sandbox.playbook(task()).changed == 0
 
 
+_LISTINGS = """
+import collections, json, sys
+from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+from ansible_collections.netplumb.linux.plugins.module_utils.nat import nft
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+listed, real = collections.Counter(), nft._texts
+def counted(netns, family):
+    listed[family] += 1
+    return real(netns, family)
+nft._texts = counted
+outcome = engine.run(node_network, json.loads(sys.argv[1]), check_mode=True)
+print(json.dumps({"listed": listed, "before": outcome.before["nat_rules"], "changed": outcome.changed}))
+"""
+
+
+def test_a_diff_lists_each_rules_family_once_however_many_rules_change(sandbox):
+    """Two port forwards moved to another container and one left unlisted:
+    the diff's "before" shows the rules as nft prints them, from one listing
+    of the family, not one per rule."""
+    uplink(sandbox)
+    forwards = [{"port": 80, "to": "198.51.100.11:8080"}, {"port": 443, "to": "198.51.100.11:8443"},
+                {"port": 8000, "to": "198.51.100.11:8000"}]
+    assert sandbox.playbook(task(dict(NODE, port_forwards=forwards))).rc == 0
+    moved = [dict(forward, to=forward["to"].replace(".11:", ".12:")) for forward in forwards[:2]]
+    proc = _engine(_LISTINGS, dict(NODE, port_forwards=moved, exclusive=["port_forwards"]))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout)
+    assert found["changed"] and found["listed"] == {"4": 1, "6": 1}, found
+    printed = "".join(subprocess.run(["nft", "list", "table", family, "netplumb"], capture_output=True, text=True,
+                                     check=True).stdout for family in ("ip", "ip6"))
+    shown = [rule for part in found["before"].values() for rule in part.get("rules", []) if "dnat" in rule]
+    assert len(shown) >= 3 and all(rule.split(": ", 1)[-1].strip() in printed for rule in shown), (shown, printed)
+
+
 def test_exclusive_containers_and_port_forwards_remove_what_is_not_listed(sandbox):
     uplink(sandbox)
     assert sandbox.playbook(task()).rc == 0

@@ -44,17 +44,20 @@ class Backend:
         return self._call("read", netns, families, texts)
 
     def add_texts(self, netns, rules):
-        """The rules' "text" for a diff, where read was told it need not."""
+        """Fill in the rules' "text" for a diff, where read was told it need not."""
         self._call("add_texts", netns, rules)
-        return rules
 
-    def texts(self, netns, rule, current, synced):
-        """``current`` (rules of ``rule`` read) as a diff shows them. nft is
-        not listed again for rules in sync with ``rule``: they print as it
-        renders. iptables-save gave every rule's text with the read."""
+    def texts(self, netns, rule, current, synced, read):
+        """``current`` (the rules of ``rule`` among ``read``, all rules read of
+        its family) as a diff shows them. nft is not listed again for rules in
+        sync with ``rule``: they print as it renders. Otherwise every text
+        ``read`` lacks is filled at once, one listing a family however many
+        of its rules a run changes. iptables-save gave every rule's text with
+        the read."""
         if synced and self.variant is None:
             return self.render(rule)
-        return [found["text"] for found in self.add_texts(netns, current)]
+        self.add_texts(netns, read)
+        return [found["text"] for found in current]
 
     def exists(self, netns):
         return self._call("exists", netns)
@@ -140,7 +143,7 @@ def plan(ctx, spec):
     target = describe(rule)
     wanted = backend.natives(rule) if spec.state == "present" else []
     synced = spec.state == "present" and tags == [rule.key] * len(wanted) and backend.in_sync(old, wanted)
-    result = Plan(before={"state": "present", "rules": backend.texts(spec.netns, rule, current, synced)} if current
+    result = Plan(before={"state": "present", "rules": backend.texts(spec.netns, rule, current, synced, owned)} if current
                   else {"state": "absent"})
     result.extra = {"backend": backend.label, "backend_reason": reason}
     broken = ctx.remember(("nat problems", backend.label, spec.netns, rule.family, tuple(_chains(wanted))),

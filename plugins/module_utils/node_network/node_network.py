@@ -246,7 +246,9 @@ def _others(ctx, parts, spec, wanted):
                              lambda: backend.read(None, (family,), texts=False))
         unlisted = [found for found in owned if found["identity"] not in wanted
                     and any(word in repr(found["native"]) for word in _DNAT)]
-        for found in backend.add_texts(None, unlisted):
+        if unlisted:
+            backend.add_texts(None, owned)  # the family's one listing, shared with the rules' own plans
+        for found in unlisted:
             text = found.get("text") or found["identity"]
             part = Plan(before={"state": "present", "rules": [text]}, after={"state": "absent"})
             part.add("nat", nat_rule.removal(None, "dnat %s" % found["identity"], backend.label, family, [found]))

@@ -52,6 +52,8 @@ options:
     description:
       - The containers. Every field is checked before anything changes; a bad one fails naming it with its
         index, for example C(containers[3].address).
+      - A Linux bridge holds at most 1023 ports; more containers than that, the bridge's other ports counted, fail
+        before anything changes.
     type: list
     elements: dict
     default: []

@@ -61,7 +61,8 @@ options:
     description:
       - The containers, as M(netplumb.linux.container_net) takes them. An address written without a prefix
         length gets the subnet's.
-      - A Linux bridge holds at most 1024 ports; more containers than that fail before anything changes.
+      - A Linux bridge holds at most 1023 ports; more containers than that, the bridge's other ports counted, fail
+        before anything changes.
     type: list
     elements: dict
     default: []

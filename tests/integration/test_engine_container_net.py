@@ -1,12 +1,14 @@
 """container_net through the engine, on the real kernel: many containers on one
 bridge in one call, check mode, idempotence, ownership, rollback."""
 
+import subprocess
+
 import pytest
 
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
-from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import host_end
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import MAX_PORTS, host_end
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from netplumb_testlib import converge_checked
 
@@ -70,6 +72,7 @@ def test_bad_input_names_index_and_field_and_changes_nothing(sandbox):
         ([*good, ct(3, routes=[{"dst": "203.0.113.1/24", "gateway": "198.51.100.1"}])],
          "containers[3].routes[0].dst"),
         ([*good, ct(3, routes=[{"dst": "203.0.113.0/24"}])], "containers[3].routes[0].gateway"),
+        ([*good, ct(3, routes=[{"dst": "203.0.113.0/24", "gateway": "192.0.2.1"}])], "containers[3].routes[0].gateway"),
         ([*good, ct(3, colour="red")], "containers[3].colour"),
     ]
     for containers, field in cases:
@@ -87,14 +90,32 @@ def test_bad_input_names_index_and_field_and_changes_nothing(sandbox):
     assert sandbox.snapshot() == before
 
 
+def test_a_route_through_a_gateway_off_the_containers_subnets_fails_in_check_mode_too(sandbox):
+    """The kernel refuses such a route (Network is unreachable) half way
+    through a real run; check mode used to predict it as a change."""
+    bridge(sandbox)
+    before = sandbox.snapshot()
+    off = params([ct(1, routes=[{"dst": "203.0.113.0/24", "gateway": "192.0.2.1"}])])
+    for check_mode in (True, False):
+        with pytest.raises(ParamError) as caught:
+            engine.run(container_net, off, check_mode=check_mode)
+        assert caught.value.field == "containers[0].routes[0].gateway"
+    assert sandbox.snapshot() == before
+    # IPv6 link-local gateways are on the interface's own link, with or without address6.
+    local = params([ct(1, routes=[{"dst": "2001:db8:5::/64", "gateway": "fe80::1"}])])
+    converge_checked(sandbox, container_net, local)
+    assert [r.get("gateway") for r in sandbox.ipj("-6", "route", "show", "2001:db8:5::/64", netns="c1")] == ["fe80::1"]
+
+
 def test_kernel_refusal_in_the_middle_rolls_everything_back(sandbox):
     bridge(sandbox)
     converge_checked(sandbox, container_net, params([ct(1)]))
     before = sandbox.settled_snapshot()
-    # c3's extra route has a gateway the kernel cannot reach: refused after
-    # c2 was made whole and c3 up to its routes (new containers come before
-    # changes to existing ones, such as c1's MTU, in the phase order).
-    want = params([ct(1, mtu=1400), ct(2), ct(3, routes=[{"dst": "203.0.113.0/24", "gateway": "192.0.2.77"}])])
+    # c3's extra route goes through its subnet's broadcast address, which is
+    # no gateway: the kernel refuses it after c2 was made whole and c3 up to
+    # its routes (new containers come before changes to existing ones, such
+    # as c1's MTU, in the phase order).
+    want = params([ct(1, mtu=1400), ct(2), ct(3, routes=[{"dst": "203.0.113.0/24", "gateway": "198.51.100.255"}])])
     with pytest.raises(ApplyError) as caught:
         engine.run(container_net, want)
     assert caught.value.failed.action == "container_add" and caught.value.failed.target == "c3"
@@ -120,6 +141,37 @@ def test_names_taken_by_foreign_links_stop_before_any_change(sandbox):
         engine.run(container_net, params([ct(1), ct(2)]))
     assert caught.value.field == "containers[1].name"
     assert sandbox.snapshot() == before
+
+
+def _foreign_ports(count):
+    """``count`` foreign veths on the bridge, in one ip -batch."""
+    lines = []
+    for index in range(count):
+        lines += ["link add p%d type veth peer name p%dx" % (index, index), "link set p%d master %s" % (index, BRIDGE)]
+    subprocess.run(["ip", "-batch", "-"], input="\n".join(lines) + "\n", text=True, check=True, timeout=120)
+
+
+def test_a_bridge_holds_1023_ports_and_its_other_ports_count(sandbox):
+    bridge(sandbox)
+    engine.run(container_net, params([ct(1), ct(2)]))
+    _foreign_ports(MAX_PORTS - 2)
+    before = sandbox.settled_snapshot()
+    for check_mode in (True, False):
+        with pytest.raises(ParamError) as caught:
+            engine.run(container_net, params([ct(1), ct(2), ct(3)]), check_mode=check_mode)
+        assert caught.value.field == "containers"
+        assert "'3 containers' and the 1021 other ports of bridge br-ct are more than the 1023 ports" in str(caught.value)
+        assert sandbox.snapshot() == before
+    # Exclusive: its own containers that go do not count.
+    assert engine.run(container_net, params([ct(3)], exclusive=True)).changed
+    assert sandbox.netns_list() == ["c3"]
+    assert engine.run(container_net, params([ct(1), ct(3)])).changed
+    assert sandbox.netns_list() == ["c1", "c3"]
+    # The limit is the kernel's: the bridge now has 1023 ports, and it refuses one more.
+    sandbox.ip("link", "add", "p-last", "type", "veth", "peer", "name", "p-lastx")
+    refused = subprocess.run(["ip", "link", "set", "p-last", "master", BRIDGE], capture_output=True, text=True,
+                             timeout=30)
+    assert refused.returncode != 0 and "Exchange full" in refused.stderr
 
 
 def test_exclusive_removes_only_its_own_containers_on_that_bridge(sandbox):

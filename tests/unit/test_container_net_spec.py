@@ -51,6 +51,10 @@ def test_parse_defaults_and_per_container_values():
     ({"name": "c9", "address": "198.51.100.9/24", "routes": "x"}, "containers[2].routes"),
     ({"name": "c9", "address": "198.51.100.9/24", "routes": [{"dst": "default", "gateway": "198.51.100.1"}]},
      "containers[2].routes[0].dst"),
+    ({"name": "c9", "address": "198.51.100.9/24", "routes": [{"dst": "0.0.0.0/0", "gateway": "198.51.100.2"}]},
+     "containers[2].routes[0].dst"),
+    ({"name": "c9", "address": "198.51.100.9/24", "address6": "2001:db8::9/64", "gateway6": "2001:db8::1",
+      "routes": [{"dst": "::/0", "gateway": "2001:db8::2"}]}, "containers[2].routes[0].dst"),
     ({"name": "c9", "address": "198.51.100.9/24", "routes": [{"dst": "2001:db8::/64", "gateway": "198.51.100.1"}]},
      "containers[2].routes[0].gateway"),
     ({"name": "c9", "address": "198.51.100.9/24", "routes": [{"dst": "192.0.2.0/24", "gateway": "198.51.100.1",
@@ -65,13 +69,14 @@ def test_bad_fields_are_named_with_their_index(bad, field):
 
 
 def test_more_containers_than_a_bridge_has_ports_are_refused_and_absent_takes_any_number():
-    many = [{"name": "c%d" % i, "address": "198.18.%d.%d/16" % (i // 250, i % 250 + 1)} for i in range(1025)]
+    many = [{"name": "c%d" % i, "address": "198.18.%d.%d/16" % (i // 250, i % 250 + 1)} for i in range(1024)]
     with pytest.raises(ParamError) as caught:
         parse({"bridge": "br0", "containers": many})
-    assert caught.value.field == "containers" and "1024 ports a Linux bridge holds" in str(caught.value)
-    assert len(parse({"bridge": "br0", "containers": many[:1024]}).containers) == 1024
+    assert caught.value.field == "containers" and "1024 containers" in str(caught.value)
+    assert "1023 ports a Linux bridge holds" in str(caught.value)
+    assert len(parse({"bridge": "br0", "containers": many[:1023]}).containers) == 1023
     assert len(parse({"bridge": "br0", "containers": [{"name": c["name"]} for c in many],
-                      "state": "absent"}).containers) == 1025
+                      "state": "absent"}).containers) == 1024
 
 
 def test_absent_needs_only_names():
@@ -98,3 +103,34 @@ def test_lean_socket_decodes_a_link_message():
 
 def test_attributes_are_padded_to_four_bytes():
     assert len(_attr(1, b"abc")) == 8 and len(_attr(1, b"abcd")) == 8 and len(_attr(1, b"")) == 4
+
+
+def test_a_route_gateway_must_be_on_one_of_the_containers_subnets_or_ipv6_link_local():
+    def routes(*gateways, **container):
+        item = dict({"name": "c1", "address": "198.51.100.11/24"}, **container)
+        item["routes"] = [{"dst": "203.0.113.0/24" if "." in gw else "2001:db8:5::/64", "gateway": gw}
+                          for gw in gateways]
+        return parse({"bridge": "br0", "containers": [item]}).containers[0].routes
+
+    assert [str(r.gateway) for r in routes("198.51.100.254", "fe80::1")] == ["198.51.100.254", "fe80::1"]
+    assert [str(r.gateway) for r in routes("2001:db8::1", address6="2001:db8::11/64")] == ["2001:db8::1"]
+    for gateway, container, found in (("192.0.2.1", {}, "(198.51.100.0/24)"),
+                                      ("2001:db8::1", {}, "(it has no IPv6 address)"),
+                                      ("2001:db8:9::1", {"address6": "2001:db8::11/64"}, "(2001:db8::/64)")):
+        with pytest.raises(ParamError) as caught:
+            routes(gateway, **container)
+        assert caught.value.field == "containers[0].routes[0].gateway"
+        assert "is on none of the container's subnets %s: the kernel refuses a route through it" % found \
+            in str(caught.value)
+
+
+def test_another_default_route_needs_another_metric():
+    item = {"name": "c1", "address": "198.51.100.11/24", "gateway": "198.51.100.1",
+            "routes": [{"dst": "0.0.0.0/0", "gateway": "198.51.100.2"}]}
+    with pytest.raises(ParamError) as caught:
+        parse({"bridge": "br0", "containers": [item]})
+    assert str(caught.value) == ("containers[0].routes[0].dst: '0.0.0.0/0' with metric 0 is the default route, "
+                                 "which gateway makes")
+    item["routes"][0]["metric"] = 100
+    assert [(str(r.dst), r.metric) for r in parse({"bridge": "br0", "containers": [item]}).containers[0].routes] == [
+        ("0.0.0.0/0", 100)]

@@ -146,16 +146,16 @@ class _Counting(dict):
         return dict.__getitem__(self, name)
 
 
-def test_more_than_1024_containers_fail_with_param_error(node, tmp_path):
-    many = _many(1025)
-    with pytest.raises(ParamError, match="1025 containers.*more than the 1024 ports a Linux bridge holds"):
+def test_more_than_1023_containers_fail_with_param_error(node, tmp_path):
+    many = _many(1024)
+    with pytest.raises(ParamError, match="1024 containers.*more than the 1023 ports a Linux bridge holds"):
         plan(node, tmp_path, cidr="198.51.96.0/20", containers=many)
-    plan(node, tmp_path, cidr="198.51.96.0/20", containers=many[:1024])  # the limit itself is fine
+    plan(node, tmp_path, cidr="198.51.96.0/20", containers=many[:1023])  # the limit itself is fine
 
 
-def test_more_than_1024_containers_fail_before_any_read(node, tmp_path):
+def test_more_than_1023_containers_fail_before_any_read(node, tmp_path):
     node.namespaces = _Counting(node.namespaces)
-    many = _many(1025)
-    with pytest.raises(ParamError, match="more than the 1024 ports"):
+    many = _many(1024)
+    with pytest.raises(ParamError, match="more than the 1023 ports"):
         plan(node, tmp_path, cidr="198.51.96.0/20", containers=many)
     assert node.namespaces.opened == 0

@@ -25,7 +25,8 @@ from ansible_collections.netplumb.linux.plugins.module_utils.container_net impor
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.operations import (
     CONTAINER_ADD, CONTAINER_DEL, LINK_ALIAS)
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import operations as container_ops
-from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import default_routes, mark, owner
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import (
+    MAX_PORTS, default_routes, mark, owner)
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan, noop
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
@@ -105,15 +106,32 @@ def plan_each(ctx, spec):
         for container in spec.containers:
             _plan_absent(result, kernel, spec, host, container.name, container.host)
         return result
-    for container in spec.containers:
-        _plan_container(result, kernel, spec, host, container)
+    removed = set()
     if spec.exclusive:
         listed = {container.name for container in spec.containers}
         for name, link in sorted(host.links.items()):
             ours = owner(link.alias)
             if link.kind == "veth" and ours and ours[0] == spec.bridge and ours[1] not in listed:
-                _plan_absent(result, kernel, spec, host, ours[1], name)
+                removed.add(name)
+    _check_ports(host, spec, removed)
+    for container in spec.containers:
+        _plan_container(result, kernel, spec, host, container)
+    for name in sorted(removed):
+        _plan_absent(result, kernel, spec, host, owner(host.get(name).alias)[1], name)
     return result
+
+
+def _check_ports(host, spec, removed):
+    """The bridge's ports after the run, its other ports counted (the
+    kernel refuses the port over MAX_PORTS half way through a run): more
+    fail before any read of the containers."""
+    listed = {container.host for container in spec.containers}
+    others = sum(1 for name, link in host.links.items()
+                 if link.master == spec.bridge and name not in listed and name not in removed)
+    if others + len(listed) > MAX_PORTS:
+        raise ParamError("containers", "%d containers" % len(listed), "and the %d other ports of bridge %s are more "
+                         "than the %d ports a Linux bridge holds: spread them over several bridges"
+                         % (others, spec.bridge, MAX_PORTS))
 
 
 def _check_bridge(ctx, host, bridge):

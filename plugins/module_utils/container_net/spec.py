@@ -34,8 +34,9 @@ _HASHED_PREFIX = "vh-"
 HOST_END_PATTERNS = (_HOST_PREFIX + "*", _HASHED_PREFIX + "*")
 _KEYS = ("name", "address", "gateway", "address6", "gateway6", "mtu", "routes")
 _ROUTE_KEYS = ("dst", "gateway", "metric")
-# The ports one Linux bridge holds (the kernel's BR_MAX_PORTS).
-MAX_PORTS = 1024
+# The ports one Linux bridge holds: the kernel numbers them below its
+# BR_MAX_PORTS (1024) and keeps port 0 for itself, so it refuses the 1,024th.
+MAX_PORTS = 1023
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _container(index, item, default_gws, state):
     elif item.get("gateway6") not in (None, ""):
         raise ParamError(prefix + ".gateway6", item["gateway6"], "needs address6")
     mtu = validate.mtu(prefix + ".mtu", item.get("mtu"))
-    routes = _routes(prefix + ".routes", item.get("routes"), address)
+    routes = _routes(prefix + ".routes", item.get("routes"), (address, address6), (gateway, gateway6))
     return Container(index, name, host_end(name), address, gateway, mtu, routes, address6, gateway6)
 
 
@@ -178,11 +179,17 @@ def _gateway(prefix, item, suffix, address, default):
     return gateway
 
 
-def _routes(field, raw, address):
+def _routes(field, raw, addresses, gateways):
+    """The container's extra routes; each gateway on one of its subnets
+    (``addresses``), or IPv6 link-local: the kernel refuses any other
+    (Network is unreachable), and nothing else puts an address in the
+    container. None is the default route of a family with a gateway (same
+    metric): the kernel refuses it twice."""
     if raw is None:
         return ()
     if not isinstance(raw, (list, tuple)):
         raise ParamError(field, raw, "must be a list of routes (dst, gateway)")
+    defaults = {(route.dst, route.metric) for route in _defaults(gateways)}
     result, seen = [], set()
     for index, item in enumerate(raw):
         where = "%s[%d]" % (field, index)
@@ -201,7 +208,15 @@ def _routes(field, raw, address):
         gateway = validate.ip(where + ".gateway", item["gateway"])
         if gateway.version != dst.version:
             raise ParamError(where + ".gateway", item["gateway"], "is not of the same family as dst %s" % dst)
+        subnets = [a.network for a in addresses if a is not None and a.version == gateway.version]
+        if not (gateway.version == 6 and gateway.is_link_local) and not any(gateway in net for net in subnets):
+            raise ParamError(where + ".gateway", item["gateway"], "is on none of the container's subnets (%s): the "
+                             "kernel refuses a route through it" % (", ".join(str(net) for net in subnets)
+                                                                     or "it has no IPv%d address" % gateway.version))
         metric = kernel_metric(dst.version, validate.integer(where + ".metric", item.get("metric"), 0, 2 ** 32 - 1))
+        if (dst, metric) in defaults:
+            raise ParamError(where + ".dst", str(dst), "with metric %d is the default route, which gateway%s makes"
+                             % (metric, "6" if dst.version == 6 else ""))
         if (dst, metric) in seen:
             raise ParamError(where + ".dst", str(dst), "is listed twice with metric %d" % metric)
         seen.add((dst, metric))
@@ -210,5 +225,9 @@ def _routes(field, raw, address):
 
 
 def default_routes(container):
+    return _defaults((container.gateway, container.gateway6))
+
+
+def _defaults(gateways):
     return [ExtraRoute(default_network(gateway.version), gateway, kernel_metric(gateway.version, 0))
-            for gateway in (container.gateway, container.gateway6) if gateway is not None]
+            for gateway in gateways if gateway is not None]

@@ -82,7 +82,7 @@ options:
         type: int
       routes:
         description: Extra routes in the container, each C(dst) (a network), C(gateway) and optional C(metric).
-          Routes not listed are left alone.
+          Routes not listed are left alone. The gateway is on one of the container's subnets, or IPv6 link-local.
         type: list
         elements: dict
   exclusive:

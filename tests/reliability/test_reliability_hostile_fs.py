@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import stat
+import types
 
 import pytest
 
@@ -26,7 +27,7 @@ from netplumb_testlib import descriptions
 from reliability_lib import record, run_module, stray_files
 import scenario
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_config, cni_install, files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_check, cni_config, cni_install, files
 from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint, engine, lock
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError, NetplumbError
 
@@ -281,6 +282,73 @@ def test_conf_dir_swapped_for_a_symlink_before_the_write_is_refused(sandbox, mon
     with pytest.raises(NetplumbError, match="is a symlink to"):  # the next run refuses it at plan time
         engine.run(cni_config, CONFIG, check_mode=True)
     done("conf_dir swapped for a symlink before the write", before, VICTIMS, temps())
+
+
+# -- removing: state absent, the ready file ------------------------------------------------------
+
+
+@pytest.mark.parametrize("link", ["symlink", "hard link"])
+def test_a_link_at_a_config_target_removed_by_absent_leaves_the_victim(sandbox, link):
+    victim = victim_file("/etc/cni/victim.conf", content=config_content())
+    before = look(victim)
+    contract("cni_config", CONFIG)
+    os.unlink(CONFIG_PATH)
+    if link == "symlink":
+        plant_symlink(CONFIG_PATH, victim)
+    else:
+        os.link(victim, CONFIG_PATH)
+    gone = run_module("cni_config", dict(CONFIG, state="absent"))
+    assert gone.rc == 0 and not os.path.lexists(CONFIG_PATH), gone
+    done("%s at a config target, state absent" % link, before, victim, temps())
+
+
+def test_a_link_at_a_plugin_binary_removed_by_absent_leaves_the_victim(sandbox):
+    victim = victim_file(VICTIMS + "/bridge", content=_bytes("/usr/lib/cni/bridge"), mode=0o755, owner=0)
+    before = look(victim)
+    contract("cni_install", INSTALL)
+    os.unlink(BIN + "/bridge")
+    plant_symlink(BIN + "/bridge", victim)
+    gone = run_module("cni_install", dict(INSTALL, state="absent"))
+    assert gone.rc == 0 and not os.path.lexists(BIN + "/bridge"), gone
+    done("symlink at a plugin binary, state absent", before, victim, temps())
+
+
+def test_conf_dir_swapped_for_a_symlink_before_a_delete_is_refused(sandbox, monkeypatch):
+    """The victims' directory holds a file of the config's own name: a
+    delete through the planted link would remove it."""
+    victim_file(VICTIMS + "/10-pods.conflist", content=config_content())
+    before = look(VICTIMS)
+    contract("cni_config", CONFIG)
+
+    def swap():
+        os.rename(CONF, CONF + ".moved")
+        plant_symlink(CONF, VICTIMS)
+    seen = _swap_before(monkeypatch, "delete %s" % CONFIG_PATH, swap)
+    with pytest.raises(ApplyError) as error:
+        engine.run(cni_config, dict(CONFIG, state="absent"))
+    assert seen and "%s is a symlink to %s" % (CONF, VICTIMS) in str(error.value), error.value
+    done("conf_dir swapped for a symlink before a delete", before, VICTIMS, temps())
+
+
+@pytest.mark.parametrize("trap", ["symlink at the ready file", "symlink at its old temp name"])
+def test_cni_checks_ready_file_is_its_own_file_whatever_is_planted(sandbox, trap):
+    """cni_check writes the pod's address to ready_file while the pod is up,
+    and removes it after."""
+    victim = victim_file(VICTIMS + "/victim")
+    before = look(victim)
+    ready = "/run/netplumb-cri/ready.json"
+    os.makedirs(os.path.dirname(ready))
+    plant_symlink(ready if trap == "symlink at the ready file" else ready + ".tmp", victim)
+    spec = types.SimpleNamespace(ready_file=ready, serve=0)
+    pod = types.SimpleNamespace(ip="198.51.100.7", ips=["198.51.100.7"], netns="/run/netns/p", id="abc")
+    cni_check._while_up(spec, pod, [])
+    assert_own(ready, 0o644, b'{"pod_ip": "198.51.100.7", "pod_ips": ["198.51.100.7"], "netns": "/run/netns/p", '
+                             b'"sandbox_id": "abc"}')
+    files.remove(ready)
+    assert not os.path.lexists(ready)
+    left = [name for name in os.listdir(os.path.dirname(ready)) if name != "ready.json.tmp"]
+    assert left == []
+    done(trap, before, victim, temps())
 
 
 # -- symlinked directories ---------------------------------------------------------------------

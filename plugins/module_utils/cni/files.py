@@ -378,7 +378,12 @@ def _open_own(name, dir_fd):
 
 
 def _delete(_ctx, op):
-    directory, base = os.path.split(op.target)
+    remove(op.target)
+
+
+def remove(path):
+    """Unlink ``path`` (gone already is fine) in its directory, opened without following links."""
+    directory, base = os.path.split(path)
     try:
         dir_fd = open_dir(directory)
     except FileNotFoundError:

@@ -14,7 +14,7 @@ COLLECTIONS := $(CURDIR)/.build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netplumb/linux
 APT_PACKAGES := iproute2 iputils-ping util-linux procps git python3 python3-venv python3-pip \
   nftables iptables containerd runc busybox-static containernetworking-plugins shellcheck \
-  openssh-client chromium
+  openssh-client chromium dbus-daemon
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -66,11 +66,13 @@ demo-clean: deps
 demo-recipe: deps
 	tests/sandbox.sh demo/recipe.sh
 
-# Debian's NetworkManager and the one library it lacks here, as .debs: a test
-# unpacks them over a private /usr to read our conf.d file with NetworkManager's
-# own reader (tests/integration/test_network_managers.py). Installs nothing.
+# Debian's NetworkManager and the libraries it and nmcli lack here, as .debs:
+# a test unpacks them over a private /usr to read our conf.d file with
+# NetworkManager's own reader, and runs the daemon (with dbus-daemon) in a PID
+# namespace of its own (tests/reliability/test_reliability_managers.py).
+# Installs nothing.
 TEST_DEBS := .build/debs
-TEST_DEB_PACKAGES := network-manager libndp0
+TEST_DEB_PACKAGES := network-manager libndp0 libnm0
 $(STAMPS)/test-debs: Makefile
 	@mkdir -p $(TEST_DEBS) $(STAMPS)
 	cd $(TEST_DEBS) && { apt-get download -qq $(TEST_DEB_PACKAGES) 2>/dev/null || \

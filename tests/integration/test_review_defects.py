@@ -10,8 +10,8 @@ from ansible_collections.netplumb.linux.plugins.module_utils.container_net impor
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.core.apply import apply
 from ansible_collections.netplumb.linux.plugins.module_utils.core.context import Context
-from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetlinkError, ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import session
+from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import KernelError, NetlinkError, ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces, session
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
 from ansible_collections.netplumb.linux.plugins.module_utils.link import veth
 
@@ -49,6 +49,39 @@ def test_a_kernel_refusal_of_a_read_is_the_sessions_own_error(sandbox, implement
     finally:
         sess.close()
     assert isinstance(info.value, OSError) and info.value.code == errno.EINVAL
+
+
+@pytest.mark.parametrize("implementation", ["lean", "pyroute2"])
+def test_kernels_reads_turn_a_refusal_into_a_message_naming_the_namespace(sandbox, monkeypatch, implementation):
+    """Kernel.nsid_of and Kernel.routes, the readers bridge, route and
+    net_facts go through: the kernel's refusal is a KernelError naming what
+    was read and where (the module glue turns it into its message), never
+    pyroute2's own exception. nsid_of: a file under /run/netns that is no
+    namespace, taken for one; routes: the refusal pyroute2 raises, as the
+    kernel answered it (no read of routes is refused on demand)."""
+    sandbox.ip("netns", "add", "red")
+    with open("/run/netns/nons", "w"):
+        pass
+    monkeypatch.setattr(namespaces, "exists", lambda name: True)
+    ctx = Context()
+    with Kernel(ctx, implementation) as kernel:
+        with pytest.raises(KernelError) as info:
+            kernel.nsid_of(None, "nons")
+        assert str(info.value) == "reading the id of netns nons in netns (host): Invalid argument"
+        assert info.value.errno == errno.EINVAL
+        if implementation == "pyroute2":
+            import pyroute2
+
+            def refused(**_kwargs):
+                raise pyroute2.NetlinkError(errno.EPERM)
+            kernel.session("red")._ipr.get_routes = refused
+        else:
+            def refused(*_args):
+                raise NetlinkError(errno.EPERM)
+            kernel.session("red")._dump = refused
+        with pytest.raises(KernelError) as info:
+            kernel.routes("red")
+        assert str(info.value) == "reading routes of netns red: Operation not permitted"
 
 
 def test_a_veth_whose_peer_only_shares_the_index_is_not_the_containers(sandbox):

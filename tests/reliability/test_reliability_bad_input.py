@@ -8,6 +8,7 @@ process of its own (forked from the test, so the imports are paid once)."""
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -66,6 +67,8 @@ def judge(case, args, run, before, after):
     value = _value_text(case, args)
     if value is not None and value not in msg and repr(value)[1:-1] not in msg and not core_hides_the_value(msg):
         wrong.append("message does not name the value %r" % value)
+    if re.search(r"\bNone\b", msg) and value != "None":
+        wrong.append("message prints Python's None")
     if "Traceback" in run.stdout + run.stderr or not run.result:
         wrong.append("traceback or no JSON result")
     if after != before:

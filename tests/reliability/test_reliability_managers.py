@@ -1,11 +1,14 @@
 """The node's other network managers told to leave the collection's devices
 alone (node_network for the bridge_network role, cni_config for the cni
 role): NetworkManager's conf.d file read back by NetworkManager's own config
-reader, on a node where its package is unpacked; systemd-networkd's
-.network file where it is enabled; no file on a node with neither."""
+reader, on a node where its package is unpacked, and by the running daemon,
+reloaded, which then leaves the devices alone; systemd-networkd's .network
+file where it is enabled; no file on a node with neither."""
 
 import glob
+import json
 import os
+import subprocess
 
 import pytest
 
@@ -13,7 +16,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_conf
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
 from cni_fixtures import CHAIN, cni_dirs, conflist, copy_plugins  # noqa: F401 pylint: disable=unused-import
-from netplumb_testlib import ROOT, sh
+from netplumb_testlib import COLLECTIONS, PYTHON, ROOT, sh
 from reliability_lib import record
 from topologies import wan_uplink
 
@@ -48,9 +51,9 @@ def networkmanager(own_etc, tmp_path):
     """NetworkManager's package unpacked where it puts its files, over /usr
     and /etc views private to this test, as on a node where it is
     installed. Its daemon does not run."""
-    debs = sorted(glob.glob(os.path.join(DEBS, "network-manager_*.deb"))
-                  + glob.glob(os.path.join(DEBS, "libndp0_*.deb")))
-    assert len(debs) == 2, "make test fetches NetworkManager's .debs into %s" % DEBS
+    debs = sorted(glob.glob(os.path.join(DEBS, "network-manager_*.deb")) + glob.glob(os.path.join(DEBS, "libndp0_*.deb"))
+                  + glob.glob(os.path.join(DEBS, "libnm0_*.deb")))
+    assert len(debs) == 3, "make test fetches NetworkManager's .debs into %s" % DEBS
     staging = tmp_path / "unpacked"
     for deb in debs:
         sh("dpkg-deb", "-x", deb, str(staging))
@@ -109,6 +112,33 @@ def test_networkmanager_leaves_the_bridge_and_host_ends_alone(networkmanager):
     assert unmanaged_devices() == ["interface-name:docker0"]
     record("managers", "NetworkManager, node_network", file=NM_FILE, devices="v-net-0 veth-* vh-*",
            read_back_by="NetworkManager --print-config", admin_list_kept=1, removed_on_absent=1)
+
+
+def test_a_running_networkmanager_reloads_and_leaves_the_devices_alone(networkmanager):
+    """The real daemon, with a system D-Bus, in a PID namespace of their own
+    (networkmanager_running.py): each run that writes or removes the file
+    reloads it (nmcli general reload conf), a run with nothing to change does
+    not, and the daemon leaves the bridge and the host end alone while it
+    manages a veth that is not the collection's."""
+    wan_uplink(networkmanager)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "networkmanager_running.py")
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", PYTHON, script, json.dumps(NODE)],
+                          capture_output=True, text=True, timeout=240, check=False,
+                          env=dict(os.environ, PYTHONPATH=COLLECTIONS))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout)
+    reload = "reload NetworkManager's configuration"
+    assert found["real"] == found["check"] and found["absent"] == found["absent_check"], found
+    written = [d for d in found["real"] if d.startswith("write %s (" % NM_FILE)]
+    assert written and found["real"].index(reload) > found["real"].index(written[0]), found["real"]
+    assert "delete %s" % NM_FILE in found["absent"] and reload in found["absent"], found["absent"]
+    assert found["again_changed"] is False
+    assert found["reloads"] == [1, 1, 2], found["reloads"]
+    assert found["states"] == {"v-net-0": "unmanaged", "veth-c1": "unmanaged", "ctl0": found["states"]["ctl0"]}
+    assert found["states"]["ctl0"] not in (None, "unmanaged"), found["states"]
+    record("managers", "NetworkManager running, node_network", file=NM_FILE, devices="v-net-0 veth-c1",
+           read_back_by="the running daemon (nmcli device): unmanaged; a foreign veth: %s" % found["states"]["ctl0"],
+           reloads=2, removed_on_absent=1)
 
 
 def test_networkmanager_for_the_cni_config(networkmanager, cni_dirs):

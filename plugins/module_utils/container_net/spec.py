@@ -210,9 +210,9 @@ def _routes(field, raw, addresses, gateways):
             raise ParamError(where + ".gateway", item["gateway"], "is not of the same family as dst %s" % dst)
         subnets = [a.network for a in addresses if a is not None and a.version == gateway.version]
         if not (gateway.version == 6 and gateway.is_link_local) and not any(gateway in net for net in subnets):
+            known = ", ".join(str(net) for net in subnets) or "it has no IPv%d address" % gateway.version
             raise ParamError(where + ".gateway", item["gateway"], "is on none of the container's subnets (%s): the "
-                             "kernel refuses a route through it" % (", ".join(str(net) for net in subnets)
-                                                                     or "it has no IPv%d address" % gateway.version))
+                             "kernel refuses a route through it" % known)
         metric = kernel_metric(dst.version, validate.integer(where + ".metric", item.get("metric"), 0, 2 ** 32 - 1))
         if (dst, metric) in defaults:
             raise ParamError(where + ".dst", str(dst), "with metric %d is the default route, which gateway%s makes"

@@ -70,8 +70,9 @@ def test_bad_input_fails_naming_index_and_field(sandbox):
 def test_refused_step_is_rolled_back(sandbox):
     bridge(sandbox)
     before = sandbox.settled_snapshot()
+    # The gateway is the subnet's broadcast address: the kernel refuses the route.
     containers = CONTAINERS + [{"name": "c3", "address": "198.51.100.13/24",
-                                "routes": [{"dst": "192.0.2.0/24", "gateway": "203.0.113.9"}]}]
+                                "routes": [{"dst": "192.0.2.0/24", "gateway": "198.51.100.255"}]}]
     run = sandbox.playbook(task(containers))
     assert run.rc != 0, run
     result = run.failed[0]

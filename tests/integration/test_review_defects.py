@@ -13,7 +13,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core.context import
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import KernelError, NetlinkError, ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces, session
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
-from ansible_collections.netplumb.linux.plugins.module_utils.link import veth
+from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge, veth
 
 BRIDGE = "br-ct"
 
@@ -124,3 +124,25 @@ def test_a_plugin_removed_while_bin_dir_is_read_is_described_as_absent(tmp_path)
     assert cni_install._describe(str(tmp_path), "bridge")["mode"] == "0755"
     binary.unlink()  # another agent, between the listing and the read
     assert cni_install._describe(str(tmp_path), "bridge") == {"state": "absent"}
+
+
+@pytest.mark.parametrize("resource, params", [
+    (veth, {"name": "a0", "peer": "b0", "mtu": 1200, "addresses": ["2001:db8::1/64"]}),
+    (bridge, {"name": "br0", "mtu": 1200, "addresses": ["192.0.2.1/24", "2001:db8::1/64"]}),
+    (container_net, {"bridge": BRIDGE, "containers": [{"name": "c1", "address": "198.51.100.11/24",
+                                                        "address6": "2001:db8::11/64", "mtu": 1200}]}),
+])
+def test_an_ipv6_address_on_a_link_below_1280_fails_before_any_change(sandbox, resource, params):
+    """The kernel refuses an IPv6 address on a link whose MTU is below IPv6's
+    minimum (1280), so the real run failed half way and was rolled back while
+    check mode predicted it; now both fail first, naming the MTU."""
+    _bridge(sandbox)
+    sandbox.ip("link", "add", "x0", "mtu", "1200", "type", "veth", "peer", "name", "x1")
+    refused = sandbox.ip("addr", "add", "2001:db8::99/64", "dev", "x0", check=False)
+    assert refused == "" and not sandbox.addresses("x0")  # the kernel's own refusal, as ip meets it
+    before = sandbox.snapshot()
+    for check_mode in (True, False):
+        with pytest.raises(ParamError) as info:
+            engine.run(resource, params, check_mode=check_mode)
+        assert info.value.field.endswith("mtu") and "below 1280, IPv6's minimum" in str(info.value)
+    assert sandbox.snapshot() == before

@@ -185,3 +185,45 @@ def test_a_read_back_that_cannot_read_rolls_back(sandbox, monkeypatch):
     assert sandbox.settled_snapshot() == before
     record("verify", "bridge: a veth in the bridge's place between apply and read-back",
            caught="reading the node back failed", rolled_back=len(info.value.rolled_back), node_unchanged=1)
+
+
+def _rewrite_keeping_the_tag(backend):
+    """Another agent rewrites the run's masquerade rule with a narrower source,
+    its comment (the collection's tag) kept."""
+    if backend == "nftables":
+        listed = json.loads(subprocess.run(["nft", "-j", "-a", "list", "chain", "ip", "netplumb", "postrouting"],
+                                           capture_output=True, text=True, check=True, timeout=10).stdout)
+        (rule,) = [item["rule"] for item in listed["nftables"] if "rule" in item]
+        subprocess.run(["nft", "replace", "rule", "ip", "netplumb", "postrouting", "handle", str(rule["handle"]),
+                        'oifname "up0" ip saddr 198.51.100.0/25 masquerade comment "%s"' % rule["comment"]],
+                       check=True, timeout=10)
+        return
+    saved = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True, check=True,
+                           timeout=10).stdout
+    (line,) = [line for line in saved.splitlines() if line.startswith("-A NETPLUMB-POSTROUTING")]
+    comment = line.split('--comment "', 1)[1].split('"', 1)[0]
+    subprocess.run(["iptables", "-t", "nat", "-R", "NETPLUMB-POSTROUTING", "1", "-s", "198.51.100.0/25", "-o", "up0",
+                    "-m", "comment", "--comment", comment, "-j", "MASQUERADE"], check=True, timeout=10)
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_a_rule_rewritten_with_its_tag_between_apply_and_read_back_rolls_back(sandbox, monkeypatch, backend):
+    """The tag alone does not make a rule the run's: the read-back reads what
+    the rule matches, finds the other source, and the run is undone."""
+    _uplink(sandbox)
+    ruleset = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+    _agent_after_apply(monkeypatch, lambda: _rewrite_keeping_the_tag(backend))
+    with pytest.raises(VerifyError) as info:
+        engine.run(nat_rule, {"kind": "masquerade", "source": "198.51.100.0/24", "out_interface": "up0",
+                              "backend": backend})
+    assert info.value.rolled_back and not info.value.rollback_errors, str(info.value)
+    assert "replace rule masquerade from 198.51.100.0/24 out up0" in str(info.value), str(info.value)
+    after = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+    if backend == "nftables":
+        assert after == ruleset
+    else:  # iptables-nft leaves the nat table's built-in chains it made, empty
+        saved = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True, check=True).stdout
+        assert "NETPLUMB" not in saved and "\n-A " not in saved, saved
+    record("verify", "nat_rule (%s): the rule rewritten with its tag kept between apply and read-back" % backend,
+           caught=info.value.mismatches[0] if info.value.mismatches else str(info.value),
+           rolled_back=len(info.value.rolled_back), node_unchanged=1)

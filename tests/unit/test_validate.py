@@ -388,3 +388,14 @@ def test_facts_parse():
     assert net_facts.parse({"netns": ["red", "blue"]}).netns == ("red", "blue")
     assert_param_error(lambda: net_facts.parse({"netns": "red"}), "netns", "red", "list")
     assert_param_error(lambda: net_facts.parse({"netns": ["red", ""]}), "netns[1]", "", "required")
+
+
+def test_an_mtu_below_ipv6s_minimum_is_refused_with_an_ipv6_address():
+    v4, v6 = ipaddress.ip_interface("192.0.2.1/24"), ipaddress.ip_interface("2001:db8::1/64")
+    assert validate.mtu_for("mtu", 1279, (v4, None)) == 1279
+    assert validate.mtu_for("mtu", 1280, (v4, v6)) == 1280
+    assert validate.mtu_for("mtu", None, (v6,)) is None
+    with pytest.raises(ParamError) as caught:
+        validate.mtu_for("containers[0].mtu", 1200, (v4, v6))
+    assert str(caught.value) == ("containers[0].mtu: 1200 is below 1280, IPv6's minimum: the kernel refuses the "
+                                 "IPv6 address 2001:db8::1/64 on it")

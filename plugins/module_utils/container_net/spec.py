@@ -157,7 +157,7 @@ def _container(index, item, default_gws, state):
         gateway6 = _gateway(prefix, item, "6", address6, default_gws[1])
     elif item.get("gateway6") not in (None, ""):
         raise ParamError(prefix + ".gateway6", item["gateway6"], "needs address6")
-    mtu = validate.mtu(prefix + ".mtu", item.get("mtu"))
+    mtu = validate.mtu_for(prefix + ".mtu", item.get("mtu"), (address6,))
     routes = _routes(prefix + ".routes", item.get("routes"), (address, address6), (gateway, gateway6))
     return Container(index, name, host_end(name), address, gateway, mtu, routes, address6, gateway6)
 

@@ -18,6 +18,7 @@ _NETNS = re.compile(r"[A-Za-z0-9_.@+:-]+")
 NAME_MAX = 255
 MTU_MIN = 68
 MTU_MAX = 65535
+IPV6_MTU_MIN = 1280
 _TABLES = {"main": 254, "local": 255, "default": 253}
 
 
@@ -121,6 +122,17 @@ def integer(field, value, low, high):
 
 def mtu(field, value):
     return integer(field, value, MTU_MIN, MTU_MAX)
+
+
+def mtu_for(field, value, addresses):
+    """``mtu`` of a link that gets ``addresses``: the kernel refuses an IPv6
+    address on a link below IPv6's minimum MTU (1280)."""
+    value = mtu(field, value)
+    ipv6 = [str(address) for address in addresses if address is not None and address.version == 6]
+    if value is not None and value < IPV6_MTU_MIN and ipv6:
+        raise ParamError(field, value, "is below %d, IPv6's minimum: the kernel refuses the IPv6 address %s on it"
+                         % (IPV6_MTU_MIN, ipv6[0]))
+    return value
 
 
 def table(field, value):

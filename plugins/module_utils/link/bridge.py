@@ -33,11 +33,12 @@ class BridgeSpec:
 
 def parse(params):
     state = validate.choice("state", params.get("state", "present"), ("present", "absent"))
+    addresses = validate.address_list("addresses", params.get("addresses"))
     attrs = LinkAttrs(
         netns=validate.netns("netns", params.get("netns")),
         name=validate.ifname("name", params.get("name")),
-        addresses=validate.address_list("addresses", params.get("addresses")),
-        mtu=validate.mtu("mtu", params.get("mtu")),
+        addresses=addresses,
+        mtu=validate.mtu_for("mtu", params.get("mtu"), addresses or ()),
     )
     return BridgeSpec(attrs, validate.boolean("stp", params.get("stp")),
                       validate.boolean("vlan_filtering", params.get("vlan_filtering")), state)

@@ -46,12 +46,12 @@ def parse(params):
     peer_netns = validate.netns("peer_netns", params.get("peer_netns"))
     if peer_name == name and peer_netns == netns:
         raise ParamError("peer", peer_name, "must differ from name when both ends are in the same netns")
-    mtu = validate.mtu("mtu", params.get("mtu"))
-    end = LinkAttrs(netns, name, validate.address_list("addresses", params.get("addresses")),
-                    _master("master", params.get("master")), mtu)
-    peer = LinkAttrs(peer_netns, peer_name or "", validate.address_list("peer_addresses",
-                                                                        params.get("peer_addresses")),
-                     _master("peer_master", params.get("peer_master")), mtu)
+    addresses = validate.address_list("addresses", params.get("addresses"))
+    peer_addresses = validate.address_list("peer_addresses", params.get("peer_addresses"))
+    mtu = validate.mtu_for("mtu", params.get("mtu"), tuple(addresses or ()) + tuple(peer_addresses or ()))
+    end = LinkAttrs(netns, name, addresses, _master("master", params.get("master")), mtu)
+    peer = LinkAttrs(peer_netns, peer_name or "", peer_addresses, _master("peer_master", params.get("peer_master")),
+                     mtu)
     return VethSpec(end, peer, state)
 
 

@@ -94,7 +94,7 @@ def parse(params):
         raise ParamError("containers", "%d containers" % len(raw_containers), "are more than the %d ports a Linux "
                          "bridge holds: spread them over several bridges" % MAX_PORTS)
     return NodeSpec(
-        state=state, bridge=bridge, mtu=validate.mtu("mtu", params.get("mtu")),
+        state=state, bridge=bridge, mtu=validate.mtu_for("mtu", params.get("mtu"), (gateway6,)),
         network=network, gateway=gateway, network6=network6, gateway6=gateway6,
         containers=tuple(_container(index, item, network, network6) for index, item in enumerate(raw_containers)),
         uplink=uplink, uplink_variable=variable,

@@ -129,8 +129,8 @@ def test_a_plugin_removed_while_bin_dir_is_read_is_described_as_absent(tmp_path)
 @pytest.mark.parametrize("resource, params", [
     (veth, {"name": "a0", "peer": "b0", "mtu": 1200, "addresses": ["2001:db8::1/64"]}),
     (bridge, {"name": "br0", "mtu": 1200, "addresses": ["192.0.2.1/24", "2001:db8::1/64"]}),
-    (container_net, {"bridge": BRIDGE, "containers": [{"name": "c1", "address": "198.51.100.11/24",
-                                                        "address6": "2001:db8::11/64", "mtu": 1200}]}),
+    (container_net, {"bridge": BRIDGE, "containers": [
+        {"name": "c1", "address": "198.51.100.11/24", "address6": "2001:db8::11/64", "mtu": 1200}]}),
 ])
 def test_an_ipv6_address_on_a_link_below_1280_fails_before_any_change(sandbox, resource, params):
     """The kernel refuses an IPv6 address on a link whose MTU is below IPv6's

@@ -30,7 +30,8 @@ options:
     type: list
     elements: str
   mtu:
-    description: MTU (68 to 65535). Omitted, not managed (the kernel then follows the ports).
+    description: MTU (68 to 65535; at least 1280 with an IPv6 address). Omitted, not managed (the kernel then follows
+      the ports).
     type: int
   stp:
     description: Spanning tree on or off. Omitted, not managed (a new bridge has it off).

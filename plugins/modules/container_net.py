@@ -78,7 +78,8 @@ options:
         description: The container's IPv6 default gateway, in the subnet of C(address6). Omitted, O(gateway6).
         type: str
       mtu:
-        description: MTU of both ends of the container's veth (68 to 65535). Omitted, not managed.
+        description: MTU of both ends of the container's veth (68 to 65535; at least 1280 with O(containers[].address6)).
+          Omitted, not managed.
         type: int
       routes:
         description: Extra routes in the container, each C(dst) (a network), C(gateway) and optional C(metric).

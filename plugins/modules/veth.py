@@ -54,7 +54,7 @@ options:
     description: Bridge to enslave the peer end to; it must exist in O(peer_netns). Omitted, not managed.
     type: str
   mtu:
-    description: MTU of both ends (68 to 65535). Omitted, not managed.
+    description: MTU of both ends (68 to 65535; at least 1280 with an IPv6 address). Omitted, not managed.
     type: int
   state:
     description: V(absent) deletes the veth O(name) in O(netns), and the veth O(peer) in O(peer_netns) if it is another pair's end.

@@ -156,6 +156,19 @@ def test_structure_fills_in_the_name_first():
     assert list(config) == ["cniVersion", "name", "plugins"] and config["name"] == "n"
 
 
+def test_a_bridge_plugins_bridge_is_an_interface_name_or_nothing():
+    """The network managers are told the bridge's name (a NetworkManager
+    conf.d list, a networkd [Match]): nothing but one interface name goes there."""
+    def config(bridge):
+        return {"cniVersion": "1.0.0", "name": "n", "plugins": [{"type": "portmap"}, {"type": "bridge", "bridge": bridge}]}
+    for good in ("cni0", "br-pods", None, ""):
+        cni_conflist.check_structure(config(good))
+    for bad in ([None], "br0;interface-name:*", "br0\n[main]", "a" * 16, 7, "lo"):
+        with pytest.raises(ParamError) as caught:
+            cni_conflist.check_structure(config(bad))
+        assert caught.value.field == "config.plugins[1].bridge"
+
+
 def test_plugin_types_include_ipam():
     config = {"cniVersion": "1.0.0", "name": "n", "plugins": [
         {"type": "bridge", "ipam": {"type": "host-local"}}, {"type": "portmap"}, {"type": "x", "ipam": {}}]}

@@ -17,6 +17,7 @@ import os
 
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import network_name, plugin_name
+from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ConfigError, ParamError, PluginError
 
 # The files libcni's ConfFiles considers, in its lexical order.
@@ -48,6 +49,9 @@ def check_structure(config, name=None, field="config"):
             raise ParamError(where + ".ipam", ipam, "must be a dict")
         if ipam and "type" in ipam:
             plugin_name(where + ".ipam.type", ipam["type"])
+        if plugin["type"] == "bridge" and plugin.get("bridge") not in (None, ""):
+            # The node's network managers are told its name (unmanaged.py): one interface name, nothing else.
+            validate.ifname(where + ".bridge", plugin["bridge"])
     result = {"cniVersion": version, "name": net_name}
     result.update((key, value) for key, value in config.items() if key not in result)
     try:

@@ -101,7 +101,9 @@ SECTIONS = [
     ("managers", "11. Other network managers on the node",
      "NetworkManager (its package unpacked over a private /usr and /etc) and systemd-networkd (enabled) told to "
      "leave the bridge, the containers' host ends and the CNI veths alone; NetworkManager's file read back by "
-     "its own config reader (`NetworkManager --print-config`), an admin's own unmanaged devices kept; the files "
+     "its own config reader (`NetworkManager --print-config`), an admin's own unmanaged devices kept; the running "
+     "daemon (with a system D-Bus, in a PID namespace of its own) reloaded by each run that writes or removes its "
+     "file, and then leaving those devices alone while it manages a veth that is not the collection's; the files "
      "removed by `state: absent`; a node with neither gets no file."),
 ]
 

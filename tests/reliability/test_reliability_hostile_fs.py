@@ -330,7 +330,7 @@ def test_conf_dir_swapped_for_a_symlink_before_a_delete_is_refused(sandbox, monk
     done("conf_dir swapped for a symlink before a delete", before, VICTIMS, temps())
 
 
-@pytest.mark.parametrize("trap", ["symlink at the ready file", "symlink at its old temp name"])
+@pytest.mark.parametrize("trap", ["symlink at cni_check's ready file", "symlink at the ready file's old temp name"])
 def test_cni_checks_ready_file_is_its_own_file_whatever_is_planted(sandbox, trap):
     """cni_check writes the pod's address to ready_file while the pod is up,
     and removes it after."""
@@ -338,7 +338,7 @@ def test_cni_checks_ready_file_is_its_own_file_whatever_is_planted(sandbox, trap
     before = look(victim)
     ready = "/run/netplumb-cri/ready.json"
     os.makedirs(os.path.dirname(ready))
-    plant_symlink(ready if trap == "symlink at the ready file" else ready + ".tmp", victim)
+    plant_symlink(ready if trap == "symlink at cni_check's ready file" else ready + ".tmp", victim)
     spec = types.SimpleNamespace(ready_file=ready, serve=0)
     pod = types.SimpleNamespace(ip="198.51.100.7", ips=["198.51.100.7"], netns="/run/netns/p", id="abc")
     cni_check._while_up(spec, pod, [])

@@ -180,11 +180,11 @@ def _gateway(prefix, item, suffix, address, default):
 
 
 def _routes(field, raw, addresses, gateways):
-    """The container's extra routes; each gateway on one of its subnets
-    (``addresses``), or IPv6 link-local: the kernel refuses any other
-    (Network is unreachable), and nothing else puts an address in the
-    container. None is the default route of a family with a gateway (same
-    metric): the kernel refuses it twice."""
+    """The container's extra routes. Each gateway is on one of its subnets
+    (``addresses``, the only addresses in the container) or IPv6 link-local:
+    the kernel refuses any other (Network is unreachable). None repeats a
+    default route that ``gateways`` make (same metric): the kernel refuses a
+    second one."""
     if raw is None:
         return ()
     if not isinstance(raw, (list, tuple)):

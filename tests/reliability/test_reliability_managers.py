@@ -50,7 +50,8 @@ def own_etc(sandbox, tmp_path):
 def networkmanager(own_etc, tmp_path):
     """NetworkManager's package unpacked where it puts its files, over /usr
     and /etc views private to this test, as on a node where it is
-    installed. Its daemon does not run."""
+    installed. Its daemon does not run (one test starts it, in a PID
+    namespace of its own: networkmanager_running.py)."""
     debs = sorted(glob.glob(os.path.join(DEBS, "network-manager_*.deb")) + glob.glob(os.path.join(DEBS, "libndp0_*.deb"))
                   + glob.glob(os.path.join(DEBS, "libnm0_*.deb")))
     assert len(debs) == 3, "make test fetches NetworkManager's .debs into %s" % DEBS

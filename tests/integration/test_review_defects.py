@@ -146,3 +146,25 @@ def test_an_ipv6_address_on_a_link_below_1280_fails_before_any_change(sandbox, r
             engine.run(resource, params, check_mode=check_mode)
         assert info.value.field.endswith("mtu") and "below 1280, IPv6's minimum" in str(info.value)
     assert sandbox.snapshot() == before
+
+
+@pytest.mark.parametrize("setup, resource, params, field", [
+    ([["link", "add", "br1", "mtu", "1200", "type", "bridge"]],
+     bridge, {"name": "br1", "addresses": ["2001:db8::1/64"]}, "addresses"),
+    ([["link", "add", "a0", "type", "veth", "peer", "name", "b0", "mtu", "1200"]],
+     veth, {"name": "a0", "peer": "b0", "peer_addresses": ["2001:db8::2/64"]}, "peer_addresses"),
+    ([["link", "add", "br1", "type", "bridge"], ["addr", "add", "2001:db8::1/64", "dev", "br1", "nodad"]],
+     bridge, {"name": "br1", "mtu": 1200}, "mtu"),
+])
+def test_a_links_own_mtu_below_1280_and_ipv6_fail_before_any_change(sandbox, setup, resource, params, field):
+    """The MTU the link already has, or the IPv6 address it already has: an
+    IPv6 address added to a link below 1280 is refused by the kernel, and a
+    link's IPv6 addresses are dropped by it when its MTU goes below."""
+    for argv in setup:
+        sandbox.ip(*argv)
+    before = sandbox.snapshot()
+    for check_mode in (True, False):
+        with pytest.raises(ParamError) as info:
+            engine.run(resource, params, check_mode=check_mode)
+        assert info.value.field == field and "1280" in str(info.value), str(info.value)
+    assert sandbox.snapshot() == before

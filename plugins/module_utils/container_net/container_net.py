@@ -203,9 +203,11 @@ def _plan_container(result, kernel, spec, host, want):
         result.add("link", Op(LINK_ALIAS, None, want.host, {"alias": mark(spec.bridge, want.name)},
                               noop(want.host) if not paired else
                               Op(LINK_ALIAS, None, want.host, {"alias": hlink.alias})))
-    converge(result, LinkAttrs(None, want.host, None, spec.bridge, want.mtu), have_host, is_new=not paired)
+    fields = (want.field("mtu"), want.field("address6"))
+    converge(result, LinkAttrs(None, want.host, None, spec.bridge, want.mtu), have_host, is_new=not paired,
+             fields=fields)
     converge(result, LinkAttrs(want.name, spec.ifname, want.addresses, None, want.mtu, nodad=True), have_eth,
-             is_new=not paired)
+             is_new=not paired, fields=fields)
     actual = ns.routes if paired else {}
     if paired and _loses_ipv4(have_eth, want.addresses):
         actual = {key: route for key, route in actual.items() if key[0].version != 4}

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Optional, Tuple
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.core.validate import IPV6_MTU_MIN
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Link, addresses_text
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import ADDR_ADD, ADDR_DEL, LINK_SET
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, noop
@@ -48,10 +49,13 @@ def check_master(ctx, view, field, master):
         raise ParamError(field, master, "is a %s, not a bridge" % link.kind)
 
 
-def converge(plan, want, have, is_new=False):
-    """Add the ops that bring link ``have`` to ``want``'s attributes."""
+def converge(plan, want, have, is_new=False, fields=("mtu", "addresses")):
+    """Add the ops that bring link ``have`` to ``want``'s attributes
+    (``fields``: the parameters the MTU and the addresses came from)."""
     def undo(args):
         return noop(want.name) if is_new else Op(LINK_SET, want.netns, want.name, args)
+
+    _check_ipv6_mtu(want, have, fields)
 
     if want.mtu is not None and have.mtu != want.mtu:
         plan.add("link", Op(LINK_SET, want.netns, want.name, {"mtu": want.mtu}, undo({"mtu": have.mtu})))
@@ -62,6 +66,25 @@ def converge(plan, want, have, is_new=False):
         _converge_addresses(plan, want, have, is_new)
     if not have.up:
         plan.add("up", Op(LINK_SET, want.netns, want.name, {"up": True}, undo({"up": False})))
+
+
+def _check_ipv6_mtu(want, have, fields):
+    """Below IPv6's minimum MTU the kernel refuses an IPv6 address, and
+    drops those a link has when its MTU goes below: both fail before any
+    change. (A wanted MTU with wanted IPv6 addresses is checked at parse.)"""
+    mtu = want.mtu if want.mtu is not None else have.mtu
+    if mtu is None or mtu >= IPV6_MTU_MIN:
+        return
+    if want.addresses is None:
+        kept = [a for a in have.addresses if a.version == 6]
+        if kept and want.mtu is not None and want.mtu != have.mtu:
+            raise ParamError(fields[0], want.mtu, "is below %d, IPv6's minimum: the kernel would drop the IPv6 address "
+                             "%s of %s" % (IPV6_MTU_MIN, kept[0], want.name))
+        return
+    added = [a for a in want.addresses if a.version == 6 and a not in have.addresses]
+    if added:
+        raise ParamError(fields[1], str(added[0]), "needs an MTU of at least %d (IPv6's minimum), and %s has %d: the "
+                         "kernel refuses it" % (IPV6_MTU_MIN, want.name, mtu))
 
 
 def _converge_addresses(plan, want, have, is_new):

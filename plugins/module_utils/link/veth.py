@@ -84,7 +84,7 @@ def plan(ctx, spec):
         have_end = fresh(end.netns, end.name, "veth", end.mtu)
         have_peer = fresh(peer.netns, peer.name, "veth", peer.mtu)
     converge(result, end, have_end, is_new=not pair)
-    converge(result, peer, have_peer, is_new=not pair)
+    converge(result, peer, have_peer, is_new=not pair, fields=("mtu", "peer_addresses"))
     result.after = _diff_state((predicted(end, have_end), predicted(peer, have_peer)))
     return result
 

@@ -155,6 +155,8 @@ def test_an_ipv6_address_on_a_link_below_1280_fails_before_any_change(sandbox, r
      veth, {"name": "a0", "peer": "b0", "peer_addresses": ["2001:db8::2/64"]}, "peer_addresses"),
     ([["link", "add", "br1", "type", "bridge"], ["addr", "add", "2001:db8::1/64", "dev", "br1", "nodad"]],
      bridge, {"name": "br1", "mtu": 1200}, "mtu"),
+    ([["link", "add", "br1", "type", "bridge"], ["addr", "add", "2001:db8::1/64", "dev", "br1", "nodad"]],
+     bridge, {"name": "br1", "mtu": 1200, "addresses": ["192.0.2.1/24"]}, "mtu"),
 ])
 def test_a_links_own_mtu_below_1280_and_ipv6_fail_before_any_change(sandbox, setup, resource, params, field):
     """The MTU the link already has, or the IPv6 address it already has: an

@@ -70,18 +70,18 @@ def converge(plan, want, have, is_new=False, fields=("mtu", "addresses")):
 
 def _check_ipv6_mtu(want, have, fields):
     """Below IPv6's minimum MTU the kernel refuses an IPv6 address, and
-    drops those a link has when its MTU goes below: both fail before any
+    drops those a link has, unasked, when its MTU goes below (before any
+    removal the plan makes, and beyond a rollback): both fail before any
     change. (A wanted MTU with wanted IPv6 addresses is checked at parse.)"""
     mtu = want.mtu if want.mtu is not None else have.mtu
     if mtu is None or mtu >= IPV6_MTU_MIN:
         return
-    if want.addresses is None:
-        kept = [a for a in have.addresses if a.version == 6]
-        if kept and want.mtu is not None and want.mtu != have.mtu:
-            raise ParamError(fields[0], want.mtu, "is below %d, IPv6's minimum: the kernel would drop the IPv6 address "
-                             "%s of %s" % (IPV6_MTU_MIN, kept[0], want.name))
-        return
-    added = [a for a in want.addresses if a.version == 6 and a not in have.addresses]
+    held = [a for a in have.addresses if a.version == 6]
+    if held and want.mtu is not None and want.mtu != have.mtu:
+        raise ParamError(fields[0], want.mtu, "is below %d, IPv6's minimum, and %s has the IPv6 address %s: the kernel "
+                         "would drop it with the change (remove it in an earlier run)"
+                         % (IPV6_MTU_MIN, want.name, held[0]))
+    added = [a for a in want.addresses or () if a.version == 6 and a not in have.addresses]
     if added:
         raise ParamError(fields[1], str(added[0]), "needs an MTU of at least %d (IPv6's minimum), and %s has %d: the "
                          "kernel refuses it" % (IPV6_MTU_MIN, want.name, mtu))

@@ -51,7 +51,8 @@ options:
     description: Bridge to enslave the first end to; it must exist in O(netns). Omitted, not managed.
     type: str
   peer_master:
-    description: Bridge to enslave the peer end to; it must exist in O(peer_netns). Omitted, not managed.
+    description: Bridge to enslave the peer end to; it must exist in O(peer_netns), and not be O(master) in the same
+      namespace (the pair would loop the bridge). Omitted, not managed.
     type: str
   mtu:
     description: MTU of both ends (68 to 65535; at least 1280 with an IPv6 address). Omitted, not managed.

@@ -168,6 +168,7 @@ def test_foreign_link_with_the_name_stops_before_any_change(red_blue):
     ({"mtu": 10}, "mtu"),
     ({"name": "lo"}, "name"),
     ({"peer_netns": "../etc"}, "peer_netns"),
+    ({"peer_netns": "red", "master": "br-red", "peer_master": "br-red"}, "peer_master"),  # a loop
 ])
 def test_bad_input_changes_nothing(red_blue, change, field):
     before = red_blue.snapshot()

@@ -51,6 +51,17 @@ def route_key(route):
     return route.get("netns"), version, route["dst"], table, kernel_metric(version, route.get("metric") or 0)
 
 
+def _root(joined, bridge):
+    while bridge in joined:
+        bridge = joined[bridge]
+    return bridge
+
+
+# Found by make fuzz (seed 1368500287): a pair with both ends on one bridge,
+# STP off, loops it, and its multicast circles it without end; an IPv6
+# address removed and added back then meets its own earlier DAD probe and
+# fails DAD, for real. veth now refuses such a pair; the topologies here
+# close no loop through several pairs either.
 @st.composite
 def topologies(draw):
     """[(module, params)]: namespaces, then bridges, veth pairs, routes."""
@@ -58,11 +69,19 @@ def topologies(draw):
     places = st.sampled_from([None] + namespaces)
     bridges = [{"name": "br%d" % i, "netns": draw(places), "mtu": draw(MTUS)} for i in range(draw(st.integers(0, 2)))]
     veths = []
+    joined = {}  # bridge -> a bridge it is joined to through pairs: no pair may close a loop
     for i in range(draw(st.integers(1, 3))):
         veth = {"name": "va%d" % i, "netns": draw(places), "peer": "vb%d" % i, "peer_netns": draw(places),
                 "mtu": draw(MTUS)}
         for field, where in (("master", "netns"), ("peer_master", "peer_netns")):
             veth[field] = draw(st.sampled_from([None] + [b["name"] for b in bridges if b["netns"] == veth[where]]))
+        if veth["master"] and veth["peer_master"]:
+            ends = [_root(joined, (veth[where], veth[field])) for field, where in (("master", "netns"),
+                                                                                   ("peer_master", "peer_netns"))]
+            if ends[0] == ends[1]:
+                veth["peer_master"] = None
+            else:
+                joined[ends[0]] = ends[1]
         veths.append(veth)
     # The link ends whose addresses are managed (a list, maybe empty): (params, field, name key, netns key).
     ends = [(b, "addresses", "name", "netns") for b in bridges] + \

@@ -52,6 +52,9 @@ def parse(params):
     end = LinkAttrs(netns, name, addresses, _master("master", params.get("master")), mtu)
     peer = LinkAttrs(peer_netns, peer_name or "", peer_addresses, _master("peer_master", params.get("peer_master")),
                      mtu)
+    if end.master is not None and end.master == peer.master and netns == peer_netns:
+        raise ParamError("peer_master", peer.master, "is the bridge the other end (master) is a port of too: the pair "
+                         "would loop it, and every broadcast would circle it without end")
     return VethSpec(end, peer, state)
 
 

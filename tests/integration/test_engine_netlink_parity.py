@@ -62,6 +62,7 @@ def _reads(implementation):
         red = kernel.session("red")
         single = (red.link("c0"), red.link("nothing"), red.index("c0"), red.index("nothing"),
                   sorted(red.addresses(red.index("c0")), key=repr), sorted(red.routes((6,)), key=repr),
+                  sorted(red.routes((4,)), key=repr), red.routes() == red.routes((4,)) + red.routes((6,)),
                   red.links_named(("nothing", "c0", "lo", "nothing")))
         links, addresses, home_id = red.read_named(("c0", "nothing"), home_fd=kernel.home_fd())
         batched = (links, sorted(addresses, key=repr) == sorted(red.addresses(), key=repr), home_id,

@@ -253,9 +253,11 @@ class LeanSession(NetlinkSession):
         return next((_nsid(payload) for _kind, payload in self._replies(self._send(RTM_GETNSID, 0, body))), None)
 
     def routes(self, families=(4, 6), table=None, unicast_only=False):
+        wanted = frozenset(_FAMILY[version] for version in families)
+        # Both families in one dump: AF_UNSPEC walks every family's routes
+        # (multicast routing's too, left out below), one send instead of two.
         result = []
-        for version in families:
-            family = _FAMILY[version]
+        for family in (socket.AF_UNSPEC,) if len(wanted) > 1 else wanted:
             request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, RTN_UNICAST if self._strict and unicast_only else 0, 0)
             if self._strict and table is not None:
                 request += _attr(RTA_TABLE, _U32.pack(table))
@@ -266,9 +268,9 @@ class LeanSession(NetlinkSession):
                     raise
                 payloads = []  # a filtered dump of a table that does not exist
             for payload in payloads:
-                _fam, dst_len, _src, _tos, rtm_table, proto, scope, rtype, _flags = _RTMSG.unpack_from(payload)
-                if (unicast_only and rtype != RTN_UNICAST) or (table is not None and table < 256
-                                                               and rtm_table != table):
+                family, dst_len, _src, _tos, rtm_table, proto, scope, rtype, _flags = _RTMSG.unpack_from(payload)
+                if (family not in wanted or (unicast_only and rtype != RTN_UNICAST)
+                        or (table is not None and table < 256 and rtm_table != table)):
                     continue
                 attrs = _pick(payload, 12, _ROUTE_ATTRS)
                 real_table = _u32(attrs.get(RTA_TABLE)) or rtm_table

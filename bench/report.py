@@ -298,6 +298,12 @@ def targets(results):
                 out.append(("fleet, no change: %s CPU per node, %d nodes <= 1.2x %d" % (
                     "controller" if side == "controller" else "node", many["nodes"], one["nodes"]),
                     "%.2fx (%.2f vs %.2f s)" % (ratio, per_many, per_one), ratio <= 1.2))
+        if many is not one and one["ping"].get("cpu", {}).get("nodes") and many["ping"].get("cpu"):
+            # The same nodes' cost of Ansible alone: what sharing the cores does to any module run.
+            per_one = one["ping"]["cpu"]["nodes"] / one["nodes"]
+            per_many = many["ping"]["cpu"]["nodes"] / many["nodes"]
+            out.append(("fleet: the one-ping playbook's node CPU per node, %d nodes against %d" % (
+                many["nodes"], one["nodes"]), "%.2fx (%.2f vs %.2f s)" % (per_many / per_one, per_many, per_one), None))
     if fleet:
         base, top = _fleet_base(fleet), fleet[max(fleet)]
         for key, label in (("site_cold", "cold"), ("site_nochange", "no change")):

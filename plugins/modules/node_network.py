@@ -75,7 +75,11 @@ options:
     type: str
     default: uplink
   masquerade:
-    description: Whether the subnets are masqueraded out of the uplink (V(false) removes the rules).
+    description:
+      - Whether the subnets are masqueraded out of the uplink (V(false) removes the rules).
+      - Each subnet has one masquerade rule, commented C(node_network masq <subnet>). A rule of that comment made with
+        another O(cluster_cidr) or out of another uplink goes, so a changed cluster CIDR never leaves the old one
+        masquerading traffic between pods.
     type: bool
     default: true
   cluster_cidr:

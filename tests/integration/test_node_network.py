@@ -6,6 +6,7 @@ traffic, and no pyroute2 on any path."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -274,6 +275,62 @@ def test_exclusive_containers_and_port_forwards_remove_what_is_not_listed(sandbo
     ruleset = node_state(sandbox)[1]
     assert "dnat" not in ruleset and "masquerade" in ruleset, ruleset
     assert sandbox.playbook(task(fewer)).changed == 0
+
+
+def _our_masquerades(backend):
+    """The masquerade rules of ours, as nft or iptables-save print them."""
+    if backend == "nftables":
+        listings = [subprocess.run(["nft", "list", "table", "ip", "netplumb"], capture_output=True, text=True,
+                                   check=False).stdout]
+    else:
+        listings = [subprocess.run([save], capture_output=True, text=True, check=True).stdout
+                    for save in ("iptables-legacy-save", "iptables-nft-save")]
+    return [line.strip() for text in listings for line in text.splitlines()
+            if "netplumb:" in line and "masquerade" in line.lower()]
+
+
+def _firewall():
+    """Every backend's rules, without their counters (traffic moves them)."""
+    text = subprocess.run(["nft", "-s", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+    for save in ("iptables-legacy-save", "ip6tables-legacy-save"):
+        text += subprocess.run([save], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\[\d+:\d+\]", "", "\n".join(line for line in text.splitlines() if not line.startswith("#")))
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_a_changed_cluster_cidr_replaces_the_masquerade(sandbox, backend):
+    """The masquerade made with the old cluster CIDR stayed beside the new
+    one and went on masquerading traffic between pods toward the part of the
+    new CIDR outside the old one; state: absent left it behind too."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+    uplink(sandbox)
+    # Another node's pods behind the wan: 198.51.102.1, which routes back to this node's pods.
+    sandbox.ip("addr", "add", "198.51.102.1/32", "dev", "lo", netns="wan")
+    sandbox.ip("route", "add", "198.51.100.0/24", "via", "203.0.113.1", netns="wan")
+    old = dict(NODE, nat_backend=backend, port_forwards=[], routes=[{"dst": "198.51.102.0/24", "gateway": "203.0.113.2"}])
+    new = dict(old, cluster_cidr="198.51.100.0/22")
+    assert engine.run(node_network, old).changed
+    with whoami_server("wan", 7000):
+        assert ask("c1", "198.51.102.1", 7000) == "203.0.113.1"  # outside the /23: masqueraded
+    before = sandbox.settled_snapshot(), _firewall()
+    predicted = engine.run(node_network, new, check_mode=True)
+    assert (sandbox.snapshot(), _firewall()) == before, "check mode changed the node"
+    applied = engine.run(node_network, new)
+    assert applied.operations == predicted.operations
+    assert [(op["args"]["verb"], op["target"].split()[0]) for op in applied.operations] == [
+        ("add", "masquerade"), ("delete", "masquerade")], applied.operations
+    masquerades = _our_masquerades(backend)
+    assert len(masquerades) == 1 and "198.51.100.0/22" in masquerades[0], masquerades
+    with whoami_server("wan", 7000):
+        assert ask("c1", "198.51.102.1", 7000) == "198.51.100.11"  # inside the /22: the pod's own address
+    assert not engine.run(node_network, new).changed
+    without = dict(new, cluster_cidr="")
+    engine.run(node_network, without)
+    masquerades = _our_masquerades(backend)
+    assert len(masquerades) == 1 and "198.51.100.0/22" not in masquerades[0], masquerades
+    engine.run(node_network, dict(new, state="absent"))  # the desired state names another cluster CIDR
+    assert _our_masquerades(backend) == []
 
 
 def containers_summary(run):

@@ -79,7 +79,7 @@ def _read_family(variant, netns, family):
             tag = parse_tag(words[words.index("--comment") + 1] if "--comment" in words else None)
             if tag is None:
                 continue
-            rules.append({"family": family, "identity": tag[0], "content": tag[1], "chain": words[1],
+            rules.append({"family": family, "identity": tag[0], "content": tag[1], "note": tag[2], "chain": words[1],
                           "native": [table] + words[1:], "text": "%s: %s" % (table, line)})
     return rules
 

@@ -58,7 +58,7 @@ def _read_table(netns, family, texts=True):
         if tag is None:
             continue
         native = {k: v for k, v in rule.items() if k != "handle"}
-        rules.append({"family": family, "identity": tag[0], "content": tag[1], "chain": rule["chain"],
+        rules.append({"family": family, "identity": tag[0], "content": tag[1], "note": tag[2], "chain": rule["chain"],
                       "handle": rule["handle"], "native": native, "text": None})
     if texts:
         add_texts(netns, rules)

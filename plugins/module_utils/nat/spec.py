@@ -108,11 +108,13 @@ def _digest(data):
 
 
 def parse_tag(comment):
-    """(identity, content) from a rule comment, or None if the rule is not ours."""
+    """(identity, content, note) from a rule comment, the note being the
+    rule's own comment after the tag; or None if the rule is not ours."""
     if not comment or not comment.startswith(TAG_PREFIX):
         return None
-    parts = comment[len(TAG_PREFIX):].split(" ", 1)[0].split(":")
-    return (parts[0], parts[1]) if len(parts) == 2 else None
+    tag, _sep, note = comment[len(TAG_PREFIX):].partition(" ")
+    parts = tag.split(":")
+    return (parts[0], parts[1], note) if len(parts) == 2 else None
 
 
 def parse(params):

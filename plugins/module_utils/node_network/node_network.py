@@ -38,6 +38,9 @@ KINDS = ("bridge", "containers", "nat_rules", "routes", "sysctl", "network_manag
 CONTAINER_OUTCOMES = {"changed": "updated"}
 # Owned port forwards: the kind a nat_rule's native form names (nft JSON or iptables words).
 _DNAT = ("dnat", "DNAT")
+# The comment of a subnet's masquerade: the rules node_network made for the
+# subnet, whatever cluster CIDR and uplink they were made with, are found by it.
+MASQUERADE_NOTE = "node_network masq %s"  # at most 61 characters: a rule's comment holds 64
 
 
 def parse(params):
@@ -136,14 +139,15 @@ def _present(ctx, spec, found, parts):
 
     uplink = found["name"]
     for rule in spec.masquerades:
-        _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": uplink,
-                          "destination": "!" + rule["not_to"] if rule["not_to"] else None},
-             spec, "present" if spec.masquerade else "absent")
+        planned = {_nat(ctx, parts, _masquerade(rule["source"], uplink, rule["not_to"]), spec,
+                        "present" if spec.masquerade else "absent").identity}
         if rule["not_to"]:
             # A masquerade of everything, from before the cluster CIDR was set,
             # would still catch the traffic between pods: it goes.
-            _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": uplink},
-                 spec, "absent", counts=False)
+            planned.add(_nat(ctx, parts, _masquerade(rule["source"], uplink, ""), spec, "absent",
+                             counts=False).identity)
+        # So does one made with another cluster CIDR or out of another uplink.
+        _stale_masquerades(ctx, parts, spec, rule["source"], planned)
     for match in spec.forward_matches:
         _nat(ctx, parts, dict(match, kind="forward"), spec, "present" if spec.forward_rules else "absent")
     wanted = set()
@@ -186,11 +190,11 @@ def _absent(ctx, spec, found, parts):
     for match in spec.forward_matches:
         _nat(ctx, parts, dict(match, kind="forward"), spec, "absent")
     for rule in spec.masquerades:
+        planned = set()
         for name in names:
-            _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": name}, spec, "absent")
-            if rule["not_to"]:
-                _nat(ctx, parts, {"kind": "masquerade", "source": rule["source"], "out_interface": name,
-                                  "destination": "!" + rule["not_to"]}, spec, "absent")
+            for not_to in ("", rule["not_to"]) if rule["not_to"] else ("",):
+                planned.add(_nat(ctx, parts, _masquerade(rule["source"], name, not_to), spec, "absent").identity)
+        _stale_masquerades(ctx, parts, spec, rule["source"], planned)
     if spec.containers:
         _add_containers(parts, container_net.plan_each(ctx, container_net.parse({
             "bridge": spec.bridge, "containers": [{"name": c.get("name")} for c in spec.containers],
@@ -235,24 +239,43 @@ def _label(rule, state):
     return "%s%s" % (nat_rule.describe(rule), "" if state == "present" else " (absent)")
 
 
+def _masquerade(source, uplink, not_to):
+    return {"kind": "masquerade", "source": source, "out_interface": uplink,
+            "destination": "!" + not_to if not_to else None, "comment": MASQUERADE_NOTE % source}
+
+
 def _others(ctx, parts, spec, wanted):
     """Port forwards of ours that the desired state does not list: removed."""
+    for family in (4, 6):
+        _remove_owned(ctx, parts, spec, family, "dnat", "unlisted port forward",
+                      lambda found: found["identity"] not in wanted
+                      and any(word in repr(found["native"]) for word in _DNAT))
+
+
+def _stale_masquerades(ctx, parts, spec, source, planned):
+    """Masquerades that node_network made for ``source`` (by their comment)
+    and that the plan does not name (``planned``: identities): removed."""
+    family = 6 if ":" in source else 4
+    _remove_owned(ctx, parts, spec, family, "masquerade", "stale masquerade",
+                  lambda found: found["identity"] not in planned and found["note"] == MASQUERADE_NOTE % source)
+
+
+def _remove_owned(ctx, parts, spec, family, kind, label, select):
+    """The rules of ours in ``family`` that ``select`` picks: removed."""
     if not any(have(tool) for tool in nat_rule.TOOLS[spec.nat_backend]):
         return  # no NAT tool yet (check mode before the prerequisites): no rules of ours either
     backend, _reason = ctx.remember(("nat backend", spec.nat_backend, None),
                                     lambda: nat_rule.choose_backend(spec.nat_backend, None))
-    for family in (4, 6):
-        owned = ctx.remember(("nat rules", backend.label, None, family),
-                             lambda: backend.read(None, (family,), texts=False))
-        unlisted = [found for found in owned if found["identity"] not in wanted
-                    and any(word in repr(found["native"]) for word in _DNAT)]
-        if unlisted:
-            backend.add_texts(None, owned)  # the family's one listing, shared with the rules' own plans
-        for found in unlisted:
-            text = found.get("text") or found["identity"]
-            part = Plan(before={"state": "present", "rules": [text]}, after={"state": "absent"})
-            part.add("nat", nat_rule.removal(None, "dnat %s" % found["identity"], backend.label, family, [found]))
-            parts.add("nat_rules", "unlisted port forward %s" % text.strip(), part, counts=False)
+    owned = ctx.remember(("nat rules", backend.label, None, family),
+                         lambda: backend.read(None, (family,), texts=False))
+    chosen = [found for found in owned if select(found)]
+    if chosen:
+        backend.add_texts(None, owned)  # the family's one listing, shared with the rules' own plans
+    for found in chosen:
+        text = found.get("text") or found["identity"]
+        part = Plan(before={"state": "present", "rules": [text]}, after={"state": "absent"})
+        part.add("nat", nat_rule.removal(None, "%s %s" % (kind, found["identity"]), backend.label, family, [found]))
+        parts.add("nat_rules", "%s %s" % (label, text.strip()), part, counts=False)
 
 
 def _sysctl(parts, spec, settings, removed, runtime=True):

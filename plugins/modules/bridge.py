@@ -13,6 +13,9 @@ description:
   - Creates, converges or removes a Linux bridge in a namespace, with its addresses, MTU, STP and
     VLAN filtering, and brings it up.
   - A link of another kind with the same name stops the module before any change.
+  - A bridge the module creates keeps a MAC address of its own. Left to the kernel, a bridge takes the lowest
+    address of its ports, and when that port goes, the other ports' neighbours hold an address nothing answers
+    to until they probe it again. A bridge that already exists keeps what it has.
 version_added: "0.1.0"
 author: netplumb contributors (@netplumb)
 extends_documentation_fragment:

@@ -35,7 +35,7 @@ extends_documentation_fragment:
   - netplumb.linux.common
 options:
   bridge:
-    description: The bridge in the node's own namespace; created when missing.
+    description: The bridge in the node's own namespace; created when missing, with a MAC address of its own (as M(netplumb.linux.bridge)).
     type: str
     default: v-net-0
   mtu:

@@ -414,3 +414,20 @@ def test_bad_params_fail_before_any_change(sandbox, params, field):
         assert info.value.field == field
         assert field in str(info.value)
     assert sandbox.snapshot() == before
+
+
+@pytest.mark.parametrize("where", [None, "red"])
+def test_a_bridge_keeps_its_address_as_ports_come_and_go(sandbox, where):
+    """Left to the kernel, a bridge takes the lowest MAC address of its ports
+    and changes it as they come and go; one the collection makes keeps its own."""
+    if where:
+        engine.run(netns, {"name": where})
+    engine.run(bridge, {"name": "br0", "netns": where, "mtu": 1400})
+    made = sandbox.link("br0", netns=where)["address"]
+    assert int(made.split(":")[0], 16) & 0x03 == 0x02  # locally administered, unicast
+    sandbox.ip("link", "add", "p0", "address", "00:00:00:00:00:01", "type", "veth", "peer", "name", "p1", netns=where)
+    sandbox.ip("link", "set", "p0", "master", "br0", "up", netns=where)
+    assert sandbox.link("br0", netns=where)["address"] == made
+    sandbox.ip("link", "del", "p0", netns=where)
+    assert sandbox.link("br0", netns=where)["address"] == made
+    assert sandbox.link("br0", netns=where)["mtu"] == 1400

@@ -333,6 +333,28 @@ def test_a_changed_cluster_cidr_replaces_the_masquerade(sandbox, backend):
     assert _our_masquerades(backend) == []
 
 
+def test_the_bridge_keeps_its_address_when_the_container_that_had_the_lowest_goes(sandbox):
+    """Left to the kernel, a bridge takes the lowest MAC address of its
+    ports: when that container went, the others' neighbour entries of the
+    gateway pointed to an address nothing answered to any more, and their
+    traffic beyond the bridge stopped until the kernel probed them again."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+    uplink(sandbox)
+    params = dict(NODE, port_forwards=[])
+    engine.run(node_network, params)
+    made = sandbox.link("v-net-0")["address"]
+    # The lowest addresses there are (universally administered): below any the kernel makes at random.
+    sandbox.ip("link", "set", "veth-c1", "address", "00:00:00:00:00:05")
+    sandbox.ip("link", "set", "veth-c2", "address", "00:00:00:00:00:09")
+    assert sandbox.link("v-net-0")["address"] == made
+    assert sandbox.ping("198.51.100.1", netns="c2")  # c2 now holds the gateway's address in its neighbour table
+    engine.run(node_network, dict(params, containers=NODE["containers"][1:], exclusive=["containers"]))
+    assert sandbox.netns_list() == ["c2", "wan"]
+    assert sandbox.link("v-net-0")["address"] == made
+    assert sandbox.ping("198.51.100.1", netns="c2")
+
+
 def containers_summary(run):
     """The containers' counts of node_network's summary in ``run``, which succeeded."""
     assert run.rc == 0, run

@@ -97,8 +97,9 @@ class Pyroute2Session(NetlinkSession):
 
     # -- writes ------------------------------------------------------------------
 
-    def add_bridge(self, name, mtu=None):
-        self._ipr.link("add", ifname=name, kind="bridge", **_mtu(mtu))
+    def add_bridge(self, name, mtu=None, address=None):
+        mac = {"address": ":".join("%02x" % byte for byte in address)} if address else {}
+        self._ipr.link("add", ifname=name, kind="bridge", **dict(_mtu(mtu), **mac))
 
     def add_veth(self, name, peer, peer_netns_fd=None, mtu=None):
         peer_args = dict(ifname=peer, **_mtu(mtu))

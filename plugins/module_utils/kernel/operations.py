@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import os
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.operations import Operation
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
@@ -27,7 +28,7 @@ def _link_add(ctx, op):
     sess = ctx.kernel.session(op.netns)
     mtu = op.args.get("mtu")
     if op.args["kind"] == "bridge":
-        sess.add_bridge(op.target, mtu)
+        sess.add_bridge(op.target, mtu, address=own_address())
         if mtu:
             # A bridge follows its ports' MTU unless its MTU was changed after it was
             # made (the MTU given at creation does not count), and the kernel ignores
@@ -40,6 +41,18 @@ def _link_add(ctx, op):
     else:
         with_netns_fd(op.args.get("peer_netns"),
                       lambda fd: sess.add_veth(op.target, op.args["peer"], peer_netns_fd=fd, mtu=mtu))
+
+
+def own_address():
+    """A random locally administered unicast MAC address, as the kernel makes
+    one. Set when a bridge is made, the bridge keeps it. Left to the kernel, a
+    bridge takes the lowest address of its ports: when that port goes with its
+    container, the other containers' neighbour entries of the gateway point
+    to an address nothing answers to, until the kernel probes them again
+    (tens of seconds)."""
+    raw = bytearray(os.urandom(6))
+    raw[0] = (raw[0] & 0xFE) | 0x02
+    return bytes(raw)
 
 
 def _link_del(ctx, op):

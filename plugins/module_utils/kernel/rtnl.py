@@ -288,8 +288,8 @@ class LeanSession(NetlinkSession):
 
     # -- writes ----------------------------------------------------------------
 
-    def add_bridge(self, name, mtu=None):
-        body = _IFINFO.pack(0, 0, 0, 0, 0) + _link_attrs(name, mtu)
+    def add_bridge(self, name, mtu=None, address=None):
+        body = _IFINFO.pack(0, 0, 0, 0, 0) + _link_attrs(name, mtu) + (_attr(IFLA_ADDRESS, address) if address else b"")
         self._request(RTM_NEWLINK, body + _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, b"bridge")),
                       NLM_F_CREATE | NLM_F_EXCL)
 

@@ -71,7 +71,9 @@ class NetlinkSession:
 
     # -- writes ------------------------------------------------------------------
 
-    def add_bridge(self, name, mtu=None):
+    def add_bridge(self, name, mtu=None, address=None):
+        """A bridge; with ``address`` (6 bytes) it keeps that MAC address,
+        where the kernel would give it the lowest of its ports'."""
         raise NotImplementedError
 
     def add_veth(self, name, peer, peer_netns_fd=None, mtu=None):

@@ -355,6 +355,32 @@ def test_the_bridge_keeps_its_address_when_the_container_that_had_the_lowest_goe
     assert sandbox.ping("198.51.100.1", netns="c2")
 
 
+def test_a_port_forwards_ipv6_twin_goes_with_the_containers_ipv6_address(sandbox):
+    """The twin (derived from the target container's address6) stayed, toward
+    an address nobody had any more, when the container lost its address6."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+
+    def twins():
+        listing = subprocess.run(["nft", "list", "table", "ip6", "netplumb"], capture_output=True, text=True,
+                                 check=False).stdout
+        return [line.strip() for line in listing.splitlines() if "dnat" in line]
+
+    uplink(sandbox)
+    params = dict(NODE, nat_backend="nftables")
+    engine.run(node_network, params)
+    assert [line.split(" comment")[0] for line in twins()] == [
+        'iifname "uplink0" tcp dport 80 dnat to [2001:db8:100::11]:8080']
+    v4_only = dict(params, containers=[{"name": "c1", "address": "198.51.100.11"}] + NODE["containers"][1:])
+    before = sandbox.settled_snapshot(), twins()
+    predicted = engine.run(node_network, v4_only, check_mode=True)
+    assert (sandbox.snapshot(), twins()) == before
+    applied = engine.run(node_network, v4_only)
+    assert applied.operations == predicted.operations
+    assert twins() == []
+    assert not engine.run(node_network, v4_only).changed
+
+
 def containers_summary(run):
     """The containers' counts of node_network's summary in ``run``, which succeeded."""
     assert run.rc == 0, run

@@ -165,14 +165,15 @@ def test_the_ipv6_twin_goes_to_the_target_containers_address6_or_its_own_to6():
              {"port": 85, "to": "198.51.100.99"},                                      # no container: no twin
              {"port": 86, "to": "198.51.100.13"}]                                      # prefixes dropped
     node = parse(cidr6=CIDR6, containers=containers, port_forwards=given)
-    assert [(r["index"], r["family"], r["to"]) for r in node.port_forwards] == [
-        (0, "ipv4", "198.51.100.11:8080"), (0, "ipv6", "[2001:db8:1::11]:8080"),
-        (1, "ipv4", "198.51.100.12:81"),
-        (2, "ipv4", "198.51.100.13:82"), (2, "ipv6", "[2001:db8:1::99]:82"),
-        (3, "ipv4", "198.51.100.13:443"), (3, "ipv6", "[2001:db8:1::98]:9443"),
-        (4, "ipv4", "198.51.100.13:84"),
-        (5, "ipv4", "198.51.100.99:85"),
-        (6, "ipv4", "198.51.100.13:86"), (6, "ipv6", "[2001:db8:1::13]:86")]
+    # No twin: one made before (with another address6 or to6) goes, whatever its target ("gone").
+    assert [(r["index"], r["family"], r["to"], r.get("gone", False)) for r in node.port_forwards] == [
+        (0, "ipv4", "198.51.100.11:8080", False), (0, "ipv6", "[2001:db8:1::11]:8080", False),
+        (1, "ipv4", "198.51.100.12:81", False), (1, "ipv6", None, True),
+        (2, "ipv4", "198.51.100.13:82", False), (2, "ipv6", "[2001:db8:1::99]:82", False),
+        (3, "ipv4", "198.51.100.13:443", False), (3, "ipv6", "[2001:db8:1::98]:9443", False),
+        (4, "ipv4", "198.51.100.13:84", False), (4, "ipv6", None, True),
+        (5, "ipv4", "198.51.100.99:85", False), (5, "ipv6", None, True),
+        (6, "ipv4", "198.51.100.13:86", False), (6, "ipv6", "[2001:db8:1::13]:86", False)]
     # The twin keeps the forward's port and protocol.
     assert forwards([{"port": 53, "protocol": "udp", "to": "198.51.100.11", "to6": "2001:db8:1::11"}]) == [
         ("53", "udp", "ipv4", "198.51.100.11:53"), ("53", "udp", "ipv6", "[2001:db8:1::11]:53")]
@@ -193,14 +194,15 @@ def test_the_target_container_is_found_by_address_value_not_by_text():
     assert forwards([{"port": 80, "to": "198.51.100.1"}], containers)[1][3] == "[2001:DB8:1:0::1]:80"
     # A container whose address is not an address matches nothing, even written as the target is.
     assert forwards([{"port": 80, "to": "c1"}], [{"name": "c1", "address": "c1", "address6": "2001:db8:1::5"}]) == [
-        ("80", "tcp", "ipv4", "c1:80")]
+        ("80", "tcp", "ipv4", "c1:80"), ("80", "tcp", "ipv6", None)]
 
 
 def test_a_target_that_is_not_an_address_is_passed_on_for_nat_rule_to_name():
     containers = [{"name": "c1", "address": "198.51.100.11", "address6": "2001:db8:1::5"}]
     for to, expected in (("c1", "c1:80"), ("c1:8080", "c1:8080"), ("2001:db8::1", "2001:db8::1"),
                          ("300.1.1.1:80", "300.1.1.1:80"), ("300.1.1.1", "300.1.1.1:80")):
-        assert forwards([{"port": 80, "to": to}], containers) == [("80", "tcp", "ipv4", expected)], to
+        assert forwards([{"port": 80, "to": to}], containers) == [("80", "tcp", "ipv4", expected),
+                                                                  ("80", "tcp", "ipv6", None)], to
     # With its own to6, such a target still gets a twin, on what follows its last colon.
     assert forwards([{"port": 80, "to": "c1:8080", "to6": "2001:db8:1::5"}])[1][3] == "[2001:db8:1::5]:8080"
 

@@ -150,13 +150,15 @@ def _present(ctx, spec, found, parts):
         _stale_masquerades(ctx, parts, spec, rule["source"], planned)
     for match in spec.forward_matches:
         _nat(ctx, parts, dict(match, kind="forward"), spec, "present" if spec.forward_rules else "absent")
-    wanted = set()
+    named = set()
     for forward in spec.port_forwards:
-        rule = _nat(ctx, parts, _dnat(forward, uplink), spec, "present", "port_forwards[%d]" % forward["index"],
-                    renamed={"to": forward["field"]})
-        wanted.add(rule.identity)
+        # A twin that lost its IPv6 target (the container's address6 went) goes, whatever it forwarded to.
+        gone = forward.get("gone", False)
+        rule = _nat(ctx, parts, _dnat(forward, uplink), spec, "absent" if gone else "present",
+                    "port_forwards[%d]" % forward["index"], counts=not gone, renamed={"to": forward["field"]})
+        named.add(rule.identity)
     if "port_forwards" in spec.exclusive:
-        _others(ctx, parts, spec, wanted)
+        _others(ctx, parts, spec, named)
 
     for index, item in enumerate(spec.routes):
         want = _parsed(route, "routes[%d]" % index, dict(item))
@@ -244,11 +246,11 @@ def _masquerade(source, uplink, not_to):
             "destination": "!" + not_to if not_to else None, "comment": MASQUERADE_NOTE % source}
 
 
-def _others(ctx, parts, spec, wanted):
+def _others(ctx, parts, spec, named):
     """Port forwards of ours that the desired state does not list: removed."""
     for family in (4, 6):
         _remove_owned(ctx, parts, spec, family, "dnat", "unlisted port forward",
-                      lambda found: found["identity"] not in wanted
+                      lambda found: found["identity"] not in named
                       and any(word in repr(found["native"]) for word in _DNAT))
 
 

@@ -252,7 +252,8 @@ def _twin_address(forward, containers, target_address):
 
 def port_forwards(forwards, containers, dual_stack):
     """Each port forward as nat_rule options (port, protocol, to, family):
-    IPv4, and its IPv6 twin on a dual-stack node when there is an IPv6 target."""
+    IPv4, and its IPv6 twin on a dual-stack node when there is an IPv6 target.
+    Without one, the twin is ``gone``: one made while there was one goes."""
     rules = []
     for index, forward in enumerate(forwards):
         field = "port_forwards[%d]" % index
@@ -271,10 +272,12 @@ def port_forwards(forwards, containers, dual_stack):
         if not dual_stack:
             continue
         to6 = _twin_address(forward, containers, target_address)
+        twin = {"port": port, "protocol": protocol, "family": "ipv6", "index": index, "field": "to6"}
         if to6:
             # A target that was not an address keeps what follows its last colon as the port.
             twin_port = target_port if target_port is not None else to.rpartition(":")[2]
             # What the twin's target came from, for messages: to6, or the container's address6.
-            rules.append({"port": port, "protocol": protocol, "family": "ipv6", "to": ipv6_target(to6, twin_port),
-                          "index": index, "field": "to6"})
+            rules.append(dict(twin, to=ipv6_target(to6, twin_port)))
+        else:
+            rules.append(dict(twin, to=None, gone=True))
     return rules

@@ -381,6 +381,29 @@ def test_a_port_forwards_ipv6_twin_goes_with_the_containers_ipv6_address(sandbox
     assert not engine.run(node_network, v4_only).changed
 
 
+def test_the_bridge_mtu_holds_when_the_containers_that_set_it_go(sandbox):
+    """A bridge made without an MTU takes its ports' lowest; asked for that
+    same MTU later, the node planned nothing for it, and removing the
+    containers then moved it (1500 without ports): the read-back found the
+    bridge's MTU wrong and the run failed, with the containers gone."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+    uplink(sandbox)
+    first = dict(NODE, port_forwards=[], containers=[{"name": "c1", "address": "198.51.100.11", "mtu": 1400}])
+    engine.run(node_network, first)
+    assert sandbox.link("v-net-0")["mtu"] == 1400  # the kernel's: its one port's
+    second = dict(first, mtu=1400, containers=[], exclusive=["containers"])
+    predicted = engine.run(node_network, second, check_mode=True)
+    applied = engine.run(node_network, second)
+    assert applied.operations == predicted.operations
+    assert [op["op"] for op in applied.operations if op["target"] == "v-net-0"] == ["bridge_mtu_keep"]
+    assert sandbox.netns_list() == ["wan"] and sandbox.link("v-net-0")["mtu"] == 1400
+    assert not engine.run(node_network, second).changed
+    # Kept: a port of a lower MTU does not move it either.
+    engine.run(node_network, dict(second, containers=[{"name": "c2", "address": "198.51.100.12", "mtu": 1300}]))
+    assert sandbox.link("v-net-0")["mtu"] == 1400 and sandbox.link("eth0", netns="c2")["mtu"] == 1300
+
+
 def containers_summary(run):
     """The containers' counts of node_network's summary in ``run``, which succeeded."""
     assert run.rc == 0, run

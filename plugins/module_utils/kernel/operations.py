@@ -30,17 +30,24 @@ def _link_add(ctx, op):
     if op.args["kind"] == "bridge":
         sess.add_bridge(op.target, mtu, address=own_address())
         if mtu:
-            # A bridge follows its ports' MTU unless its MTU was changed after it was
-            # made (the MTU given at creation does not count), and the kernel ignores
-            # a change to the MTU a link already has: so it is changed twice.
-            index = ctx.kernel.index(op.netns, op.target)
-            sess.set_link(index, mtu=mtu - 1 if mtu > 68 else mtu + 1)
-            sess.set_link(index, mtu=mtu)
+            _keep_mtu(sess, ctx.kernel.index(op.netns, op.target), mtu)
     elif op.args.get("peer_netns") == op.netns:
         sess.add_veth(op.target, op.args["peer"], mtu=mtu)
     else:
         with_netns_fd(op.args.get("peer_netns"),
                       lambda fd: sess.add_veth(op.target, op.args["peer"], peer_netns_fd=fd, mtu=mtu))
+
+
+def _keep_mtu(sess, index, mtu):
+    """A bridge follows its ports' MTU unless its MTU was changed after it was
+    made (the MTU given at creation does not count), and the kernel ignores a
+    change to the MTU a link already has: so it is changed twice."""
+    sess.set_link(index, mtu=mtu - 1 if mtu > 68 else mtu + 1)
+    sess.set_link(index, mtu=mtu)
+
+
+def _bridge_mtu_keep(ctx, op):
+    _keep_mtu(ctx.kernel.session(op.netns), ctx.kernel.index(op.netns, op.target), op.args["mtu"])
 
 
 def own_address():
@@ -99,6 +106,8 @@ LINK_ADD = Operation("link_add", "create {kind} {target}{where}{peer_text}", _li
 LINK_DEL = Operation("link_del", "delete {target}{where}", _link_del, already=(errno.ENODEV,))
 LINK_MOVE = Operation("link_move", "move {target}{where} to netns {to_text}", _link_move)
 LINK_SET = Operation("link_set", "set {target}{where} {changes}", _link_set)
+BRIDGE_MTU_KEEP = Operation("bridge_mtu_keep", "keep the MTU of bridge {target}{where} at {mtu} as its ports change",
+                            _bridge_mtu_keep)
 ADDR_ADD = Operation("addr_add", "add address {address} to {target}{where}", _addr_add, already=(errno.EEXIST,))
 ADDR_DEL = Operation("addr_del", "remove address {address} from {target}{where}", _addr_del,
                      already=(errno.EADDRNOTAVAIL,))
@@ -106,5 +115,5 @@ ROUTE_ADD = Operation("route_add", "add route {target}{where}", _route("add"))
 ROUTE_REPLACE = Operation("route_replace", "replace route {target}{where}", _route("replace"))
 ROUTE_DEL = Operation("route_del", "delete route {target}{where}", _route("del"), already=(errno.ESRCH,))
 
-OPERATIONS = (NETNS_ADD, NETNS_DEL, LINK_ADD, LINK_DEL, LINK_MOVE, LINK_SET, ADDR_ADD, ADDR_DEL,
+OPERATIONS = (NETNS_ADD, NETNS_DEL, LINK_ADD, LINK_DEL, LINK_MOVE, LINK_SET, BRIDGE_MTU_KEEP, ADDR_ADD, ADDR_DEL,
               ROUTE_ADD, ROUTE_REPLACE, ROUTE_DEL)

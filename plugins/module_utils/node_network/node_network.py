@@ -22,8 +22,9 @@ from ansible_collections.netplumb.linux.plugins.module_utils.cni import files, u
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import HOST_END_PATTERNS
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
+from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan, noop
 from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink as uplink_facts
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import BRIDGE_MTU_KEEP
 from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge, route
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
 from ansible_collections.netplumb.linux.plugins.module_utils.nat.tools import have
@@ -127,14 +128,18 @@ def _present(ctx, spec, found, parts):
     if bridge_plan.before.get("state") == "absent":
         ctx.planned_links.add((None, spec.bridge))
     ctx.planned_networks.update((None, address.network) for address in want.attrs.addresses)
-    parts.add("bridge", spec.bridge, bridge_plan)
 
+    containers = None
     if spec.containers or "containers" in spec.exclusive:
         containers = container_net.plan_each(ctx, container_net.parse({
             "bridge": spec.bridge, "containers": list(spec.containers),
             "gateway": str(spec.gateway),
             "gateway6": str(spec.gateway6) if spec.gateway6 is not None else None,
             "exclusive": "containers" in spec.exclusive}))
+        if containers.ops and spec.mtu and _mtu_may_follow_ports(bridge_plan):
+            bridge_plan.add("bridge", Op(BRIDGE_MTU_KEEP, None, spec.bridge, {"mtu": spec.mtu}, noop(spec.bridge)))
+    parts.add("bridge", spec.bridge, bridge_plan)
+    if containers is not None:
         _add_containers(parts, containers)
 
     uplink = found["name"]
@@ -209,6 +214,15 @@ def _absent(ctx, spec, found, parts):
             removed += [node_spec.IPV6_FORWARDING] + [sysctl.key(name, "accept_ra") for name in names]
         _sysctl(parts, spec, [], removed, runtime=False)
     parts.add("bridge", spec.bridge, bridge.plan(ctx, bridge.parse({"name": spec.bridge, "state": "absent"})))
+
+
+def _mtu_may_follow_ports(bridge_plan):
+    """Whether the bridge has the wanted MTU without this run setting it: it
+    may be the kernel's, the lowest of its ports', which changes with them (as
+    the containers change) unless set. Nothing tells which; keeping it costs
+    two requests, in runs that change containers only."""
+    return bridge_plan.before.get("state") != "absent" and not any(
+        "mtu" in step.args for op in bridge_plan.ops for step in (op.steps or (op,)))
 
 
 def _add_containers(parts, containers):

@@ -507,9 +507,12 @@ def fleet_run(nodes, site=SITE, repeat=2):
             # nodes' new links and namespaces (IPv6 starting, packets
             # between the nodes) runs in softirq context and is charged to
             # whatever process runs then, the next run's own among them.
-            settle()
-            result["site_check"] = run_summary(*_ansible_playbook(inventory + [site, "--check"], env, SITE_TIMEOUT,
-                                                                  state))
+            # Check mode changes nothing: it runs ``repeat`` times, the fastest is its figure.
+            checks = []
+            for _rep in range(repeat):
+                settle()
+                checks.append(run_summary(*_ansible_playbook(inventory + [site, "--check"], env, SITE_TIMEOUT, state)))
+            result["site_check"] = dict(min(checks, key=lambda run: run["wall"]))
             settle()
             result["site_cold"] = run_summary(*_ansible_playbook(inventory + [site], env, SITE_TIMEOUT, state))
             # The no-change run and the ping one alternate, ``repeat`` times each.

@@ -39,7 +39,9 @@ options:
     type: str
     default: v-net-0
   mtu:
-    description: MTU of the bridge (at least 1280 with O(cidr6)). Omitted, the kernel's choice is left alone.
+    description:
+      - MTU of the bridge (at least 1280 with O(cidr6)), kept as containers come and go. Omitted, the kernel's choice is
+        left alone (a bridge whose MTU was never set takes its ports' lowest).
     type: int
   cidr:
     description: The node's IPv4 container subnet, for example C(198.51.100.0/24).

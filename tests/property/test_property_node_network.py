@@ -10,7 +10,8 @@ Check mode plans the very operations the real run applies and changes
 nothing (links, addresses, routes, firewall, sysctl file); after each real
 run ip (not the engine) shows every listed container with its addresses,
 each container reaches the gateway with real ICMP, only the masquerades the
-state wants are in the firewall, and a further run plans nothing. ``state:
+state wants are in the firewall (and only its port forwards, where they are
+exclusive), and a further run plans nothing. ``state:
 absent`` of everything either state listed leaves the sandbox as it was
 (forwarding switched back by hand: it stays on, as documented).
 """

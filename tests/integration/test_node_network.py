@@ -6,14 +6,13 @@ traffic, and no pyroute2 on any path."""
 
 import json
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
 from nat_traffic import ask, whoami_server
-from netplumb_testlib import assert_clean_failure, descriptions
+from netplumb_testlib import assert_clean_failure, descriptions, firewall
 from topologies import NODE, SYSCTL_FILE, wan_uplink
 
 
@@ -289,14 +288,6 @@ def _our_masquerades(backend):
             if "netplumb:" in line and "masquerade" in line.lower()]
 
 
-def _firewall():
-    """Every backend's rules, without their counters (traffic moves them)."""
-    text = subprocess.run(["nft", "-s", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
-    for save in ("iptables-legacy-save", "ip6tables-legacy-save"):
-        text += subprocess.run([save], capture_output=True, text=True, check=True).stdout
-    return re.sub(r"\[\d+:\d+\]", "", "\n".join(line for line in text.splitlines() if not line.startswith("#")))
-
-
 @pytest.mark.parametrize("backend", ["nftables", "iptables"])
 def test_a_changed_cluster_cidr_replaces_the_masquerade(sandbox, backend):
     """The masquerade made with the old cluster CIDR stayed beside the new
@@ -313,9 +304,9 @@ def test_a_changed_cluster_cidr_replaces_the_masquerade(sandbox, backend):
     assert engine.run(node_network, old).changed
     with whoami_server("wan", 7000):
         assert ask("c1", "198.51.102.1", 7000) == "203.0.113.1"  # outside the /23: masqueraded
-    before = sandbox.settled_snapshot(), _firewall()
+    before = sandbox.settled_snapshot(), firewall()
     predicted = engine.run(node_network, new, check_mode=True)
-    assert (sandbox.snapshot(), _firewall()) == before, "check mode changed the node"
+    assert (sandbox.snapshot(), firewall()) == before, "check mode changed the node"
     applied = engine.run(node_network, new)
     assert applied.operations == predicted.operations
     assert [(op["args"]["verb"], op["target"].split()[0]) for op in applied.operations] == [

@@ -4,6 +4,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -36,6 +37,18 @@ PRIVATE_DIRS = ("/etc/sysctl.d", "/opt/cni", "/etc/cni", "/var/lib/cni")
 NOT_SANDBOXED = ("missing here: %s; a test would create them on the host and share them with every other test. "
                  "Run the tests through 'make test' (or under tests/sandbox.sh), which makes these directories "
                  "private without creating them on the host")
+
+
+IPTABLES_SAVES = ("iptables-legacy-save", "ip6tables-legacy-save", "iptables-nft-save", "ip6tables-nft-save")
+
+
+def firewall():
+    """Every backend's tables, chains and rules as text, without counters
+    (traffic moves them): compare for 'unchanged'."""
+    text = subprocess.run(["nft", "-s", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+    for save in IPTABLES_SAVES:
+        text += subprocess.run([save], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\[\d+:\d+\]", "", "\n".join(line for line in text.splitlines() if not line.startswith("#")))
 
 
 def sh(*argv, check=True, timeout=30):

@@ -24,7 +24,7 @@ from hypothesis import given, strategies as st
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
-from netplumb_testlib import sandboxed
+from netplumb_testlib import IPTABLES_SAVES, firewall, sandboxed
 from property_lib import addresses, count, generated, links
 from topologies import SYSCTL_FILE, wan_uplink
 
@@ -34,7 +34,6 @@ CLUSTERS = {"cluster_cidr": ("", "198.51.100.0/23", "198.51.100.0/22"), "cluster
 ROUTES = {4: ({"dst": "198.51.101.0/24", "gateway": "203.0.113.2"},
               {"dst": "198.51.102.0/24", "gateway": "203.0.113.2"}),
           6: ({"dst": "2001:db8:101::/64", "gateway": "2001:db8:203::2"},)}
-SAVES = ("iptables-legacy-save", "ip6tables-legacy-save", "iptables-nft-save", "ip6tables-nft-save")
 # Forwarding at its kernel defaults, for the comparison after a teardown (it stays on, documented).
 DEFAULTS = (("net/ipv4/ip_forward", "0"), ("net/ipv6/conf/all/forwarding", "0"), ("net/ipv6/conf/uplink0/accept_ra", "1"))
 
@@ -85,14 +84,6 @@ def cases(draw):
     return draw(nodes(dual, backend)), draw(nodes(dual, backend))
 
 
-def firewall():
-    """Every backend's tables, chains and rules, without counters (traffic moves them)."""
-    text = subprocess.run(["nft", "-s", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
-    for save in SAVES:
-        text += subprocess.run([save], capture_output=True, text=True, check=True).stdout
-    return re.sub(r"\[\d+:\d+\]", "", "\n".join(line for line in text.splitlines() if not line.startswith("#")))
-
-
 def rules(text):
     """The rule lines of ``firewall()``: a teardown leaves the built-in tables
     and chains that iptables-nft makes on first use (iptables' own, empty)."""
@@ -129,7 +120,8 @@ def ours(params):
         listings = [subprocess.run(["nft", "list", "table", family, "netplumb"], capture_output=True, text=True,
                                    check=False).stdout for family in ("ip", "ip6")]
     else:
-        listings = [subprocess.run([save], capture_output=True, text=True, check=True).stdout for save in SAVES]
+        listings = [subprocess.run([save], capture_output=True, text=True, check=True).stdout
+                    for save in IPTABLES_SAVES]
     return [line for text in listings for line in text.splitlines() if "netplumb:" in line]
 
 

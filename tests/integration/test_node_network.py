@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from nat_traffic import ask, whoami_server
-from netplumb_testlib import assert_clean_failure, descriptions, firewall
+from netplumb_testlib import assert_clean_failure, descriptions, firewall, our_rules
 from topologies import NODE, SYSCTL_FILE, wan_uplink
 
 
@@ -277,15 +277,8 @@ def test_exclusive_containers_and_port_forwards_remove_what_is_not_listed(sandbo
 
 
 def _our_masquerades(backend):
-    """The masquerade rules of ours, as nft or iptables-save print them."""
-    if backend == "nftables":
-        listings = [subprocess.run(["nft", "list", "table", "ip", "netplumb"], capture_output=True, text=True,
-                                   check=False).stdout]
-    else:
-        listings = [subprocess.run([save], capture_output=True, text=True, check=True).stdout
-                    for save in ("iptables-legacy-save", "iptables-nft-save")]
-    return [line.strip() for text in listings for line in text.splitlines()
-            if "netplumb:" in line and "masquerade" in line.lower()]
+    """The IPv4 masquerade rules of ours, as nft or iptables-save print them."""
+    return [line for line in our_rules(backend, (4,)) if "masquerade" in line.lower()]
 
 
 @pytest.mark.parametrize("backend", ["nftables", "iptables"])
@@ -353,9 +346,7 @@ def test_a_port_forwards_ipv6_twin_goes_with_the_containers_ipv6_address(sandbox
     from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
 
     def twins():
-        listing = subprocess.run(["nft", "list", "table", "ip6", "netplumb"], capture_output=True, text=True,
-                                 check=False).stdout
-        return [line.strip() for line in listing.splitlines() if "dnat" in line]
+        return [line for line in our_rules("nftables", (6,)) if "dnat" in line]
 
     uplink(sandbox)
     params = dict(NODE, nat_backend="nftables")

@@ -39,7 +39,8 @@ NOT_SANDBOXED = ("missing here: %s; a test would create them on the host and sha
                  "private without creating them on the host")
 
 
-IPTABLES_SAVES = ("iptables-legacy-save", "ip6tables-legacy-save", "iptables-nft-save", "ip6tables-nft-save")
+SAVES_OF = {4: ("iptables-legacy-save", "iptables-nft-save"), 6: ("ip6tables-legacy-save", "ip6tables-nft-save")}
+IPTABLES_SAVES = SAVES_OF[4] + SAVES_OF[6]
 
 
 def firewall():
@@ -49,6 +50,20 @@ def firewall():
     for save in IPTABLES_SAVES:
         text += subprocess.run([save], capture_output=True, text=True, check=True).stdout
     return re.sub(r"\[\d+:\d+\]", "", "\n".join(line for line in text.splitlines() if not line.startswith("#")))
+
+
+def our_rules(backend, versions=(4, 6)):
+    """The lines of the collection's rules (tagged netplumb:) of IP ``versions``,
+    as the backend's own listing prints them (nft does not print the comments
+    of the rules iptables-nft makes)."""
+    if backend == "nftables":  # no table of ours yet: nft fails, and lists nothing
+        argvs = [["nft", "list", "table", "ip" if version == 4 else "ip6", "netplumb"] for version in versions]
+    else:
+        argvs = [[save] for version in versions for save in SAVES_OF[version]]
+    return [line.strip() for argv in argvs
+            for line in subprocess.run(argv, capture_output=True, text=True,
+                                       check=backend != "nftables").stdout.splitlines()
+            if "netplumb:" in line]
 
 
 def sh(*argv, check=True, timeout=30):

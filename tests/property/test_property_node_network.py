@@ -18,13 +18,12 @@ absent`` of everything either state listed leaves the sandbox as it was
 
 import os
 import re
-import subprocess
 
 from hypothesis import given, strategies as st
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
-from netplumb_testlib import IPTABLES_SAVES, firewall, sandboxed
+from netplumb_testlib import firewall, our_rules, sandboxed
 from property_lib import addresses, count, generated, links
 from topologies import SYSCTL_FILE, wan_uplink
 
@@ -113,22 +112,10 @@ def wrong_containers(box, params):
     return wrong
 
 
-def ours(params):
-    """The lines of our rules, as the backend's own listing prints them
-    (nft does not print the comments of the rules iptables-nft makes)."""
-    if params["nat_backend"] == "nftables":
-        listings = [subprocess.run(["nft", "list", "table", family, "netplumb"], capture_output=True, text=True,
-                                   check=False).stdout for family in ("ip", "ip6")]
-    else:
-        listings = [subprocess.run([save], capture_output=True, text=True, check=True).stdout
-                    for save in IPTABLES_SAVES]
-    return [line for text in listings for line in text.splitlines() if "netplumb:" in line]
-
-
 def masquerades(params):
     """The masquerade rules of ours, as (source, excluded) pairs, and those the state wants."""
     found = []
-    for line in ours(params):
+    for line in our_rules(params["nat_backend"]):
         if "masquerade" in line.lower():
             source = re.search(r"(?:saddr|-s) (\S+)", line).group(1)
             excluded = re.search(r"(?:daddr != |! -d )(\S+)", line)
@@ -145,7 +132,7 @@ def port_forwards(params):
     """The DNAT rules of ours in the firewall, and how many the state wants
     (each forward, and its IPv6 twin on a dual-stack node toward a container
     with an IPv6 address): exactly as many when port forwards are exclusive."""
-    found = [line for line in ours(params) if "dnat" in line.lower()]
+    found = [line for line in our_rules(params["nat_backend"]) if "dnat" in line.lower()]
     by_address = {item["address"]: item for item in params["containers"]}
     wanted = sum(1 + ("cidr6" in params and "address6" in by_address[forward["to"].split(":")[0]])
                  for forward in params["port_forwards"])

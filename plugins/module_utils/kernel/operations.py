@@ -28,7 +28,7 @@ def _link_add(ctx, op):
     sess = ctx.kernel.session(op.netns)
     mtu = op.args.get("mtu")
     if op.args["kind"] == "bridge":
-        sess.add_bridge(op.target, mtu, address=own_address())
+        sess.add_bridge(op.target, mtu, address=_own_address())
         if mtu:
             _keep_mtu(sess, ctx.kernel.index(op.netns, op.target), mtu)
     elif op.args.get("peer_netns") == op.netns:
@@ -50,7 +50,7 @@ def _bridge_mtu_keep(ctx, op):
     _keep_mtu(ctx.kernel.session(op.netns), ctx.kernel.index(op.netns, op.target), op.args["mtu"])
 
 
-def own_address():
+def _own_address():
     """A random locally administered unicast MAC address, as the kernel makes
     one. Set when a bridge is made, the bridge keeps it. Left to the kernel, a
     bridge takes the lowest address of its ports: when that port goes with its

@@ -10,6 +10,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import MAX_PORTS, host_end
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.rtnl import LeanSession
 from netplumb_testlib import converge_checked
 
 BRIDGE = "br-ct"
@@ -53,6 +54,26 @@ def test_containers_built_checked_idempotent_and_reachable(sandbox):
     assert sandbox.ping("198.51.100.12", netns="c1")
     assert sandbox.ping("198.51.100.1", netns="c2")
     assert sandbox.ping("198.51.100.13")
+
+
+def test_a_new_container_looks_each_of_its_links_up_once(sandbox, monkeypatch):
+    """Its steps (host end on the bridge, lo up, addresses, eth0 up, routes)
+    each need a link's index: the batch asks the kernel once per link."""
+    bridge(sandbox)
+    asked = []
+    real = LeanSession.index
+
+    def counted(session, name):
+        asked.append(name)
+        return real(session, name)
+
+    monkeypatch.setattr(LeanSession, "index", counted)
+    want = params([ct(1, address6="2001:db8:1::11/64", routes=[{"dst": "203.0.113.0/24", "gateway": "198.51.100.1"}])],
+                  gateway6="2001:db8:1::1")
+    sandbox.ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", BRIDGE, "nodad")
+    assert engine.run(container_net, want).changed
+    assert sorted(asked) == sorted(["veth-c1", BRIDGE, "lo", "eth0"])
+    assert sandbox.ping("198.51.100.1", netns="c1") and sandbox.ping("2001:db8:1::1", netns="c1")
 
 
 def test_bad_input_names_index_and_field_and_changes_nothing(sandbox):

@@ -19,6 +19,11 @@ def _alias(ctx, op):
     ctx.kernel.session(op.netns).set_link(ctx.kernel.index(op.netns, op.target), alias=op.args["alias"])
 
 
+def _container_add(ctx, op):
+    with ctx.kernel.kept_indexes():
+        run_steps(ctx, op)
+
+
 def _container_del(ctx, op):
     """The host end if it is there (its peer goes with it), then the namespace."""
     ctx.kernel.forget(op.target)
@@ -35,7 +40,7 @@ def _container_del(ctx, op):
 
 LINK_ALIAS = Operation("link_alias", "mark {target}{where} as {alias}", _alias)
 CONTAINER_ADD = Operation("container_add", "create container {target}: {ifname} {address} in netns {target}, "
-                                           "host end {host} on {bridge}", run_steps)
+                                           "host end {host} on {bridge}", _container_add)
 CONTAINER_DEL = Operation("container_del", "remove container {target} (host end {host} and netns {target})",
                           _container_del)
 

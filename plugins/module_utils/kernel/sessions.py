@@ -12,6 +12,7 @@ addresses on their links.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import copy
 import errno
 import os
@@ -40,6 +41,7 @@ class Kernel:
         self._sessions = {}
         self._shared = False
         self._home = []  # an fd on the caller's namespace, opened once (a list: read-back copies share it)
+        self._kept = None  # {(netns, name): ifindex} inside kept_indexes()
 
     def sharing(self, ctx):
         """This Kernel for another context (a read-back after the apply):
@@ -95,10 +97,27 @@ class Kernel:
 
     def index(self, netns, name):
         """The ifindex of link ``name``; KernelError (ENODEV) when there is none."""
+        kept = self._kept
+        if kept is not None and (netns, name) in kept:
+            return kept[(netns, name)]
         found = self.session(netns).index(name)
         if found is None:
             raise KernelError("%s in netns %s" % (name, netns or "(host)"), errno.ENODEV, "no such link")
+        if kept is not None:
+            kept[(netns, name)] = found
         return found
+
+    @contextlib.contextmanager
+    def kept_indexes(self):
+        """Inside the block each link's index is looked up once, not once per
+        step: for a batch that makes its links itself and deletes, renames or
+        moves none of them on the way (a new container: nothing else knows
+        the links of its new namespace yet)."""
+        self._kept = {}
+        try:
+            yield
+        finally:
+            self._kept = None
 
     def _missing(self, netns, missing_ok):
         if missing_ok:

@@ -79,8 +79,9 @@ options:
   masquerade:
     description:
       - Whether the subnets are masqueraded out of the uplink (V(false) removes the rules).
-      - Each subnet has one masquerade rule, commented C(node_network masq <subnet>). A rule of that comment made with
-        another O(cluster_cidr) or out of another uplink goes, so a changed cluster CIDR never leaves the old one
+      - Each subnet has one masquerade rule, commented C(node_network <bridge> masq). A rule of that comment that the
+        desired state does not name (made for another subnet, with another O(cluster_cidr), out of another uplink, or
+        for IPv6 on a node no longer dual-stack) goes, so a changed cluster CIDR never leaves the old one
         masquerading traffic between pods.
     type: bool
     default: true
@@ -93,7 +94,10 @@ options:
     type: str
     default: ""
   forward_rules:
-    description: Whether forwarding is accepted to and from the subnets (needed where FORWARD drops by default).
+    description:
+      - Whether forwarding is accepted to and from the subnets (needed where FORWARD drops by default).
+      - The rules are commented C(node_network <bridge> forward); one of that comment that the desired state does not
+        name (another subnet, IPv6 on a node no longer dual-stack) goes.
     type: bool
     default: false
   port_forwards:
@@ -101,6 +105,9 @@ options:
       - Ports of the node forwarded to containers, each C(port), C(to) (V(198.51.100.11) or
         V(198.51.100.11:8080)), C(protocol) (V(tcp) or V(udp), default V(tcp)) and, on a dual-stack node,
         C(to6) for the IPv6 twin (else the C(address6) of the container whose C(address) is the target).
+      - Each rule is commented C(node_network <bridge> dnat <protocol>/<port>). A rule of the comment of a listed port
+        forward that the desired state does not name (made out of another uplink, or the IPv6 twin on a node no
+        longer dual-stack) goes; port forwards that are not listed stay unless O(exclusive) names V(port_forwards).
     type: list
     elements: dict
     default: []

@@ -317,6 +317,89 @@ def test_a_changed_cluster_cidr_replaces_the_masquerade(sandbox, backend):
     assert _our_masquerades(backend) == []
 
 
+def _made(backend, version):
+    """The rules node_network made (their comment names it) of IP ``version``, as the backend prints them."""
+    return [line for line in our_rules(backend, (version,)) if "node_network" in line]
+
+
+def _deleted(outcome):
+    """The kinds of the rules a run deleted, from its operations' descriptions ("delete rule dnat <id> in ...")."""
+    return sorted(op["description"].split()[2] for op in outcome.operations
+                  if op["description"].startswith("delete rule"))
+
+
+def _converged(sandbox, node_network, params):
+    """A real run that check mode predicted exactly without changing the node; then nothing left to do."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+    before = sandbox.settled_snapshot(), firewall()
+    predicted = engine.run(node_network, params, check_mode=True)
+    assert (sandbox.snapshot(), firewall()) == before, "check mode changed the node"
+    applied = engine.run(node_network, params)
+    assert applied.operations == predicted.operations
+    assert not engine.run(node_network, params).changed
+    return applied
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_rules_made_for_the_bridge_follow_a_node_no_longer_dual_stack(sandbox, backend):
+    """Without cidr6, the IPv6 masquerade, forward-accept rules and port
+    forward twin made while the node was dual-stack stayed: the twin went on
+    forwarding to an address nobody holds any more."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+    uplink(sandbox)
+    dual = dict(NODE, nat_backend=backend, routes=[])
+    _converged(sandbox, node_network, dual)
+    assert len(_made(backend, 6)) == 4, _made(backend, 6)  # masquerade, 2 forward-accept, the twin
+    ipv4 = sorted(_made(backend, 4))
+    single = dict(dual, cidr6="", containers=[{key: value for key, value in c.items() if key != "address6"}
+                                              for c in NODE["containers"]])
+    applied = _converged(sandbox, node_network, single)
+    assert _deleted(applied) == ["dnat", "forward", "forward", "masquerade"], applied.operations
+    assert _made(backend, 6) == []
+    assert sorted(_made(backend, 4)) == ipv4
+    with whoami_server("c1", 8080):
+        assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"
+    _converged(sandbox, node_network, dict(single, state="absent"))
+    assert _made(backend, 4) == _made(backend, 6) == []
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_rules_made_for_the_bridge_follow_a_changed_uplink(sandbox, backend):
+    """The port forward and masquerade made out of the old uplink stayed
+    beside the new ones (the port forward unless port_forwards was exclusive)."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+    uplink(sandbox)
+    sandbox.ip("link", "add", "uplink9", "type", "veth", "peer", "name", "eth1", "netns", "wan")  # no addresses
+    old = dict(NODE, nat_backend=backend, uplink="uplink9", cidr6="", routes=[],
+               containers=[{"name": "c1", "address": "198.51.100.11"}])
+    _converged(sandbox, node_network, old)
+    assert all("uplink9" in line for line in _made(backend, 4) if "forward" not in line), _made(backend, 4)
+    applied = _converged(sandbox, node_network, dict(old, uplink="uplink0"))
+    assert _deleted(applied) == ["dnat", "masquerade"], applied.operations
+    assert not any("uplink9" in line for line in _made(backend, 4)), _made(backend, 4)
+    with whoami_server("c1", 8080):
+        assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"
+    with whoami_server("wan", 7000):
+        assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"
+
+
+def test_another_bridge_s_rules_are_left_alone(sandbox):
+    """The rules carry their bridge's name: a node_network call for one bridge
+    never takes the rules of another call's bridge for stale ones."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+    uplink(sandbox)
+    first = dict(NODE, routes=[], port_forwards=[])
+    engine.run(node_network, first)
+    theirs = our_rules("nftables")
+    second = {"bridge": "v-net-1", "cidr": "198.51.101.0/24", "uplink": "uplink0", "forward_rules": True,
+              "containers": [{"name": "d1", "address": "198.51.101.11"}],
+              "port_forwards": [{"port": 81, "to": "198.51.101.11:8080"}]}
+    _converged(sandbox, node_network, second)
+    assert set(theirs) <= set(our_rules("nftables"))
+    assert not engine.run(node_network, first).changed
+
+
 def test_the_bridge_keeps_its_address_when_the_container_that_had_the_lowest_goes(sandbox):
     """Left to the kernel, a bridge takes the lowest MAC address of its
     ports: when that container went, the others' neighbour entries of the

@@ -39,9 +39,13 @@ KINDS = ("bridge", "containers", "nat_rules", "routes", "sysctl", "network_manag
 CONTAINER_OUTCOMES = {"changed": "updated"}
 # Owned port forwards: the kind a nat_rule's native form names (nft JSON or iptables words).
 _DNAT = ("dnat", "DNAT")
-# The comment of a subnet's masquerade: the rules node_network made for the
-# subnet, whatever cluster CIDR and uplink they were made with, are found by it.
-MASQUERADE_NOTE = "node_network masq %s"  # at most 61 characters: a rule's comment holds 64
+# The comments of the NAT rules node_network makes for a bridge: the rules it
+# made for the bridge, whatever subnets, cluster CIDR, uplink or address
+# family they were made with, are found by them (at most 43 characters: a
+# rule's comment holds 64).
+MASQUERADE_NOTE = "node_network %s masq"  # bridge
+FORWARD_NOTE = "node_network %s forward"  # bridge
+DNAT_NOTE = "node_network %s dnat %s/%s"  # bridge, protocol, port
 
 
 def parse(params):
@@ -143,27 +147,32 @@ def _present(ctx, spec, found, parts):
         _add_containers(parts, containers)
 
     uplink = found["name"]
+    planned = set()
     for rule in spec.masquerades:
-        planned = {_nat(ctx, parts, _masquerade(rule["source"], uplink, rule["not_to"]), spec,
-                        "present" if spec.masquerade else "absent").identity}
+        planned.add(_nat(ctx, parts, _masquerade(spec.bridge, rule["source"], uplink, rule["not_to"]), spec,
+                         "present" if spec.masquerade else "absent").identity)
         if rule["not_to"]:
             # A masquerade of everything, from before the cluster CIDR was set,
             # would still catch the traffic between pods: it goes.
-            planned.add(_nat(ctx, parts, _masquerade(rule["source"], uplink, ""), spec, "absent",
+            planned.add(_nat(ctx, parts, _masquerade(spec.bridge, rule["source"], uplink, ""), spec, "absent",
                              counts=False).identity)
-        # So does one made with another cluster CIDR or out of another uplink.
-        _stale_masquerades(ctx, parts, spec, rule["source"], planned)
-    for match in spec.forward_matches:
-        _nat(ctx, parts, dict(match, kind="forward"), spec, "present" if spec.forward_rules else "absent")
+    # So does one made with another subnet, cluster CIDR or uplink, or of a family the node no longer has.
+    _stale(ctx, parts, spec, "masquerade", {MASQUERADE_NOTE % spec.bridge}, planned)
+    planned = {_nat(ctx, parts, _forward(spec.bridge, match), spec, "present" if spec.forward_rules else "absent").identity
+               for match in spec.forward_matches}
+    _stale(ctx, parts, spec, "forward", {FORWARD_NOTE % spec.bridge}, planned)
     named = set()
     for forward in spec.port_forwards:
         # A twin that lost its IPv6 target (the container's address6 went) goes, whatever it forwarded to.
         gone = forward.get("gone", False)
-        rule = _nat(ctx, parts, _dnat(forward, uplink), spec, "absent" if gone else "present",
+        rule = _nat(ctx, parts, _dnat(spec.bridge, forward, uplink), spec, "absent" if gone else "present",
                     "port_forwards[%d]" % forward["index"], counts=not gone, renamed={"to": forward["field"]})
         named.add(rule.identity)
     if "port_forwards" in spec.exclusive:
         _others(ctx, parts, spec, named)
+    else:
+        # A listed port forward made out of another uplink, or its IPv6 twin on a node no longer dual-stack.
+        _stale(ctx, parts, spec, "dnat", _dnat_notes(spec), named)
 
     for index, item in enumerate(spec.routes):
         want = _parsed(route, "routes[%d]" % index, dict(item))
@@ -190,18 +199,22 @@ def _absent(ctx, spec, found, parts):
         want = _parsed(route, "routes[%d]" % index, dict(item, state="absent"))
         parts.add("routes", item["dst"], route.plan(ctx, want))
     names = found["names"]
+    planned = set()
     for forward in spec.port_forwards:
         for name in names:
-            _nat(ctx, parts, _dnat(forward, name), spec, "absent", "port_forwards[%d]" % forward["index"],
-                 renamed={"to": forward["field"]})
-    for match in spec.forward_matches:
-        _nat(ctx, parts, dict(match, kind="forward"), spec, "absent")
+            planned.add(_nat(ctx, parts, _dnat(spec.bridge, forward, name), spec, "absent",
+                             "port_forwards[%d]" % forward["index"], renamed={"to": forward["field"]}).identity)
+    _stale(ctx, parts, spec, "dnat", _dnat_notes(spec), planned)
+    planned = {_nat(ctx, parts, _forward(spec.bridge, match), spec, "absent").identity
+               for match in spec.forward_matches}
+    _stale(ctx, parts, spec, "forward", {FORWARD_NOTE % spec.bridge}, planned)
+    planned = set()
     for rule in spec.masquerades:
-        planned = set()
         for name in names:
             for not_to in ("", rule["not_to"]) if rule["not_to"] else ("",):
-                planned.add(_nat(ctx, parts, _masquerade(rule["source"], name, not_to), spec, "absent").identity)
-        _stale_masquerades(ctx, parts, spec, rule["source"], planned)
+                planned.add(_nat(ctx, parts, _masquerade(spec.bridge, rule["source"], name, not_to), spec,
+                                 "absent").identity)
+    _stale(ctx, parts, spec, "masquerade", {MASQUERADE_NOTE % spec.bridge}, planned)
     if spec.containers:
         _add_containers(parts, container_net.plan_each(ctx, container_net.parse({
             "bridge": spec.bridge, "containers": [{"name": c.get("name")} for c in spec.containers],
@@ -237,9 +250,18 @@ def _add_containers(parts, containers):
             parts.changed["containers"].add(name)
 
 
-def _dnat(forward, interface):
+def _dnat(bridge, forward, interface):
     return {"kind": "dnat", "in_interface": interface, "protocol": forward["protocol"], "dport": forward["port"],
-            "to": forward["to"], "family": forward["family"]}
+            "to": forward["to"], "family": forward["family"],
+            "comment": DNAT_NOTE % (bridge, forward["protocol"], forward["port"])}
+
+
+def _dnat_notes(spec):
+    return {DNAT_NOTE % (spec.bridge, forward["protocol"], forward["port"]) for forward in spec.port_forwards}
+
+
+def _forward(bridge, match):
+    return dict(match, kind="forward", comment=FORWARD_NOTE % bridge)
 
 
 def _nat(ctx, parts, options, spec, state, field=None, counts=True, renamed=None):
@@ -255,9 +277,9 @@ def _label(rule, state):
     return "%s%s" % (nat_rule.describe(rule), "" if state == "present" else " (absent)")
 
 
-def _masquerade(source, uplink, not_to):
+def _masquerade(bridge, source, uplink, not_to):
     return {"kind": "masquerade", "source": source, "out_interface": uplink,
-            "destination": "!" + not_to if not_to else None, "comment": MASQUERADE_NOTE % source}
+            "destination": "!" + not_to if not_to else None, "comment": MASQUERADE_NOTE % bridge}
 
 
 def _others(ctx, parts, spec, named):
@@ -268,12 +290,13 @@ def _others(ctx, parts, spec, named):
                       and any(word in repr(found["native"]) for word in _DNAT))
 
 
-def _stale_masquerades(ctx, parts, spec, source, planned):
-    """Masquerades that node_network made for ``source`` (by their comment)
-    and that the plan does not name (``planned``: identities): removed."""
-    family = 6 if ":" in source else 4
-    _remove_owned(ctx, parts, spec, family, "masquerade", "stale masquerade",
-                  lambda found: found["identity"] not in planned and found["note"] == MASQUERADE_NOTE % source)
+def _stale(ctx, parts, spec, kind, notes, planned):
+    """Rules of ``kind`` that node_network made for the bridge (their comment
+    is one of ``notes``), in either family, and that the plan does not name
+    (``planned``: identities): removed."""
+    for family in (4, 6):
+        _remove_owned(ctx, parts, spec, family, kind, "stale " + kind,
+                      lambda found: found["identity"] not in planned and found["note"] in notes)
 
 
 def _remove_owned(ctx, parts, spec, family, kind, label, select):

@@ -54,6 +54,8 @@ options:
         index, for example C(containers[3].address).
       - A Linux bridge holds at most 1023 ports; more containers than that, the bridge's other ports counted, fail
         before anything changes.
+      - An address held by a container made on the bridge that is not listed and stays (without O(exclusive)) fails
+        before anything changes, naming that container.
     type: list
     elements: dict
     default: []

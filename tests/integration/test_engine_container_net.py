@@ -146,6 +146,24 @@ def test_kernel_refusal_in_the_middle_rolls_everything_back(sandbox):
     assert sandbox.netns_list() == ["c1"]
 
 
+def test_an_address_a_container_left_in_place_holds_stops_before_any_change(sandbox):
+    """c1 is not listed and stays (containers not exclusive): c3 with c1's
+    address would have put it on the bridge twice."""
+    bridge(sandbox)
+    converge_checked(sandbox, container_net, params([ct(1), ct(2)]))
+    taken = params([ct(2), dict(ct(3), address="198.51.100.11/24")])
+    before = sandbox.settled_snapshot()
+    with pytest.raises(ParamError) as caught:
+        engine.run(container_net, taken)
+    assert caught.value.field == "containers[1].address"
+    assert "is the address of container c1 on bridge br-ct, which is not listed and stays" in str(caught.value)
+    assert sandbox.settled_snapshot() == before
+    converge_checked(sandbox, container_net, dict(taken, exclusive=True))
+    assert sandbox.netns_list() == ["c2", "c3"]
+    assert sandbox.ping("198.51.100.11", netns="c2")
+    assert sandbox.addresses("eth0", netns="c3") == ["198.51.100.11/24"]
+
+
 def test_names_taken_by_foreign_links_stop_before_any_change(sandbox):
     bridge(sandbox)
     sandbox.ip("link", "add", "veth-c2", "type", "bridge")

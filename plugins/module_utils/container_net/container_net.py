@@ -114,6 +114,7 @@ def plan_each(ctx, spec):
             if link.kind == "veth" and ours and ours[0] == spec.bridge and ours[1] not in listed:
                 removed.add(name)
     _check_ports(host, spec, removed)
+    _check_addresses(kernel, spec, host, removed)
     for container in spec.containers:
         _plan_container(result, kernel, spec, host, container)
     for name in sorted(removed):
@@ -132,6 +133,31 @@ def _check_ports(host, spec, removed):
         raise ParamError("containers", "%d containers" % len(listed), "and the %d other ports of bridge %s are more "
                          "than the %d ports a Linux bridge holds: spread them over several bridges"
                          % (others, spec.bridge, MAX_PORTS))
+
+
+def _check_addresses(kernel, spec, host, removed):
+    """A listed container's address that a container left in place on the
+    bridge holds (one container_net made, neither listed nor removed) would
+    be on the bridge twice, and the two would take each other's traffic:
+    fail before any change, naming both. One read per such container, and
+    a node without any reads nothing."""
+    listed = {container.name for container in spec.containers}
+    wanted = {address.ip: (container, "address" if address.version == 4 else "address6")
+              for container in spec.containers for address in container.addresses}
+    for name, link in sorted(host.links.items()):
+        ours = owner(link.alias)
+        if link.kind != "veth" or not ours or ours[0] != spec.bridge or ours[1] in listed or name in removed:
+            continue
+        ns = _read_container(kernel, ours[1], spec.ifname)
+        eth = ns.get(spec.ifname)
+        if not _paired(ns, link, eth):
+            continue
+        for address in eth.addresses:
+            if address.ip in wanted:
+                container, key = wanted[address.ip]
+                raise ParamError(container.field(key), str(address.ip), "is the address of container %s on bridge "
+                                 "%s, which is not listed and stays: list it with another address, or remove it "
+                                 "(state absent, or containers exclusive)" % (ours[1], spec.bridge))
 
 
 def _check_bridge(ctx, host, bridge):

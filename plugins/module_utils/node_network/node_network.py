@@ -158,8 +158,8 @@ def _present(ctx, spec, found, parts):
                              counts=False).identity)
     # So does one made with another subnet, cluster CIDR or uplink, or of a family the node no longer has.
     _stale(ctx, parts, spec, "masquerade", {MASQUERADE_NOTE % spec.bridge}, planned)
-    planned = {_nat(ctx, parts, _forward(spec.bridge, match), spec, "present" if spec.forward_rules else "absent").identity
-               for match in spec.forward_matches}
+    accept = "present" if spec.forward_rules else "absent"
+    planned = {_nat(ctx, parts, _forward(spec.bridge, match), spec, accept).identity for match in spec.forward_matches}
     _stale(ctx, parts, spec, "forward", {FORWARD_NOTE % spec.bridge}, planned)
     named = set()
     for forward in spec.port_forwards:

@@ -210,8 +210,7 @@ def held(first, second, left):
 # Fixed in container_net.py: c1 got the address of c0, which stayed (not
 # exclusive): the address was on the bridge twice.
 @example(first=_one("198.51.100.10/24"),
-         second=dict(_one("198.51.100.10/24"), containers=[{"name": "c1", "address": "198.51.100.10/24",
-                                                              "routes": []}]))
+         second=_one("198.51.100.10/24", containers=[{"name": "c1", "address": "198.51.100.10/24", "routes": []}]))
 def test_a_container_sets_converge_read_back_and_tear_down(first, second):
     count("a. container_net: converge, read back, check mode, teardown")
     with sandboxed() as box:

@@ -110,9 +110,10 @@ class Kernel:
     @contextlib.contextmanager
     def kept_indexes(self):
         """Inside the block each link's index is looked up once, not once per
-        step: for a batch that makes its links itself and deletes, renames or
-        moves none of them on the way (a new container: nothing else knows
-        the links of its new namespace yet)."""
+        step: for a batch that makes its links itself and renames or moves
+        none of them (a new container: nothing else knows the links of its
+        new namespace yet). Only the batch's own undo deletes them, after
+        its last lookup."""
         self._kept = {}
         try:
             yield

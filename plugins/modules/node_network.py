@@ -65,8 +65,8 @@ options:
         length gets the subnet's.
       - A Linux bridge holds at most 1023 ports; more containers than that, the bridge's other ports counted, fail
         before anything changes.
-      - An address held by a container made on the bridge that is not listed and stays (without V(containers) in O(exclusive)) fails
-        before anything changes, naming that container.
+      - An address held by a container made on the bridge that is not listed and stays (without V(containers) in
+        O(exclusive)) fails before anything changes, naming that container.
     type: list
     elements: dict
     default: []

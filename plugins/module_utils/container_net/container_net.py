@@ -106,19 +106,21 @@ def plan_each(ctx, spec):
         for container in spec.containers:
             _plan_absent(result, kernel, spec, host, container.name, container.host)
         return result
-    removed = set()
-    if spec.exclusive:
-        listed = {container.name for container in spec.containers}
-        for name, link in sorted(host.links.items()):
-            ours = owner(link.alias)
-            if link.kind == "veth" and ours and ours[0] == spec.bridge and ours[1] not in listed:
-                removed.add(name)
+    # Host end -> container, of the containers container_net made on the bridge that are not listed.
+    listed = {container.name for container in spec.containers}
+    unlisted = {}
+    for name, link in sorted(host.links.items()):
+        ours = owner(link.alias)
+        if link.kind == "veth" and ours and ours[0] == spec.bridge and ours[1] not in listed:
+            unlisted[name] = ours[1]
+    removed = set(unlisted) if spec.exclusive else set()
     _check_ports(host, spec, removed)
-    _check_addresses(kernel, spec, host, removed)
+    if not spec.exclusive:
+        _check_addresses(kernel, spec, host, unlisted)
     for container in spec.containers:
         _plan_container(result, kernel, spec, host, container)
     for name in sorted(removed):
-        _plan_absent(result, kernel, spec, host, owner(host.get(name).alias)[1], name)
+        _plan_absent(result, kernel, spec, host, unlisted[name], name)
     return result
 
 
@@ -135,29 +137,26 @@ def _check_ports(host, spec, removed):
                          % (others, spec.bridge, MAX_PORTS))
 
 
-def _check_addresses(kernel, spec, host, removed):
+def _check_addresses(kernel, spec, host, staying):
     """A listed container's address that a container left in place on the
-    bridge holds (one container_net made, neither listed nor removed) would
-    be on the bridge twice, and the two would take each other's traffic:
-    fail before any change, naming both. One read per such container, and
-    a node without any reads nothing."""
-    listed = {container.name for container in spec.containers}
+    bridge holds (``staying``: host end -> container, ones container_net
+    made and the call neither lists nor removes) would be on the bridge
+    twice, and the two would take each other's traffic: fail before any
+    change, naming both. One read per such container, and a node without
+    any reads nothing."""
     wanted = {address.ip: (container, "address" if address.version == 4 else "address6")
               for container in spec.containers for address in container.addresses}
-    for name, link in sorted(host.links.items()):
-        ours = owner(link.alias)
-        if link.kind != "veth" or not ours or ours[0] != spec.bridge or ours[1] in listed or name in removed:
-            continue
-        ns = _read_container(kernel, ours[1], spec.ifname)
+    for name, other in sorted(staying.items()):
+        ns = _read_container(kernel, other, spec.ifname)
         eth = ns.get(spec.ifname)
-        if not _paired(ns, link, eth):
+        if not _paired(ns, host.get(name), eth):
             continue
         for address in eth.addresses:
             if address.ip in wanted:
                 container, key = wanted[address.ip]
                 raise ParamError(container.field(key), str(address.ip), "is the address of container %s on bridge "
                                  "%s, which is not listed and stays: list it with another address, or remove it "
-                                 "(state absent, or containers exclusive)" % (ours[1], spec.bridge))
+                                 "(state absent, or containers exclusive)" % (other, spec.bridge))
 
 
 def _check_bridge(ctx, host, bridge):

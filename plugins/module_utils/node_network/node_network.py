@@ -252,12 +252,15 @@ def _add_containers(parts, containers):
 
 def _dnat(bridge, forward, interface):
     return {"kind": "dnat", "in_interface": interface, "protocol": forward["protocol"], "dport": forward["port"],
-            "to": forward["to"], "family": forward["family"],
-            "comment": DNAT_NOTE % (bridge, forward["protocol"], forward["port"])}
+            "to": forward["to"], "family": forward["family"], "comment": _dnat_note(bridge, forward)}
+
+
+def _dnat_note(bridge, forward):
+    return DNAT_NOTE % (bridge, forward["protocol"], forward["port"])
 
 
 def _dnat_notes(spec):
-    return {DNAT_NOTE % (spec.bridge, forward["protocol"], forward["port"]) for forward in spec.port_forwards}
+    return {_dnat_note(spec.bridge, forward) for forward in spec.port_forwards}
 
 
 def _forward(bridge, match):

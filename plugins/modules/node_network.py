@@ -123,6 +123,9 @@ options:
       - Whether IP forwarding is switched on, now and at boot through O(sysctl_file) (with IPv6 forwarding and
         C(accept_ra=2) on the uplink on a dual-stack node).
       - With O(state=absent) the file's lines go; forwarding itself stays on until the next boot.
+      - Calls for several bridges may share the file. A comment line per bridge names the keys it needs
+        (C(# node_network v-net-0 needs net.ipv4.ip_forward)), and a key's line goes only when no bridge needs it
+        any more (after O(state=absent), or without O(cidr6) or with another uplink).
     type: bool
     default: true
   sysctl_file:

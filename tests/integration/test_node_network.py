@@ -72,8 +72,9 @@ def test_check_mode_exact_changed_then_not_diff_traffic_and_absent(sandbox):
         assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"  # masqueraded out of the uplink
     with whoami_server("c1", 8080):
         assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"  # the port forward
-    assert open(SYSCTL_FILE).read() == ("net.ipv4.ip_forward=1\nnet.ipv6.conf.uplink0.accept_ra=2\n"
-                                        "net.ipv6.conf.all.forwarding=1\n")
+    assert open(SYSCTL_FILE).read() == (
+        "# node_network v-net-0 needs net.ipv4.ip_forward net.ipv6.conf.uplink0.accept_ra net.ipv6.conf.all.forwarding\n"
+        "net.ipv4.ip_forward=1\nnet.ipv6.conf.uplink0.accept_ra=2\nnet.ipv6.conf.all.forwarding=1\n")
     assert [r["gateway"] for r in sandbox.routes() if r["dst"] == "198.51.101.0/24"] == ["203.0.113.2"]
 
     again = sandbox.playbook(task(), diff=True)
@@ -357,6 +358,8 @@ def test_rules_made_for_the_bridge_follow_a_node_no_longer_dual_stack(sandbox, b
     assert _deleted(applied) == ["dnat", "forward", "forward", "masquerade"], applied.operations
     assert _made(backend, 6) == []
     assert sorted(_made(backend, 4)) == ipv4
+    # So do the lines that set IPv6 forwarding at boot.
+    assert _keys() == ["net.ipv4.ip_forward"]
     with whoami_server("c1", 8080):
         assert ask("wan", "203.0.113.1", 80) == "203.0.113.2"
     _converged(sandbox, node_network, dict(single, state="absent"))
@@ -383,9 +386,17 @@ def test_rules_made_for_the_bridge_follow_a_changed_uplink(sandbox, backend):
         assert ask("c1", "203.0.113.2", 7000) == "203.0.113.1"
 
 
+def _keys():
+    """The keys the sysctl file sets at boot."""
+    with open(SYSCTL_FILE) as handle:
+        return [line.split("=")[0] for line in handle.read().splitlines() if not line.startswith("#")]
+
+
 def test_another_bridge_s_rules_are_left_alone(sandbox):
     """The rules carry their bridge's name: a node_network call for one bridge
-    never takes the rules of another call's bridge for stale ones."""
+    never takes the rules of another call's bridge for stale ones. Nor the
+    lines of the sysctl file both calls share: the second bridge's teardown
+    took IPv4 forwarding away at boot from the first."""
     from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
     from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
     uplink(sandbox)
@@ -398,6 +409,12 @@ def test_another_bridge_s_rules_are_left_alone(sandbox):
     _converged(sandbox, node_network, second)
     assert set(theirs) <= set(our_rules("nftables"))
     assert not engine.run(node_network, first).changed
+    _converged(sandbox, node_network, dict(second, state="absent"))
+    assert set(our_rules("nftables")) == set(theirs)
+    assert _keys() == ["net.ipv4.ip_forward", "net.ipv6.conf.uplink0.accept_ra", "net.ipv6.conf.all.forwarding"]
+    assert not engine.run(node_network, first).changed
+    _converged(sandbox, node_network, dict(first, state="absent"))
+    assert not os.path.exists(SYSCTL_FILE)
 
 
 def test_the_bridge_keeps_its_address_when_the_container_that_had_the_lowest_goes(sandbox):

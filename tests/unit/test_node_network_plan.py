@@ -55,7 +55,7 @@ def test_on_an_empty_node_the_bridge_comes_before_the_containers_and_routes_and_
     # Phase order (core/plan.py PHASES): files, bridge, veth (a new container is one op), address, up, route, nat.
     assert result.describe() == [
         "set net.ipv4.ip_forward = 1",
-        "write %s (22 bytes, mode 0644, owner 0:0)" % (tmp_path / "60-netplumb.conf"),
+        "write %s (67 bytes, mode 0644, owner 0:0)" % (tmp_path / "60-netplumb.conf"),  # the marker and the key
         "create bridge br0",
         "create container c1: eth0 198.51.100.11/26 in netns c1, host end veth-c1 on br0",
         "create container c2: eth0 198.51.100.12/26 in netns c2, host end veth-c2 on br0",

@@ -293,6 +293,9 @@ def test_sysctl_key_writes_an_interface_names_dots_as_slashes_and_path_turns_the
     assert sysctl.path("net.ipv4.ip_forward") == "/proc/sys/net/ipv4/ip_forward"
 
 
+MINE = "# node_network br0 needs net.ipv4.ip_forward"
+
+
 def test_file_lines_keeps_foreign_lines_and_replaces_ours_in_place():
     old = ("# set by netplumb\n"
            "net.ipv4.ip_forward = 0\n"
@@ -301,29 +304,56 @@ def test_file_lines_keeps_foreign_lines_and_replaces_ours_in_place():
            "\n"
            "net.ipv6.conf.all.forwarding=0\n")
     settings = [(spec.IPV4_FORWARDING, "1"), (spec.IPV6_FORWARDING, "1")]
-    assert sysctl.file_lines(old, settings, set()) == [
+    assert sysctl.file_lines(old, "br0", settings, ()) == [
         "# set by netplumb", "net.ipv4.ip_forward=1", "vm.swappiness=10", "; net.ipv6.conf.all.forwarding=0", "",
-        "net.ipv6.conf.all.forwarding=1"]
+        "net.ipv6.conf.all.forwarding=1", MINE + " net.ipv6.conf.all.forwarding"]
 
 
 def test_file_lines_appends_missing_keys_in_order_and_drops_removed_ones():
     settings = [(spec.IPV4_FORWARDING, "1"), ("net.ipv6.conf.eth0/100.accept_ra", "2"), (spec.IPV6_FORWARDING, "1")]
-    assert sysctl.file_lines(None, settings, set()) == [
-        "net.ipv4.ip_forward=1", "net.ipv6.conf.eth0/100.accept_ra=2", "net.ipv6.conf.all.forwarding=1"]
-    assert sysctl.file_lines("vm.swappiness=10\nnet.ipv6.conf.all.forwarding=1\n", settings, set()) == [
-        "vm.swappiness=10", "net.ipv6.conf.all.forwarding=1", "net.ipv4.ip_forward=1",
+    mine = MINE + " net.ipv6.conf.eth0/100.accept_ra net.ipv6.conf.all.forwarding"
+    assert sysctl.file_lines(None, "br0", settings, ()) == [
+        mine, "net.ipv4.ip_forward=1", "net.ipv6.conf.eth0/100.accept_ra=2", "net.ipv6.conf.all.forwarding=1"]
+    assert sysctl.file_lines("vm.swappiness=10\nnet.ipv6.conf.all.forwarding=1\n", "br0", settings, ()) == [
+        "vm.swappiness=10", "net.ipv6.conf.all.forwarding=1", mine, "net.ipv4.ip_forward=1",
         "net.ipv6.conf.eth0/100.accept_ra=2"]
+    # A file written before the marker lines: the keys named go.
     old = "net.ipv4.ip_forward=1\n# keep\nnet.ipv6.conf.eth0.accept_ra = 2\nnet.ipv6.conf.all.forwarding=1\n"
-    assert sysctl.file_lines(old, [], {spec.IPV4_FORWARDING, "net.ipv6.conf.eth0.accept_ra"}) == [
+    assert sysctl.file_lines(old, "br0", [], {spec.IPV4_FORWARDING, "net.ipv6.conf.eth0.accept_ra"}) == [
         "# keep", "net.ipv6.conf.all.forwarding=1"]
     # Removing what is not there changes nothing; a file left without a key is empty.
-    assert sysctl.file_lines("# keep\n", [], {spec.IPV4_FORWARDING}) == ["# keep"]
-    assert sysctl.file_lines("net.ipv4.ip_forward=1\n", [], {spec.IPV4_FORWARDING}) == []
+    assert sysctl.file_lines("# keep\n", "br0", [], {spec.IPV4_FORWARDING}) == ["# keep"]
+    assert sysctl.file_lines("net.ipv4.ip_forward=1\n", "br0", [], {spec.IPV4_FORWARDING}) == []
+    assert sysctl.file_lines(MINE + "\nnet.ipv4.ip_forward=1\n", "br0", [], ()) == []
 
 
 def test_file_lines_never_duplicates_a_key():
-    old = "net.ipv4.ip_forward=0\nvm.swappiness=10\nnet.ipv4.ip_forward = 1\n"
-    lines = sysctl.file_lines(old, [(spec.IPV4_FORWARDING, "1")], set())
-    assert lines == ["net.ipv4.ip_forward=1", "vm.swappiness=10"]
+    old = "net.ipv4.ip_forward=0\nvm.swappiness=10\nnet.ipv4.ip_forward = 1\n" + MINE + "\n" + MINE + "\n"
+    lines = sysctl.file_lines(old, "br0", [(spec.IPV4_FORWARDING, "1")], ())
+    assert lines == ["net.ipv4.ip_forward=1", "vm.swappiness=10", MINE]
     # Run again on its own output: the same lines.
-    assert sysctl.file_lines("\n".join(lines) + "\n", [(spec.IPV4_FORWARDING, "1")], set()) == lines
+    assert sysctl.file_lines("\n".join(lines) + "\n", "br0", [(spec.IPV4_FORWARDING, "1")], ()) == lines
+
+
+def test_a_key_stays_while_another_bridge_needs_it():
+    ipv6 = [(spec.IPV4_FORWARDING, "1"), ("net.ipv6.conf.eth0.accept_ra", "2"), (spec.IPV6_FORWARDING, "1")]
+    both = sysctl.file_lines(None, "br0", ipv6, ())
+    both = sysctl.file_lines("\n".join(both) + "\n", "br1", [(spec.IPV4_FORWARDING, "1")], ())
+    assert both == [MINE + " net.ipv6.conf.eth0.accept_ra net.ipv6.conf.all.forwarding", "net.ipv4.ip_forward=1",
+                    "net.ipv6.conf.eth0.accept_ra=2", "net.ipv6.conf.all.forwarding=1",
+                    "# node_network br1 needs net.ipv4.ip_forward"]
+    text = "\n".join(both) + "\n"
+    # br0 gone (state absent names every key it may have set): br1's key stays.
+    assert sysctl.file_lines(text, "br0", [], [key for key, _value in ipv6]) == [
+        "net.ipv4.ip_forward=1", "# node_network br1 needs net.ipv4.ip_forward"]
+    # br0 no longer dual-stack: its IPv6 keys go, the key both need stays.
+    assert sysctl.file_lines(text, "br0", [(spec.IPV4_FORWARDING, "1")], ()) == [
+        MINE, "net.ipv4.ip_forward=1", "# node_network br1 needs net.ipv4.ip_forward"]
+    # br1 gone: br0 needs all it had.
+    assert sysctl.file_lines(text, "br1", [], [spec.IPV4_FORWARDING]) == both[:-1]
+    # Another uplink: the old one's accept_ra goes.
+    moved = [(spec.IPV4_FORWARDING, "1"), ("net.ipv6.conf.eth1.accept_ra", "2"), (spec.IPV6_FORWARDING, "1")]
+    assert sysctl.file_lines(text, "br0", moved, ()) == [
+        MINE + " net.ipv6.conf.eth1.accept_ra net.ipv6.conf.all.forwarding", "net.ipv4.ip_forward=1",
+        "net.ipv6.conf.all.forwarding=1", "# node_network br1 needs net.ipv4.ip_forward",
+        "net.ipv6.conf.eth1.accept_ra=2"]

@@ -324,7 +324,7 @@ def _sysctl(parts, spec, settings, removed, runtime=True):
     part = Plan()
     if runtime:
         sysctl.plan_runtime(part, settings)
-    before, after = sysctl.plan_file(part, spec.sysctl_file, settings, removed)
+    before, after = sysctl.plan_file(part, spec.sysctl_file, spec.bridge, settings, removed)
     part.before = {"settings": dict((name, sysctl.current(name)) for name, _value in settings), "file": before}
     part.after = {"settings": dict(settings), "file": after}
     parts.add("sysctl", spec.sysctl_file, part)

@@ -3,7 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Forwarding as kernel settings: the values in /proc/sys now, and the lines
 of a sysctl.d file that set them again at boot. Lines of the file that are
-not ours stay as they are; a file left with none is deleted."""
+not ours stay as they are; a file left with none is deleted.
+
+Several bridges' calls may share the file and need the same keys. A comment
+line per bridge names the keys that bridge needs
+(``# node_network v-net-0 needs net.ipv4.ip_forward ...``): a key goes from
+the file when the last bridge that needed it no longer does."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -46,14 +51,25 @@ def plan_runtime(result, settings):
             result.add("files", Op(SYSCTL_SET, None, name, {"value": value}, undo))
 
 
-def file_lines(old, settings, removed):
-    """The file's lines with ``settings`` (key, value) set and the keys in
-    ``removed`` gone; every other line kept in place."""
+def file_lines(old, owner, settings, removed):
+    """The file's lines with ``settings`` (key, value) set for ``owner`` (a
+    bridge), and gone: the keys in ``removed`` and those ``owner`` needed
+    before but not now, unless another owner still needs them. Every other
+    line stays in place."""
     wanted = dict(settings)
-    lines, seen = [], set()
+    needs = _needs(old)
+    others = set().union(*[keys for name, keys in needs.items() if name != owner])
+    dropped = (needs.get(owner, set()) | set(removed)) - set(wanted) - others
+    marker = ("%s %s needs %s" % (MARKER, owner, " ".join(wanted))) if wanted else None
+    lines, seen, marked = [], set(), marker is None
     for line in (old or "").splitlines():
+        if _owner(line) == owner:
+            if not marked:
+                marked = True
+                lines.append(marker)
+            continue
         name = _name(line)
-        if name in removed:
+        if name in dropped:
             continue
         if name in wanted:
             if name in seen:
@@ -61,8 +77,31 @@ def file_lines(old, settings, removed):
             seen.add(name)
             line = "%s=%s" % (name, wanted[name])
         lines.append(line)
+    if not marked:
+        lines.append(marker)
     lines.extend("%s=%s" % (name, value) for name, value in settings if name not in seen)
     return lines
+
+
+MARKER = "# node_network"
+
+
+def _owner(line):
+    """The bridge a marker line speaks for, or None."""
+    words = line.split()
+    if len(words) >= 4 and " ".join(words[:2]) == MARKER and words[3] == "needs":
+        return words[2]
+    return None
+
+
+def _needs(text):
+    """{bridge: the keys it needs} from the file's marker lines."""
+    needs = {}
+    for line in (text or "").splitlines():
+        owner = _owner(line)
+        if owner is not None:
+            needs.setdefault(owner, set()).update(line.split()[4:])
+    return needs
 
 
 def _name(line):
@@ -76,9 +115,10 @@ def _name(line):
     return name
 
 
-def plan_file(result, file_path, settings, removed):
-    """Ops that make the sysctl.d file hold ``settings`` and none of ``removed``.
-    Returns (before, after) texts for --diff (None: no file)."""
+def plan_file(result, file_path, owner, settings, removed):
+    """Ops that make the sysctl.d file hold ``settings`` for ``owner`` and none
+    of ``removed`` that no other owner needs (file_lines). Returns (before,
+    after) texts for --diff (None: no file)."""
     old = files.read(file_path)
     if old is not None and old.symlink is not None:
         old_text = None
@@ -87,7 +127,7 @@ def plan_file(result, file_path, settings, removed):
     # Temp files of a write that was killed before its rename.
     for op in files.stale_temp_ops(file_path):
         result.add("files", op)
-    lines = file_lines(old_text, settings, set(removed))
+    lines = file_lines(old_text, owner, settings, removed)
     if not any(line.strip() for line in lines):
         if old is not None:
             result.add("files", files.delete_op(file_path, old))

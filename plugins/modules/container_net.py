@@ -20,7 +20,9 @@ description:
   - "Ownership: the host end carries the mark C(netplumb:container_net:<bridge>:<name>) as its interface alias
     (C(ip link show) prints it). Links without the mark are never changed or removed, except the pair of an
     existing container made earlier with the per-container modules (C(veth-<name>) paired with the container's
-    O(ifname)), which is adopted: it gets the mark once."
+    O(ifname)), which is adopted: it gets the mark once. A container made for another bridge that is still a port
+    of that bridge is left to that bridge's call: listing it fails before any change (remove it there first); once
+    its bridge is gone, it is taken over."
   - The node's state is read with one link dump of its namespace and, per existing container namespace, one
     address and one route dump and two link lookups; namespaces that do not exist yet are not read. The module
     talks netlink through the collection's own small socket layer (standard library only) and does not need pyroute2.

@@ -191,6 +191,8 @@ def _plan_container(result, kernel, spec, host, want):
     eth = ns.get(spec.ifname)
     paired = _paired(ns, hlink, eth)
     ours = hlink is not None and owner(hlink.alias) == (spec.bridge, want.name)
+    if paired and not ours:
+        _check_not_taken(spec, want, hlink)
     result.before[want.name] = _state(spec, hlink, eth, ns) if paired else {"state": "absent"}
     if hlink is not None and not paired:
         if not ours:
@@ -238,6 +240,18 @@ def _plan_container(result, kernel, spec, host, want):
         actual = {key: route for key, route in actual.items() if key[0].version != 4}
     _plan_routes(result, spec, want, routes, actual, is_new=not paired)
     result.after[want.name] = _want_state(spec, want, have_eth, routes, actual)
+
+
+def _check_not_taken(spec, want, hlink):
+    """A container that container_net made for another bridge, still a port
+    of that bridge, belongs to that bridge's call: taking it over would move
+    it to and fro on every run of the two calls. One whose bridge is gone is
+    taken over (a call that renamed its bridge)."""
+    made_for = owner(hlink.alias)
+    if made_for is not None and made_for[0] != spec.bridge and hlink.master == made_for[0]:
+        raise ParamError(want.field("name"), want.name, "is a container of bridge %s (its host end %s is a port of "
+                         "it), made for that bridge's call: remove it there first (state absent with bridge %s), "
+                         "or give this one another name" % (made_for[0], want.host, made_for[0]))
 
 
 def _loses_ipv4(link, desired):

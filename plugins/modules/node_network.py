@@ -110,6 +110,8 @@ options:
       - Each rule is commented C(node_network <bridge> dnat <protocol>/<port>). A rule of the comment of a listed port
         forward that the desired state does not name (made out of another uplink, or the IPv6 twin on a node no
         longer dual-stack) goes; port forwards that are not listed stay unless O(exclusive) names V(port_forwards).
+      - A port of the uplink that another bridge's call forwards already fails before any change, naming that
+        bridge (the kernel would take the first rule, and the second would never see a packet).
     type: list
     elements: dict
     default: []

@@ -77,6 +77,10 @@ class Backend:
     def render(self, rule):
         return (nat_nft if self.variant is None else nat_iptables).render(rule)
 
+    def interfaces(self, native):
+        """The interface names a rule read matches (in or out)."""
+        return (nat_nft if self.variant is None else nat_iptables).interfaces(native)
+
     def problems(self, netns, family, wanted):
         """What a run killed half way left broken in our chains: a chain the
         ``wanted`` natives need that nothing jumps to or, for a removal (none

@@ -165,6 +165,8 @@ def _present(ctx, spec, found, parts):
     for forward in spec.port_forwards:
         # A twin that lost its IPv6 target (the container's address6 went) goes, whatever it forwarded to.
         gone = forward.get("gone", False)
+        if not gone:
+            _check_port_free(ctx, spec, forward, uplink)
         rule = _nat(ctx, parts, _dnat(spec.bridge, forward, uplink), spec, "absent" if gone else "present",
                     "port_forwards[%d]" % forward["index"], counts=not gone, renamed={"to": forward["field"]})
         named.add(rule.identity)
@@ -302,14 +304,36 @@ def _stale(ctx, parts, spec, kind, notes, planned):
                       lambda found: found["identity"] not in planned and found["note"] in notes)
 
 
-def _remove_owned(ctx, parts, spec, family, kind, label, select):
-    """The rules of ours in ``family`` that ``select`` picks: removed."""
+def _owned(ctx, spec, family):
+    """(backend, the rules of ours in ``family``), read once per run; no
+    rules where there is no NAT tool yet (check mode before the
+    prerequisites)."""
     if not any(have(tool) for tool in nat_rule.TOOLS[spec.nat_backend]):
-        return  # no NAT tool yet (check mode before the prerequisites): no rules of ours either
+        return None, []
     backend, _reason = ctx.remember(("nat backend", spec.nat_backend, None),
                                     lambda: nat_rule.choose_backend(spec.nat_backend, None))
-    owned = ctx.remember(("nat rules", backend.label, None, family),
-                         lambda: backend.read(None, (family,), texts=False))
+    return backend, ctx.remember(("nat rules", backend.label, None, family),
+                                 lambda: backend.read(None, (family,), texts=False))
+
+
+def _check_port_free(ctx, spec, forward, uplink):
+    """The port of the uplink that another bridge's call forwards already: a
+    second forward would never see a packet (the kernel takes the first
+    rule that matches), so fail before any change, naming that bridge."""
+    backend, owned = _owned(ctx, spec, 4 if forward["family"] == "ipv4" else 6)
+    for found in owned:
+        words = (found["note"] or "").split()
+        if (len(words) == 4 and words[0] == "node_network" and words[1] != spec.bridge and words[2] == "dnat"
+                and words[3] == "%s/%s" % (forward["protocol"], forward["port"])
+                and uplink in backend.interfaces(found["native"])):
+            raise ParamError("port_forwards[%d]" % forward["index"], "%s/%s" % (forward["protocol"], forward["port"]),
+                             "of %s is forwarded by bridge %s's call already: remove it there first, or forward "
+                             "another port" % (uplink, words[1]))
+
+
+def _remove_owned(ctx, parts, spec, family, kind, label, select):
+    """The rules of ours in ``family`` that ``select`` picks: removed."""
+    backend, owned = _owned(ctx, spec, family)
     chosen = [found for found in owned if select(found)]
     if chosen:
         backend.add_texts(None, owned)  # the family's one listing, shared with the rules' own plans

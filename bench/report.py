@@ -51,12 +51,15 @@ def rows(results):
     if all("cold_unverified" in results["inprocess"][n] for n in results["sizes"]):
         out += ["", "The read-back after a real apply, timed inside the engine's cold run (ms; a run with nothing to "
                 "change applies nothing and reads nothing back):", "",
-                "| n | cold | of which the read-back | cold without it | ratio |", "|---:|---:|---:|---:|---:|"]
+                "| n | cold | of which the read-back | cold without it | ratio | one container added to n: the run "
+                "| of which the read-back |", "|---:|---:|---:|---:|---:|---:|---:|"]
         for n in results["sizes"]:
             e = results["inprocess"][n]
             cells = (n, _ms(e["cold"]), _ms(e.get("readback", e["cold"] - e["cold_unverified"])),
-                     _ms(e["cold_unverified"]), _readback_ratio(e))
-            out.append("| %d | %s | %s | %s | %.2f |" % cells)
+                     _ms(e["cold_unverified"]), _readback_ratio(e),
+                     _ms(e["one_more"]) if "one_more" in e else "-",
+                     _ms(e["one_more_readback"]) if "one_more_readback" in e else "-")
+            out.append("| %d | %s | %s | %s | %.2f | %s | %s |" % cells)
     loop = results["loop"]
     n = loop["n"]
     out.append("")

@@ -144,12 +144,16 @@ def engine_times(n):
         same, again = _median_of(3, lambda: engine.run(container_net, params))
         check_same, _unused = _median_of(3, lambda: engine.run(container_net, params, check_mode=True))
         module_same, unchanged = module_run(params)
+        # One container more: the read-back reads the one the run touched.
+        with _timing(engine, "_verify") as added_back:
+            added, grown = _timed(lambda: engine.run(container_net, dict(params, containers=cases.containers(n + 1))))
     assert predicted.operations == real.operations == checked["operations"] and real.changed
-    assert not again.changed and not unchanged["changed"]
+    assert not again.changed and not unchanged["changed"] and grown.changed
     back = sum(readback)
     return {"check_cold": check, "cold": cold, "nochange": same, "check_nochange": check_same,
             "module_check_cold": module_check, "module_nochange": module_same,
-            "cold_unverified": cold - back, "readback": back, "readback_ratio": cold / (cold - back)}
+            "cold_unverified": cold - back, "readback": back, "readback_ratio": cold / (cold - back),
+            "one_more": added, "one_more_readback": sum(added_back)}
 
 
 def floor_time(n, ipv6=True):

@@ -22,7 +22,7 @@ import run as bench  # noqa: E402  pylint: disable=wrong-import-position
 BENCH = os.path.join(ROOT, "bench", "run.py")
 _INPROCESS = {"floor": 1.0, "cold": 1.0, "check_cold": 1.0, "nochange": 1.0, "check_nochange": 1.0,
               "module_check_cold": 1.0, "module_nochange": 1.0, "cold_unverified": 1.0,
-              "readback": 0.1, "readback_ratio": 1.1}
+              "readback": 0.1, "readback_ratio": 1.1, "one_more": 0.1, "one_more_readback": 0.01}
 _PLAYBOOK = {"cold": 1.0, "check_cold": 1.0, "nochange": 1.0}
 
 
@@ -38,7 +38,7 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     data = json.loads(results.read_text())
     assert set(data["inprocess"]["2"]) == {"floor", "cold", "check_cold", "nochange", "check_nochange",
                                            "module_check_cold", "module_nochange", "cold_unverified", "readback",
-                                           "readback_ratio"}
+                                           "readback_ratio", "one_more", "one_more_readback"}
     assert set(data["playbook"]["2"]) == {"cold", "check_cold", "nochange", "runs"}
     assert data["naive"]["n"] == 1 and set(data["loop"]) == {"veth_1", "true_1", "n"}
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5

@@ -76,6 +76,42 @@ def test_a_new_container_looks_each_of_its_links_up_once(sandbox, monkeypatch):
     assert sandbox.ping("198.51.100.1", netns="c1") and sandbox.ping("2001:db8:1::1", netns="c1")
 
 
+def test_the_read_back_reads_the_containers_the_run_touched_and_no_other(sandbox, monkeypatch):
+    """One container added to a bridge of many: the read-back read every
+    container again (about what the whole no-change run costs), and a change
+    another agent made meanwhile to a container the run did not touch rolled
+    the run back. Now it reads the new one, and c2 and c3's drift is left for
+    the next run to name."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import Kernel
+    bridge(sandbox)
+    engine.run(container_net, params([ct(1), ct(2), ct(3)]))
+    read = []
+    view = Kernel.view
+
+    def counted(kernel, netns, *args, **kwargs):
+        read.append((getattr(kernel.ctx, "touched", None) is not None, netns))
+        return view(kernel, netns, *args, **kwargs)
+
+    applied = engine.apply
+
+    def apply_then_agent(ctx, ops):
+        done = applied(ctx, ops)
+        sandbox.ip("addr", "del", "198.51.100.12/24", "dev", "eth0", netns="c2")
+        return done
+
+    monkeypatch.setattr(Kernel, "view", counted)
+    monkeypatch.setattr(engine, "apply", apply_then_agent)
+    outcome = engine.run(container_net, params([ct(1), ct(2), ct(3), ct(4)]))
+    assert outcome.changed and sandbox.netns_list() == ["c1", "c2", "c3", "c4"]
+    assert sorted(netns for again, netns in read if again and netns is not None) == ["c4"]
+    assert sorted(netns for again, netns in read if not again and netns is not None) == ["c1", "c2", "c3", "c4"]
+    monkeypatch.undo()
+    repair = engine.run(container_net, params([ct(1), ct(2), ct(3), ct(4)]), check_mode=True)
+    # (With its address the kernel flushed c2's default route.)
+    assert [op["description"] for op in repair.operations] == [
+        "add address 198.51.100.12/24 to eth0 (netns c2)", "add route default via 198.51.100.1 dev eth0 (netns c2)"]
+
+
 def test_bad_input_names_index_and_field_and_changes_nothing(sandbox):
     bridge(sandbox)
     before = sandbox.snapshot()

@@ -102,9 +102,12 @@ def plan_each(ctx, spec):
     if spec.state == "present":
         _check_bridge(ctx, host, spec.bridge)
     result = Plan(before={}, after={})
+    # A read-back reads the containers the apply touched, and no other.
+    touched = ctx.touched
     if spec.state == "absent":
         for container in spec.containers:
-            _plan_absent(result, kernel, spec, host, container.name, container.host)
+            if touched is None or {container.name, container.host} & touched:
+                _plan_absent(result, kernel, spec, host, container.name, container.host)
         return result
     # Host end -> container, of the containers container_net made on the bridge that are not listed.
     listed = {container.name for container in spec.containers}
@@ -115,12 +118,14 @@ def plan_each(ctx, spec):
             unlisted[name] = ours[1]
     removed = set(unlisted) if spec.exclusive else set()
     _check_ports(host, spec, removed)
-    if not spec.exclusive:
+    if not spec.exclusive and touched is None:
         _check_addresses(kernel, spec, host, unlisted)
     for container in spec.containers:
-        _plan_container(result, kernel, spec, host, container)
+        if touched is None or {container.name, container.host} & touched:
+            _plan_container(result, kernel, spec, host, container)
     for name in sorted(removed):
-        _plan_absent(result, kernel, spec, host, unlisted[name], name)
+        if touched is None or {unlisted[name], name} & touched:
+            _plan_absent(result, kernel, spec, host, unlisted[name], name)
     return result
 
 

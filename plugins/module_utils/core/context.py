@@ -22,6 +22,10 @@ class Context:
         self.planned_networks = set()
         # Whole-namespace views read once and shared by the planners (node_network's).
         self.share_views = False
+        # In the read-back after an apply: the names (namespaces and links)
+        # its operations touched, for planners of many objects to read back
+        # only those (container_net's containers). None: everything.
+        self.touched = None
 
     def remember(self, key, read):
         """``read()`` once per run for ``key``."""

@@ -74,6 +74,17 @@ def run(resource, params, check_mode=False):
         )
 
 
+def touched(done):
+    """The namespaces and links the operations ``done`` (and their steps) acted on, by name."""
+    names = set()
+    for op in done:
+        for one in (op,) + tuple(op.steps):
+            names.add(one.target)
+            if one.netns is not None:
+                names.add(one.netns)
+    return names
+
+
 def _verify(resource, spec, ctx, done):
     """Plan again on fresh reads (over the sessions already open): what the
     apply did must read back as wanted, and the IPv6 addresses it added must
@@ -81,6 +92,7 @@ def _verify(resource, spec, ctx, done):
     kernel adjusted or refused) undoes ``done`` and fails, naming it."""
     fresh = Context(False)
     fresh.kernel = ctx.kernel.sharing(fresh) if ctx.kernel is not None else None
+    fresh.touched = touched(done)
     try:
         again = resource.plan(fresh, spec)
         left = again.ops

@@ -44,7 +44,11 @@ options:
         left alone (a bridge whose MTU was never set takes its ports' lowest).
     type: int
   cidr:
-    description: The node's IPv4 container subnet, for example C(198.51.100.0/24).
+    description:
+      - The node's IPv4 container subnet, for example C(198.51.100.0/24).
+      - It is the bridge's own. A subnet that holds an address of another link of the node (another bridge's, the
+        uplink's), or a network within it, fails before any change, naming that link (as does O(cidr6)). A subnet
+        carved from a larger network of the node that does not hold the node's address is fine.
     type: str
     required: true
   gateway:

@@ -109,6 +109,9 @@ def test_check_mode_exact_changed_then_not_diff_traffic_and_absent(sandbox):
     ({"cluster_cidr": "203.0.113.0/24"}, "cluster_cidr"),
     ({"uplink": "nosuch0"}, "uplink"),
     ({"containers": [{"name": "c%d" % i, "address": "198.51.100.11"} for i in range(1025)]}, "containers"),
+    # The uplink's network (203.0.113.1/24, 2001:db8:203::1/64): the bridge's subnets are its own.
+    ({"cidr": "203.0.113.0/24", "cluster_cidr": "", "containers": [], "port_forwards": []}, "cidr"),
+    ({"cidr6": "2001:db8:203::/64", "containers": [], "port_forwards": []}, "cidr6"),
 ])
 def test_bad_input_fails_naming_the_field_before_any_change(sandbox, bad, field):
     uplink(sandbox)
@@ -471,6 +474,29 @@ def test_a_port_another_bridge_s_call_forwards_is_named_before_any_change(sandbo
     _converged(sandbox, node_network, second)
     with whoami_server("d1", 8080):
         assert ask("wan", "203.0.113.1", first["port_forwards"][0]["port"]) == "203.0.113.2"
+
+
+def test_a_subnet_another_bridge_s_call_has_is_named_before_any_change(sandbox):
+    """Two bridges given one cidr: the second call made its bridge with the
+    same network, which took the first's containers' traffic, and deleted the
+    first's forward-accept rules (the same rules by content)."""
+    from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
+    from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network
+    uplink(sandbox)
+    engine.run(node_network, dict(NODE, routes=[], port_forwards=[]))
+    second = {"bridge": "v-net-1", "cidr": "198.51.100.0/25", "uplink": "uplink0",
+              "containers": [{"name": "d1", "address": "198.51.100.21"}]}
+    before = node_state(sandbox)
+    for check in (True, False):
+        run = sandbox.playbook(task(second), check=check)
+        assert_clean_failure(run, "cidr", before[0], sandbox.settled_snapshot())
+        assert "holds 198.51.100.1/24, an address of v-net-0" in run.failed[0]["msg"], run.failed[0]
+        assert node_state(sandbox) == before
+    # A subnet carved from a network the node has (the more specific route wins) is its own.
+    sandbox.ip("addr", "add", "198.18.0.5/15", "dev", "uplink0")
+    _converged(sandbox, node_network, dict(second, cidr="198.18.4.0/24", containers=[
+        {"name": "d1", "address": "198.18.4.11"}]))
+    assert sandbox.ping("198.18.4.1", netns="d1") and sandbox.ping("198.18.4.11")
 
 
 def test_the_bridge_keeps_its_address_when_the_container_that_had_the_lowest_goes(sandbox):

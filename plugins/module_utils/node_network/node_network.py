@@ -131,6 +131,7 @@ def _present(ctx, spec, found, parts):
         raise ParamError("bridge", exc.value, exc.reason)
     if bridge_plan.before.get("state") == "absent":
         ctx.planned_links.add((None, spec.bridge))
+    _check_networks(ctx, spec)
     ctx.planned_networks.update((None, address.network) for address in want.attrs.addresses)
 
     containers = None
@@ -229,6 +230,28 @@ def _absent(ctx, spec, found, parts):
             removed += [node_spec.IPV6_FORWARDING] + [sysctl.key(name, "accept_ra") for name in names]
         _sysctl(parts, spec, [], removed, runtime=False)
     parts.add("bridge", spec.bridge, bridge.plan(ctx, bridge.parse({"name": spec.bridge, "state": "absent"})))
+
+
+def _check_networks(ctx, spec):
+    """The bridge's subnets are its own: another link of the node with an
+    address in one of them, or a network within one (another bridge's call
+    given the same cidr, an uplink's network), would take part of the
+    containers' traffic, and the rules of both calls would match each
+    other's. A network that holds the subnet but not the address (a node
+    address in a /8 the subnet is carved from) is fine: the bridge's route
+    is the more specific."""
+    for field, network in (("cidr", spec.network), ("cidr6", spec.network6)):
+        if network is None:
+            continue
+        for name, link in sorted(ctx.kernel.view(None).links.items()):
+            if name == spec.bridge:
+                continue
+            for address in link.addresses:
+                if address.version != network.version:
+                    continue
+                if address.ip in network or address.network.subnet_of(network):
+                    raise ParamError(field, str(network), "holds %s, an address of %s on the node already: give the "
+                                     "bridge a network of its own" % (address, name))
 
 
 def _mtu_may_follow_ports(bridge_plan):

@@ -420,6 +420,18 @@ def test_another_bridge_s_rules_are_left_alone(sandbox):
     assert not os.path.exists(SYSCTL_FILE)
 
 
+def _refused(sandbox, second, field, text, state=None):
+    """``second`` (another bridge's call) fails naming ``field``, its message
+    holding ``text``, in check mode and for real, and changes nothing."""
+    state = state or (lambda: node_state(sandbox))
+    before, snapshot = state(), sandbox.settled_snapshot()
+    for check in (True, False):
+        run = sandbox.playbook(task(second), check=check)
+        assert_clean_failure(run, field, snapshot, sandbox.settled_snapshot())
+        assert text in run.failed[0]["msg"], run.failed[0]
+        assert state() == before
+
+
 def test_a_container_of_another_bridge_s_call_is_not_taken_over(sandbox):
     """Listed by a call for another bridge, a container was moved to it (its
     addresses replaced), and back by the first call's next run: the two
@@ -432,12 +444,7 @@ def test_a_container_of_another_bridge_s_call_is_not_taken_over(sandbox):
     engine.run(node_network, dict(NODE, routes=[], port_forwards=[]))
     second = {"bridge": "v-net-1", "cidr": "198.51.101.0/24", "uplink": "uplink0",
               "containers": [{"name": "c1", "address": "198.51.101.11"}]}
-    before = node_state(sandbox)
-    for check in (True, False):
-        run = sandbox.playbook(task(second), check=check)
-        assert_clean_failure(run, "containers[0].name", before[0], sandbox.settled_snapshot())
-        assert "is a container of bridge v-net-0" in run.failed[0]["msg"], run.failed[0]
-        assert node_state(sandbox) == before
+    _refused(sandbox, second, "containers[0].name", "is a container of bridge v-net-0")
     sandbox.ip("link", "del", "v-net-0")
     _converged(sandbox, node_network, second)
     assert sandbox.link("veth-c1")["master"] == "v-net-1"
@@ -462,12 +469,7 @@ def test_a_port_another_bridge_s_call_forwards_is_named_before_any_change(sandbo
     def state():  # node_state without nft's own listing: iptables-nft's counters move with any packet
         snapshot, _ruleset, sysctl, forwarding = node_state(sandbox)
         return (snapshot, sysctl, forwarding), firewall()
-    before = state()
-    for check in (True, False):
-        run = sandbox.playbook(task(second), check=check)
-        assert_clean_failure(run, "port_forwards[1]", before[0][0], sandbox.settled_snapshot())
-        assert "forwarded by bridge v-net-0's call" in run.failed[0]["msg"], run.failed[0]
-        assert state() == before
+    _refused(sandbox, second, "port_forwards[1]", "forwarded by bridge v-net-0's call", state)
     # Another protocol of the same port is free.
     _converged(sandbox, node_network, dict(second, port_forwards=[dict(second["port_forwards"][1], protocol="udp")]))
     engine.run(node_network, dict(first, port_forwards=[], exclusive=["port_forwards"]))
@@ -486,12 +488,7 @@ def test_a_subnet_another_bridge_s_call_has_is_named_before_any_change(sandbox):
     engine.run(node_network, dict(NODE, routes=[], port_forwards=[]))
     second = {"bridge": "v-net-1", "cidr": "198.51.100.0/25", "uplink": "uplink0",
               "containers": [{"name": "d1", "address": "198.51.100.21"}]}
-    before = node_state(sandbox)
-    for check in (True, False):
-        run = sandbox.playbook(task(second), check=check)
-        assert_clean_failure(run, "cidr", before[0], sandbox.settled_snapshot())
-        assert "holds 198.51.100.1/24, an address of v-net-0" in run.failed[0]["msg"], run.failed[0]
-        assert node_state(sandbox) == before
+    _refused(sandbox, second, "cidr", "holds 198.51.100.1/24, an address of v-net-0")
     # A subnet carved from a network the node has (the more specific route wins) is its own.
     sandbox.ip("addr", "add", "198.18.0.5/15", "dev", "uplink0")
     _converged(sandbox, node_network, dict(second, cidr="198.18.4.0/24", containers=[

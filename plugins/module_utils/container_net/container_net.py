@@ -106,7 +106,7 @@ def plan_each(ctx, spec):
     touched = ctx.touched
     if spec.state == "absent":
         for container in spec.containers:
-            if touched is None or {container.name, container.host} & touched:
+            if _touched(touched, container.name, container.host):
                 _plan_absent(result, kernel, spec, host, container.name, container.host)
         return result
     # Host end -> container, of the containers container_net made on the bridge that are not listed.
@@ -121,12 +121,18 @@ def plan_each(ctx, spec):
     if not spec.exclusive and touched is None:
         _check_addresses(kernel, spec, host, unlisted)
     for container in spec.containers:
-        if touched is None or {container.name, container.host} & touched:
+        if _touched(touched, container.name, container.host):
             _plan_container(result, kernel, spec, host, container)
     for name in sorted(removed):
-        if touched is None or {unlisted[name], name} & touched:
+        if _touched(touched, unlisted[name], name):
             _plan_absent(result, kernel, spec, host, unlisted[name], name)
     return result
+
+
+def _touched(touched, name, host_end):
+    """Whether a container is planned: always, but in a read-back
+    (``touched``, ctx.touched) only when the apply acted on it."""
+    return touched is None or name in touched or host_end in touched
 
 
 def _check_ports(host, spec, removed):

@@ -346,12 +346,12 @@ def _check_port_free(ctx, spec, forward, uplink):
     backend, owned = _owned(ctx, spec, 4 if forward["family"] == "ipv4" else 6)
     for found in owned:
         words = (found["note"] or "").split()
-        if (len(words) == 4 and words[0] == "node_network" and words[1] != spec.bridge and words[2] == "dnat"
-                and words[3] == "%s/%s" % (forward["protocol"], forward["port"])
+        other = words[1] if len(words) == 4 else spec.bridge  # DNAT_NOTE's bridge
+        if (other != spec.bridge and found["note"] == _dnat_note(other, forward)
                 and uplink in backend.interfaces(found["native"])):
             raise ParamError("port_forwards[%d]" % forward["index"], "%s/%s" % (forward["protocol"], forward["port"]),
                              "of %s is forwarded by bridge %s's call already: remove it there first, or forward "
-                             "another port" % (uplink, words[1]))
+                             "another port" % (uplink, other))
 
 
 def _remove_owned(ctx, parts, spec, family, kind, label, select):

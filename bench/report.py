@@ -97,8 +97,8 @@ def shape_rows(results):
         return []
     n = shapes["n"]
     out = ["", "%d containers, nothing to change, against Ansible's own cost of the same tasks (the same "
-           "arguments into a module that does nothing, bench/library/netplumb_bench_noop.py) and of as many "
-           "tasks without arguments (ansible.builtin.ping), whole ansible-playbook runs:" % n, "",
+           "arguments into a module that does nothing, one per netplumb module, bench/library/netplumb_bench_noop.py) "
+           "and of as many tasks without arguments (ansible.builtin.ping), whole ansible-playbook runs:" % n, "",
            "| shape | tasks | no change (s) | the same tasks, doing nothing (s) | above them, per container (ms) "
            "| as many pings (s) | above them, per container (ms) |",
            "|---|---:|---:|---:|---:|---:|---:|"]

@@ -73,7 +73,23 @@ def test_the_same_tasks_carry_the_same_arguments_into_the_do_nothing_module():
         assert [task["name"] for task in stand_in[0]["tasks"]] == [task["name"] for task in play[0]["tasks"]]
         for task, real in zip(stand_in[0]["tasks"], play[0]["tasks"]):
             assert not any(key.startswith("netplumb.") for key in task)
-            assert task[bench.cases.NOOP_MODULE] == next(v for k, v in real.items() if k.startswith("netplumb."))
+            module = next(k for k in real if k.startswith("netplumb."))
+            assert task[bench.cases.stand_in_module(module)] == real[module]
+
+
+def test_each_module_has_a_stand_in_of_its_own():
+    """Ansible builds a payload per distinct module and run: bridge +
+    container_net is two builds, and so must their stand-ins be."""
+    play = bench.cases.container_net(3)
+    modules = [next(k for k in task if k.startswith("netplumb.")) for task in play[0]["tasks"]]
+    stand_ins = [next(k for k in task if k != "name") for task in bench.cases.same_tasks(play)[0]["tasks"]]
+    assert len(set(stand_ins)) == len(set(modules)) == 2
+    library = os.path.join(ROOT, "bench", "library")
+    for play in (bench.cases.node_network(3), play):
+        for task in bench.cases.same_tasks(play)[0]["tasks"]:
+            name = next(k for k in task if k != "name").rsplit(".", 1)[1]
+            path = os.path.join(library, name + ".py")
+            assert os.path.realpath(path) == os.path.join(library, "netplumb_bench_noop.py"), path
 
 
 def test_bench_fleet_parses_node_counts():

@@ -1,0 +1,1 @@
+netplumb_bench_noop.py

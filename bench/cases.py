@@ -51,24 +51,31 @@ def noop(tasks):
 NOOP_MODULE = "ansible.legacy.netplumb_bench_noop"  # bench/library
 
 
-def stand_in_module(module):
+IMPORTS_MODULE = "ansible.legacy.netplumb_bench_imports"  # written by run.imports_library
+
+
+def stand_in_module(module, imports=False):
     """The module that does nothing standing in for netplumb module ``module``
     (netplumb.linux.bridge: ansible.legacy.netplumb_bench_noop_bridge, a link
     to bench/library/netplumb_bench_noop.py). One per module: Ansible builds
     the AnsiballZ payload of each distinct module once per run, Ansible's own
     module_utils in it, and a stand-in shared by two modules would be built
-    once where the two modules are built twice."""
-    return "%s_%s" % (NOOP_MODULE, module.rsplit(".", 1)[1])
+    once where the two modules are built twice. With ``imports``, the stand-in
+    that also imports what ``module`` imports of netplumb
+    (ansible.legacy.netplumb_bench_imports_bridge)."""
+    return "%s_%s" % (IMPORTS_MODULE if imports else NOOP_MODULE, module.rsplit(".", 1)[1])
 
 
-def same_tasks(play):
+def same_tasks(play, imports=False):
     """``play`` with each netplumb module replaced by its stand-in, a module
     that takes the same arguments and does nothing
     (bench/library/netplumb_bench_noop.py): Ansible's own cost of the same
-    tasks."""
+    tasks. With ``imports``, stand-ins that import netplumb's module_utils as
+    the modules do: that cost and netplumb's code, shipped and imported."""
     def stand_in(task):
         module = next(key for key in task if key.startswith("netplumb.linux."))
-        return {key: value for key, value in task.items() if key != module} | {stand_in_module(module): task[module]}
+        return {key: value for key, value in task.items() if key != module} | {
+            stand_in_module(module, imports): task[module]}
     return [dict(p, tasks=[stand_in(task) for task in p["tasks"]]) for p in play]
 
 

@@ -100,12 +100,14 @@ def shape_rows(results):
            "arguments into a module that does nothing, one per netplumb module, bench/library/netplumb_bench_noop.py) "
            "and of as many tasks without arguments (ansible.builtin.ping), whole ansible-playbook runs:" % n, "",
            "| shape | tasks | no change (s) | the same tasks, doing nothing (s) | above them, per container (ms) "
-           "| as many pings (s) | above them, per container (ms) |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+           "| of which netplumb's code, shipped and imported (ms) | as many pings (s) "
+           "| above them, per container (ms) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for label, shape in sorted((k, v) for k, v in shapes.items() if k != "n"):
-        ping = shape.get("ping")
-        out.append("| %s | %d | %.2f | %.2f | %.2f | %s | %s |" % (
+        ping, imports = shape.get("ping"), shape.get("imports")
+        out.append("| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s |" % (
             label, shape["tasks"], shape["nochange"], shape["ansible"], _per(shape["nochange"] - shape["ansible"], n),
+            "%.2f" % _per(imports - shape["ansible"], n) if imports is not None else "-",
             "%.2f" % ping if ping is not None else "-",
             "%.2f" % _per(shape["nochange"] - ping, n) if ping is not None else "-"))
     return out

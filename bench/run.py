@@ -52,7 +52,7 @@ def log(text):
     print(text, file=sys.stderr, flush=True)
 
 
-def playbook(play, check=False, extra=(), timeout=1800):
+def playbook(play, check=False, extra=(), timeout=1800, library=()):
     """Run ``play`` with ansible-playbook as users do, with the default output
     (the json callback would serialize every task result again, a cost that
     grows with the result: check mode on a cold node returns the 200
@@ -67,7 +67,8 @@ def playbook(play, check=False, extra=(), timeout=1800):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="default",
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0",
-                   ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_LIBRARY=os.path.join(HERE, "library"))
+                   ANSIBLE_HOST_KEY_CHECKING="0",
+                   ANSIBLE_LIBRARY=os.pathsep.join((os.path.join(HERE, "library"),) + tuple(library)))
         start = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
         wall = time.perf_counter() - start
@@ -202,27 +203,51 @@ def playbook_times(n, repeat):
 
 
 SHAPES = (("node_network", 1, cases.node_network), ("bridge + container_net", 2, cases.container_net))
+_NETPLUMB_IMPORT = re.compile(r"^from ansible_collections\.netplumb\.\S+ import .*$", re.M)
+
+
+def imports_library(directory, modules):
+    """Write into ``directory``, for each netplumb module, its stand-in that
+    imports what the module's file imports of netplumb (its own lines) and
+    then does what bench/library/netplumb_bench_noop.py does: Ansible builds
+    and the node imports the module's module_utils, and nothing else of
+    netplumb runs."""
+    with open(os.path.join(HERE, "library", "netplumb_bench_noop.py")) as handle:
+        noop = handle.read()
+    anchor = "from ansible.module_utils.basic import AnsibleModule, _load_params\n"
+    for module in modules:
+        name = module.rsplit(".", 1)[1]
+        with open(os.path.join(ROOT, "plugins", "modules", name + ".py")) as handle:
+            lines = _NETPLUMB_IMPORT.findall(handle.read())
+        assert lines and anchor in noop, module
+        with open(os.path.join(directory, cases.stand_in_module(module, imports=True).rsplit(".", 1)[1] + ".py"),
+                  "w") as handle:
+            handle.write(noop.replace(anchor, anchor + "".join(line + "  # noqa: F401\n" for line in lines)))
 
 
 def shape_times(n, repeat):
     """Each shape with n containers, no change, against Ansible's own cost of
     the same tasks (the same arguments into a module that does nothing) and of
     as many tasks without arguments (ansible.builtin.ping), in turn ``repeat``
-    times each; medians (s)."""
+    times each; medians (s). Also the same tasks into stand-ins that import
+    netplumb's module_utils as the modules do ("imports"): what the code
+    costs, built into each payload and imported on the node, before any work."""
     result = {}
     for label, tasks, make in SHAPES:
-        with sandboxed() as box:
+        with sandboxed() as box, tempfile.TemporaryDirectory() as library:
             wan_uplink(box)
+            imports_library(library, [k for task in make(n)[0]["tasks"] for k in task if k.startswith("netplumb.")])
             playbook(make(n))  # built
-            same, stand_in, ping = [], [], []
+            same, stand_in, imported, ping = [], [], [], []
             for _unused in range(repeat):
                 wall, changed, _failed = playbook(make(n))
                 assert changed == 0, (label, changed)
                 same.append(wall)
                 stand_in.append(playbook(cases.same_tasks(make(n)))[0])
+                imported.append(playbook(cases.same_tasks(make(n), imports=True), library=(library,))[0])
                 ping.append(playbook(cases.noop(tasks))[0])
         result[label] = {"tasks": tasks, "nochange": statistics.median(same), "ansible": statistics.median(stand_in),
-                         "ping": statistics.median(ping)}
+                         "imports": statistics.median(imported), "ping": statistics.median(ping)}
     return result
 
 

@@ -44,7 +44,7 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5
     assert [row[0] for row in data["payloads"]] == list(bench.PAYLOADS) and all(row[2] > 0 for row in data["payloads"])
     assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
-    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "ping"}
+    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "imports", "ping"}
     assert sorted(data["growth"]) == ["2", "3"]
     assert set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb", "floor", "floor_ipv6_off"}
     assert "Growth:" in doc.read_text() and "above them, per container" in doc.read_text()
@@ -90,6 +90,41 @@ def test_each_module_has_a_stand_in_of_its_own():
             name = next(k for k in task if k != "name").rsplit(".", 1)[1]
             path = os.path.join(library, name + ".py")
             assert os.path.realpath(path) == os.path.join(library, "netplumb_bench_noop.py"), path
+
+
+def _payload_netplumb_files(name, library):
+    """The netplumb files of module ``name``'s AnsiballZ payload, as Ansible builds it."""
+    script = """
+import base64, io, os, re, sys, tempfile, zipfile
+os.environ["ANSIBLE_LOCAL_TEMP"] = tempfile.mkdtemp()
+from ansible.executor.module_common import modify_module
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader, module_loader
+from ansible.template import Templar
+init_plugin_loader()
+found = module_loader.find_plugin_with_context(sys.argv[1])
+built = modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path, module_args={},
+                      templar=Templar(loader=DataLoader()), task_vars={"ansible_python_interpreter": sys.executable})
+data = re.search(r"zip_data='([^']*)'", built.b_module_data.decode()).group(1)
+names = zipfile.ZipFile(io.BytesIO(base64.b64decode(data))).namelist()
+print("\\n".join(sorted(n for n in names if "module_utils" in n and "netplumb" in n)))
+"""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=bench.COLLECTIONS,
+               ANSIBLE_LIBRARY=os.pathsep.join((os.path.join(ROOT, "bench", "library"), library)))
+    proc = subprocess.run([PYTHON, "-c", script, name], capture_output=True, text=True, timeout=120, env=env,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.split()
+
+
+@pytest.mark.parametrize("module", ["netplumb.linux.bridge", "netplumb.linux.container_net"])
+def test_the_imports_stand_in_ships_the_module_utils_of_its_module(tmp_path, module):
+    """What the shapes' "of which netplumb's code" column measures: the
+    stand-in's payload carries the same netplumb module_utils as the module's."""
+    bench.imports_library(str(tmp_path), [module])
+    shipped = _payload_netplumb_files(bench.cases.stand_in_module(module, imports=True), str(tmp_path))
+    assert shipped and shipped == _payload_netplumb_files(module, str(tmp_path))
+    assert _payload_netplumb_files(bench.cases.stand_in_module(module), str(tmp_path)) == []
 
 
 def test_bench_fleet_parses_node_counts():

@@ -1,19 +1,25 @@
 """Ansible's build of a module's AnsiballZ payload on the controller, the
 first time in a run (each ansible-playbook run builds each module's payload
 once, in the worker of the first task that uses it): milliseconds and the
-payload's size, in a Python of its own.
+payload's size, in a Python of its own; with --files, the module_utils files
+of the payload instead, a line each.
 
     python bench/payload.py netplumb.linux.node_network     (prints JSON)
+    python bench/payload.py --files netplumb.linux.node_network
 """
 
+import base64
+import io
 import json
 import os
+import re
 import sys
 import tempfile
 import time
+import zipfile
 
 
-def main(name):
+def main(name, files=False):
     os.environ["ANSIBLE_LOCAL_TEMP"] = tempfile.mkdtemp(prefix="netplumb-bench-payload-")
     from ansible import constants
     from ansible.executor.module_common import modify_module
@@ -27,8 +33,13 @@ def main(name):
                           templar=Templar(loader=DataLoader()), task_vars={"ansible_python_interpreter": sys.executable},
                           module_compression=constants.config.get_config_value("DEFAULT_MODULE_COMPRESSION"))
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "bytes": len(built.b_module_data)}))
+    if files:
+        data = re.search(r"zip_data='([^']*)'", built.b_module_data.decode()).group(1)
+        names = zipfile.ZipFile(io.BytesIO(base64.b64decode(data))).namelist()
+        print("\n".join(sorted(path for path in names if "/module_utils/" in path)))
+    else:
+        print(json.dumps({"seconds": seconds, "bytes": len(built.b_module_data)}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[-1], files="--files" in sys.argv[1:-1])

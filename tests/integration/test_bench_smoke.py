@@ -93,28 +93,13 @@ def test_each_module_has_a_stand_in_of_its_own():
 
 
 def _payload_netplumb_files(name, library):
-    """The netplumb files of module ``name``'s AnsiballZ payload, as Ansible builds it."""
-    script = """
-import base64, io, os, re, sys, tempfile, zipfile
-os.environ["ANSIBLE_LOCAL_TEMP"] = tempfile.mkdtemp()
-from ansible.executor.module_common import modify_module
-from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader, module_loader
-from ansible.template import Templar
-init_plugin_loader()
-found = module_loader.find_plugin_with_context(sys.argv[1])
-built = modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path, module_args={},
-                      templar=Templar(loader=DataLoader()), task_vars={"ansible_python_interpreter": sys.executable})
-data = re.search(r"zip_data='([^']*)'", built.b_module_data.decode()).group(1)
-names = zipfile.ZipFile(io.BytesIO(base64.b64decode(data))).namelist()
-print("\\n".join(sorted(n for n in names if "module_utils" in n and "netplumb" in n)))
-"""
+    """The netplumb module_utils of module ``name``'s AnsiballZ payload, as Ansible builds it."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=bench.COLLECTIONS,
                ANSIBLE_LIBRARY=os.pathsep.join((os.path.join(ROOT, "bench", "library"), library)))
-    proc = subprocess.run([PYTHON, "-c", script, name], capture_output=True, text=True, timeout=120, env=env,
-                          check=False)
+    proc = subprocess.run([PYTHON, os.path.join(ROOT, "bench", "payload.py"), "--files", name], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout.split()
+    return [path for path in proc.stdout.split() if "/netplumb/" in path]
 
 
 @pytest.mark.parametrize("module", ["netplumb.linux.bridge", "netplumb.linux.container_net"])

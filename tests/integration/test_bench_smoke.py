@@ -102,7 +102,8 @@ def _payload_netplumb_files(name, library):
     return [path for path in proc.stdout.split() if "/netplumb/" in path]
 
 
-@pytest.mark.parametrize("module", ["netplumb.linux.bridge", "netplumb.linux.container_net"])
+@pytest.mark.parametrize("module", ["netplumb.linux.bridge", "netplumb.linux.container_net",
+                                    "netplumb.linux.node_network"])
 def test_the_imports_stand_in_ships_the_module_utils_of_its_module(tmp_path, module):
     """What the shapes' "of which netplumb's code" column measures: the
     stand-in's payload carries the same netplumb module_utils as the module's."""

@@ -54,6 +54,11 @@ NOOP_MODULE = "ansible.legacy.netplumb_bench_noop"  # bench/library
 IMPORTS_MODULE = "ansible.legacy.netplumb_bench_imports"  # written by run.imports_library
 
 
+def module_of(task):
+    """The netplumb module a task of these plays calls (netplumb.linux.bridge)."""
+    return next(key for key in task if key.startswith("netplumb.linux."))
+
+
 def stand_in_module(module, imports=False):
     """The module that does nothing standing in for netplumb module ``module``
     (netplumb.linux.bridge: ansible.legacy.netplumb_bench_noop_bridge, a link
@@ -73,7 +78,7 @@ def same_tasks(play, imports=False):
     tasks. With ``imports``, stand-ins that import netplumb's module_utils as
     the modules do: that cost and netplumb's code, shipped and imported."""
     def stand_in(task):
-        module = next(key for key in task if key.startswith("netplumb.linux."))
+        module = module_of(task)
         return {key: value for key, value in task.items() if key != module} | {
             stand_in_module(module, imports): task[module]}
     return [dict(p, tasks=[stand_in(task) for task in p["tasks"]]) for p in play]

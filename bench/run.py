@@ -236,7 +236,7 @@ def shape_times(n, repeat):
     for label, tasks, make in SHAPES:
         with sandboxed() as box, tempfile.TemporaryDirectory() as library:
             wan_uplink(box)
-            imports_library(library, [k for task in make(n)[0]["tasks"] for k in task if k.startswith("netplumb.")])
+            imports_library(library, [cases.module_of(task) for task in make(n)[0]["tasks"]])
             playbook(make(n))  # built
             same, stand_in, imported, ping = [], [], [], []
             for _unused in range(repeat):

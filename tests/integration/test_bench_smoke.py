@@ -73,19 +73,19 @@ def test_the_same_tasks_carry_the_same_arguments_into_the_do_nothing_module():
         assert [task["name"] for task in stand_in[0]["tasks"]] == [task["name"] for task in play[0]["tasks"]]
         for task, real in zip(stand_in[0]["tasks"], play[0]["tasks"]):
             assert not any(key.startswith("netplumb.") for key in task)
-            module = next(k for k in real if k.startswith("netplumb."))
+            module = bench.cases.module_of(real)
             assert task[bench.cases.stand_in_module(module)] == real[module]
 
 
 def test_each_module_has_a_stand_in_of_its_own():
     """Ansible builds a payload per distinct module and run: bridge +
     container_net is two builds, and so must their stand-ins be."""
-    play = bench.cases.container_net(3)
-    modules = [next(k for k in task if k.startswith("netplumb.")) for task in play[0]["tasks"]]
-    stand_ins = [next(k for k in task if k != "name") for task in bench.cases.same_tasks(play)[0]["tasks"]]
+    two = bench.cases.container_net(3)
+    modules = [bench.cases.module_of(task) for task in two[0]["tasks"]]
+    stand_ins = [next(k for k in task if k != "name") for task in bench.cases.same_tasks(two)[0]["tasks"]]
     assert len(set(stand_ins)) == len(set(modules)) == 2
     library = os.path.join(ROOT, "bench", "library")
-    for play in (bench.cases.node_network(3), play):
+    for play in (bench.cases.node_network(3), two):
         for task in bench.cases.same_tasks(play)[0]["tasks"]:
             name = next(k for k in task if k != "name").rsplit(".", 1)[1]
             path = os.path.join(library, name + ".py")

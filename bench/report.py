@@ -129,17 +129,19 @@ def growth_rows(results):
     if not growth:
         return []
     out = ["", "Growth: container_net's module (main(), a Python of its own) and the pyroute2 floor, side by side; "
-           "the floor again with IPv6 off on its new links (item 9):", "",
+           "the floor again with IPv6 off on its new links, and through pyroute2's IPRoute API (item 9):", "",
            "| n | floor (s) | module cold (s) | module / floor | module no change (s) | per container, cold (ms) "
-           "| peak memory of the module run (MB) | floor, IPv6 off (s) | floor's time in IPv6's start |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| peak memory of the module run (MB) | floor, IPv6 off (s) | floor's time in IPv6's start "
+           "| floor through IPRoute (s) | module / that floor |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in sorted(growth):
         g = growth[n]
-        off = g.get("floor_ipv6_off")
-        out.append("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %s | %s |" % (
+        off, iproute = g.get("floor_ipv6_off"), g.get("floor_iproute")
+        out.append("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %s | %s | %s | %s |" % (
             n, g["floor"], g["cold"], _growth_ratio(growth, n), g["nochange"], _per(g["cold"], n),
             g["maxrss_kb"] / 1024.0, "%.2f" % off if off else "-",
-            "%.0f%%" % (100.0 * (g["floor"] - off) / g["floor"]) if off else "-"))
+            "%.0f%%" % (100.0 * (g["floor"] - off) / g["floor"]) if off else "-",
+            "%.2f" % iproute if iproute else "-", "%.2f" % (g["cold"] / iproute) if iproute else "-"))
     return out
 
 
@@ -349,7 +351,7 @@ def plot(results, path):
     ax.plot(sizes, [_per(results["inprocess"][n]["nochange"], n) for n in sizes], "v:",
             label="netplumb: container_net engine, no change")
     ax.plot(sizes, [_per(results["inprocess"][n]["floor"], n) for n in sizes], "D-",
-            label="floor: pyroute2 script, one process")
+            label="floor: pyroute2 messages, one process")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(sizes)

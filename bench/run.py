@@ -157,9 +157,9 @@ def engine_times(n):
             "one_more": added, "one_more_readback": sum(added_back)}
 
 
-def floor_time(n, ipv6=True):
+def floor_time(n, ipv6=True, api="messages"):
     with sandboxed():
-        return floor.build(n, ipv6=ipv6)
+        return floor.build(n, ipv6=ipv6, api=api)
 
 
 def side_by_side(sizes, repeat):
@@ -279,11 +279,13 @@ def growth_times(sizes, repeat):
     """container_net's module (main(), in a Python of its own) cold and with
     no change on each size of containers, and the pyroute2 floor, alternately;
     medians, and the module's peak memory (kB). The floor also runs with IPv6
-    off on its new links: what is left of its growth without IPv6's own start
-    on each link."""
+    off on its new links (what is left of its growth without IPv6's own start
+    on each link), and through pyroute2's IPRoute API (the floor until
+    2026-12-04)."""
     runs = {n: [] for n in sizes}
     floors = {n: [] for n in sizes}
     floors_v4 = {n: [] for n in sizes}
+    floors_iproute = {n: [] for n in sizes}
     for rep in range(repeat):
         for n in sizes:
             log("growth, n=%d (%d/%d)" % (n, rep + 1, repeat))
@@ -299,12 +301,15 @@ def growth_times(sizes, repeat):
             floors[n].append(floor_time(n))
             settle()
             floors_v4[n].append(floor_time(n, ipv6=False))
+            settle()
+            floors_iproute[n].append(floor_time(n, api="iproute"))
     result = {}
     for n in sizes:
         result[n] = {key: statistics.median(run[key] for run in runs[n]) for key in ("cold", "nochange")}
         result[n]["maxrss_kb"] = max(run["maxrss_kb"] for run in runs[n])
         result[n]["floor"] = statistics.median(floors[n])
         result[n]["floor_ipv6_off"] = statistics.median(floors_v4[n])
+        result[n]["floor_iproute"] = statistics.median(floors_iproute[n])
     return result
 
 

@@ -386,13 +386,49 @@ def load_text(results):
         seen = [f[key] for f in fleet.values() for key in ("load_before", "load_after")]
         text += (", and from %.1f to %.1f before and after the fleet's labs (their own nodes and forks count"
                  " in it)" % (min(seen), max(seen)))
-    if cpus and max(first, last) > cpus:
-        text += (". **The machine was loaded**: other work ran at the same time, more"
-                 " runnable processes than its %d cores, so absolute times are higher than on an idle machine"
-                 " and the benchmark's processes, the lab nodes included, shared the cores with that work." % cpus)
-    else:
-        text += "."
+    settled = load.get("settled")
+    if settled and settled["waits"]:
+        if settled["busy"]:
+            text += (". **The machine was busy with other work**: %d of the %d waits for an idle machine before a"
+                     " measurement ended after %.0f s with it still busy, so absolute times are higher than on an"
+                     " idle machine and the benchmark's processes shared the cores with that work"
+                     % (settled["busy"], settled["waits"], settled["seconds"]))
+        else:
+            text += (". The machine went idle before each of the %d measurements that wait for it: the load"
+                     " averages above are the benchmark's own work" % settled["waits"])
+    if cpus and first > cpus:
+        text += (". **The machine was loaded when the run started**: more runnable processes than its %d cores"
+                 % cpus)
+    text += "."
     return text
+
+
+def _shape_split(results, label):
+    """(the code, the whole) per container above the same tasks, ms, of one shape."""
+    shapes = results["shapes"]
+    shape, n = shapes[label], shapes["n"]
+    return _per(shape["imports"] - shape["ansible"], n), _per(shape["nochange"] - shape["ansible"], n)
+
+
+def run_figures(results):
+    """The figures of this run that the document's prose quotes, in words."""
+    shapes = results.get("shapes") or {}
+    if "imports" in shapes.get("node_network", {}) and "imports" in shapes.get("bridge + container_net", {}):
+        (code_b, all_b), (code_n, all_n) = (_shape_split(results, label)
+                                            for label in ("bridge + container_net", "node_network"))
+        shapes_text = ("In this file's run the code is %.2f of `bridge + container_net`'s %.2f ms and %.2f of "
+                       "`node_network`'s %.2f ms, so the work is %.2f and %.2f ms" % (
+                           code_b, all_b, code_n, all_n, all_b - code_b, all_n - code_n))
+        node_network = "%.2f ms in this file's run" % all_n
+    else:
+        shapes_text, node_network = "This file's run measured no shapes", "no figure in this file's run"
+    fleet_text = "This file's run measured no fleet"
+    for name, measured, _holds in targets(results):
+        if name.startswith("fleet, no change: node CPU per node"):
+            fleet_text = "In this file's run the nodes' CPU per node was %s on the most nodes against one" % measured
+        elif name.startswith("fleet: the one-ping playbook's node CPU per node"):
+            fleet_text += " (the ping playbook's %s)" % measured.split()[0]
+    return {"shapes_run": shapes_text, "node_network_run": node_network, "fleet_run": fleet_text}
 
 
 def write_doc(results, path, plot_path):
@@ -405,9 +441,9 @@ def write_doc(results, path, plot_path):
     plot_text = ("![time per container vs n](%s)" % os.path.relpath(plot_path, os.path.dirname(path))
                  if plot_path else "(no plot: matplotlib was not installed)")
     text = template.format(
-        date=datetime.date.today().isoformat(), machine=results["machine"], duration=results["duration"],
-        cpus=_cpus(results) or "?", load=load_text(results), tables="\n".join(rows(results)), targets="\n".join(target_lines),
-        plot=plot_text)
+        date=results.get("date", datetime.date.today().isoformat()), machine=results["machine"],
+        duration=results["duration"], cpus=_cpus(results) or "?", load=load_text(results),
+        tables="\n".join(rows(results)), targets="\n".join(target_lines), plot=plot_text, **run_figures(results))
     with open(path, "w") as handle:
         handle.write(text)
 

@@ -146,3 +146,19 @@ def test_bench_fleet_on_one_ssh_node(sandbox, tmp_path):
     # The lab is gone: none of its nodes is left, nothing in the test's sandbox.
     assert one["left"] == []
     assert sandbox.netns_list() == [] and [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]
+
+
+@pytest.mark.parametrize("settled, start, says, not_said", [
+    ({"waits": 12, "busy": 0, "seconds": 60.0}, 0.3, "went idle before each of the 12 measurements", "busy with"),
+    ({"waits": 12, "busy": 3, "seconds": 60.0}, 0.3, "3 of the 12 waits for an idle machine", "went idle"),
+    ({"waits": 12, "busy": 0, "seconds": 60.0}, 2.5, "loaded when the run started", "busy with"),
+    (None, 0.3, "the 1-minute load average was 0.3", "idle"),
+])
+def test_the_load_text_tells_other_work_from_the_benchmark_s_own(settled, start, says, not_said):
+    """A high load average at the end (the fleet's own nodes and forks) is not
+    other work; waits for an idle machine that ended busy are."""
+    load = {"start": [start, 0, 0], "end": [7.3, 0, 0]}
+    if settled is not None:
+        load["settled"] = settled
+    text = report.load_text({"machine": "x86_64, 2 CPUs", "load": load})
+    assert says in text and not_said not in text, text

@@ -2,10 +2,12 @@
 first time in a run (each ansible-playbook run builds each module's payload
 once, in the worker of the first task that uses it): milliseconds and the
 payload's size, in a Python of its own; with --files, the module_utils files
-of the payload instead, a line each.
+of the payload instead, a line each; with --zip PATH, the payload's zip (what
+the node imports the module_utils from) written to PATH.
 
     python bench/payload.py netplumb.linux.node_network     (prints JSON)
     python bench/payload.py --files netplumb.linux.node_network
+    python bench/payload.py --zip /tmp/payload.zip netplumb.linux.node_network
 """
 
 import base64
@@ -19,7 +21,7 @@ import time
 import zipfile
 
 
-def main(name, files=False):
+def main(name, files=False, zip_path=None):
     os.environ["ANSIBLE_LOCAL_TEMP"] = tempfile.mkdtemp(prefix="netplumb-bench-payload-")
     from ansible import constants
     from ansible.executor.module_common import modify_module
@@ -33,13 +35,19 @@ def main(name, files=False):
                           templar=Templar(loader=DataLoader()), task_vars={"ansible_python_interpreter": sys.executable},
                           module_compression=constants.config.get_config_value("DEFAULT_MODULE_COMPRESSION"))
     seconds = time.perf_counter() - start
-    if files:
-        data = re.search(r"zip_data='([^']*)'", built.b_module_data.decode()).group(1)
-        names = zipfile.ZipFile(io.BytesIO(base64.b64decode(data))).namelist()
-        print("\n".join(sorted(path for path in names if "/module_utils/" in path)))
+    if files or zip_path:
+        data = base64.b64decode(re.search(r"zip_data='([^']*)'", built.b_module_data.decode()).group(1))
+        if zip_path:
+            with open(zip_path, "wb") as handle:
+                handle.write(data)
+        else:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+            print("\n".join(sorted(path for path in names if "/module_utils/" in path)))
     else:
         print(json.dumps({"seconds": seconds, "bytes": len(built.b_module_data)}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[-1], files="--files" in sys.argv[1:-1])
+    options = sys.argv[1:-1]
+    main(sys.argv[-1], files="--files" in options,
+         zip_path=options[options.index("--zip") + 1] if "--zip" in options else None)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run a command in a throwaway network + mount namespace: its own loopback, a
-# private tmpfs over /run (so /run/netns), copy-on-write views of /etc, /opt
-# and /var/lib, and private tmpfs over the CNI and sysctl.d directories.
+# private tmpfs over /run (so /run/netns), copy-on-write views of /etc, /opt,
+# /var/lib and /var/cache (the modules' bytecode cache), and private tmpfs
+# over the CNI and sysctl.d directories.
 # Nothing it creates reaches the host; it all goes when it exits (when the last
 # process started inside it, e.g. a lab node make demo leaves up, is gone).
 #
@@ -30,7 +31,7 @@ exec unshare --net --mount --fork -- sh -c '
   mkdir -p /run/netns
   mkdir -m 0700 /run/sandbox
   mount -t tmpfs -o mode=0700 tmpfs /run/sandbox
-  for tree in /etc /opt /var/lib; do
+  for tree in /etc /opt /var/lib /var/cache; do
     layer=/run/sandbox/$(echo "${tree#/}" | tr / -)
     mkdir -p "$layer/upper" "$layer/work"
     mount -t overlay overlay -o "lowerdir=$tree,upperdir=$layer/upper,workdir=$layer/work" "$tree"

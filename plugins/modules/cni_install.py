@@ -185,6 +185,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible.module_utils.urls import fetch_url
 
+# First of netplumb: the rest loads through the node's bytecode cache (core/bytecode.py).
+from ansible_collections.netplumb.linux.plugins.module_utils.core import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import archive as cni_archive
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_install
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError

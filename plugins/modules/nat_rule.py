@@ -216,6 +216,8 @@ field:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First of netplumb: the rest loads through the node's bytecode cache (core/bytecode.py).
+from ansible_collections.netplumb.linux.plugins.module_utils.core import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
 from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module
 

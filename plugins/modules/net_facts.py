@@ -184,6 +184,8 @@ operations:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# First of netplumb: the rest loads through the node's bytecode cache (core/bytecode.py).
+from ansible_collections.netplumb.linux.plugins.module_utils.core import bytecode  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.netplumb.linux.plugins.module_utils.facts import net_facts
 from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink
 from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module

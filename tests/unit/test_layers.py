@@ -89,3 +89,20 @@ def test_each_package_says_what_it_owns_and_may_import():
         with open(os.path.join(UTILS, package, "__init__.py")) as handle:
             text = handle.read()
         assert "Imports:" in text, package
+
+
+MODULES = os.path.join(ROOT, "plugins", "modules")
+BYTECODE = PREFIX + "core"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(MODULES) if n.endswith(".py")))
+def test_a_module_imports_the_bytecode_cache_before_the_rest_of_netplumb(name):
+    """core/bytecode.py serves only what is imported after it: the first
+    netplumb import of every module that has one is ``core import bytecode``."""
+    tree = ast.parse(open(os.path.join(MODULES, name)).read())
+    ours = [node for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PREFIX[:-1])]
+    if ours:
+        first = min(ours, key=lambda node: node.lineno)
+        assert first.module == BYTECODE and [a.name for a in first.names] == ["bytecode"] and first.col_offset == 0, \
+            "%s: line %d imports %s first" % (name, first.lineno, first.module)

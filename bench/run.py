@@ -64,7 +64,7 @@ def playbook(play, check=False, extra=(), timeout=1800, library=()):
             yaml.safe_dump(play, handle)
         argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                 "-e", "ansible_python_interpreter=%s" % PYTHON, path] + (["--check"] if check else []) + list(extra)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="default",
+        env = dict(_node_env(), ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="default",
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0",
                    ANSIBLE_HOST_KEY_CHECKING="0",
@@ -203,7 +203,8 @@ def playbook_times(n, repeat):
 
 
 SHAPES = (("node_network", 1, cases.node_network), ("bridge + container_net", 2, cases.container_net))
-_NETPLUMB_IMPORT = re.compile(r"^from ansible_collections\.netplumb\.\S+ import .*$", re.M)
+# A module's import of netplumb, without its comment.
+_NETPLUMB_IMPORT = re.compile(r"^(from ansible_collections\.netplumb\.\S+ import [^#\n]*?)\s*(?:#.*)?$", re.M)
 
 
 def imports_library(directory, modules):
@@ -217,8 +218,7 @@ def imports_library(directory, modules):
     anchor = "from ansible.module_utils.basic import AnsibleModule, _load_params\n"
     for module in modules:
         name = module.rsplit(".", 1)[1]
-        with open(os.path.join(ROOT, "plugins", "modules", name + ".py")) as handle:
-            lines = _NETPLUMB_IMPORT.findall(handle.read())
+        lines = _NETPLUMB_IMPORT.findall(_module_source(module))
         assert lines and anchor in noop, module
         with open(os.path.join(directory, cases.stand_in_module(module, imports=True).rsplit(".", 1)[1] + ".py"),
                   "w") as handle:
@@ -647,17 +647,48 @@ def payload_costs(repeat=3):
 
 def import_costs(repeat=5):
     """[label, seconds (median)] for a fresh Python importing what a module run
-    imports, in the order of IMPORTS."""
+    imports, in the order of IMPORTS; then what node_network's run imports
+    from its payload (Ansible's zip, as on a node), compiled and from the
+    node's bytecode cache."""
     env = dict(os.environ, PYTHONPATH=COLLECTIONS)
     result = []
     for label, code in IMPORTS:
-        runs = []
-        for _unused in range(repeat):
-            start = time.perf_counter()
-            subprocess.run([PYTHON, "-c", code], env=env, check=True, timeout=60)
-            runs.append(time.perf_counter() - start)
-        result.append([label, statistics.median(runs)])
+        result.append([label, _median_run([PYTHON, "-c", code], env, repeat)])
+    with tempfile.TemporaryDirectory() as tmp:
+        payload = os.path.join(tmp, "payload.zip")
+        subprocess.run([PYTHON, os.path.join(HERE, "payload.py"), "--zip", payload, "netplumb.linux.node_network"],
+                       env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS), check=True, timeout=120)
+        code = "import sys; sys.path.insert(0, %r); import ansible.module_utils.basic; %s" % (
+            payload, "; ".join(_NETPLUMB_IMPORT.findall(_module_source("netplumb.linux.node_network"))))
+        node = _node_env()
+        cache = os.path.join(tmp, "bytecode")
+        subprocess.run([PYTHON, "-c", code], env=dict(node, NETPLUMB_BYTECODE_CACHE=cache), check=True, timeout=60)
+        for label, where in (("node_network's imports from its payload, compiled", "off"),
+                             ("node_network's imports from its payload, netplumb's from the bytecode cache", cache)):
+            result.append([label, _median_run([PYTHON, "-c", code], dict(node, NETPLUMB_BYTECODE_CACHE=where),
+                                              repeat)])
     return result
+
+
+def _median_run(argv, env, repeat):
+    runs = []
+    for _unused in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, check=True, timeout=60)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def _node_env():
+    """The environment a module has on a node: none of this process's
+    Python settings (PYTHONDONTWRITEBYTECODE would turn the bytecode cache's
+    writes off, where a node's Python writes bytecode)."""
+    return {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+
+
+def _module_source(module):
+    with open(os.path.join(ROOT, "plugins", "modules", module.rsplit(".", 1)[1] + ".py")) as handle:
+        return handle.read()
 
 
 def main(argv=None):

@@ -41,7 +41,7 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
                                            "readback_ratio", "one_more", "one_more_readback"}
     assert set(data["playbook"]["2"]) == {"cold", "check_cold", "nochange", "runs"}
     assert data["naive"]["n"] == 1 and set(data["loop"]) == {"veth_1", "true_1", "n"}
-    assert "| 2 |" in doc.read_text() and len(data["imports"]) == 5
+    assert "| 2 |" in doc.read_text() and len(data["imports"]) == len(bench.IMPORTS) + 2
     assert [row[0] for row in data["payloads"]] == list(bench.PAYLOADS) and all(row[2] > 0 for row in data["payloads"])
     assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
     assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "imports", "ping"}

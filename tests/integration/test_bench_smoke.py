@@ -47,7 +47,7 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "imports", "ping"}
     assert sorted(data["growth"]) == ["2", "3"]
     assert set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb", "floor", "floor_ipv6_off",
-                                           "floor_iproute"}
+                                        "floor_iproute"}
     assert "Growth:" in doc.read_text() and "above them, per container" in doc.read_text()
     assert "fleet" not in data and "Fleet over SSH" not in doc.read_text()
     assert "load average" in doc.read_text()

@@ -260,6 +260,8 @@ def run_playbook_file(path, check=False, diff=False, extra_args=(), cwd=None):
                    ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),
                    ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "rtmp"), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="1")
+        # The modules run as on a node, where Python writes bytecode (and their bytecode cache with it).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env, check=False, cwd=cwd)
     run = PlaybookRun(proc)
     if DEPRECATIONS_FAIL and run.deprecations:

@@ -22,10 +22,24 @@ MODULE = "netplumb.linux.node_network"
 IMPORT = ("from ansible_collections.netplumb.linux.plugins.module_utils.core import bytecode\n"
           "from ansible_collections.netplumb.linux.plugins.module_utils.core.runner import run_module\n"
           "from ansible_collections.netplumb.linux.plugins.module_utils.node_network import node_network\n")
+# Every file Python compiles, by its name inside the payload.
+WATCH = ("import builtins\n"
+         "compiled = []\n"
+         "def watch(source, filename, *args, _compile=builtins.compile, **kwargs):\n"
+         "    compiled.append(str(filename).split('.zip/')[-1])\n"
+         "    return _compile(source, filename, *args, **kwargs)\n"
+         "builtins.compile = watch\n")
+# What the payload's Python compiles before the cache is there: the packages above it, and it.
+BEFORE = {"ansible_collections/__init__.py", "ansible_collections/netplumb/__init__.py",
+          "ansible_collections/netplumb/linux/__init__.py", "ansible_collections/netplumb/linux/plugins/__init__.py",
+          "ansible_collections/netplumb/linux/plugins/module_utils/__init__.py",
+          "ansible_collections/netplumb/linux/plugins/module_utils/core/__init__.py",
+          "ansible_collections/netplumb/linux/plugins/module_utils/core/bytecode.py"}
 REPORT = ("import json, sys\n"
           "mods = [m for m in sys.modules if m.startswith(bytecode.PREFIX)]\n"
           "print(json.dumps(dict(bytecode.STATS, modules=len(mods),\n"
           "    filename=node_network.plan.__code__.co_filename,\n"
+          "    python_compiled=sorted(set(n for n in compiled if n.startswith('ansible_collections/'))),\n"
           "    cached=any(isinstance(f, bytecode.Finder) for f in sys.meta_path))))\n")
 
 
@@ -41,7 +55,7 @@ def payload(tmp_path_factory):
 def _import(payload, cache, **env):
     """A fresh Python importing node_network's module_utils from ``payload``
     as the module does; what the cache did."""
-    code = "import sys\nsys.path.insert(0, %r)\n%s%s" % (payload, IMPORT, REPORT)
+    code = "import sys\nsys.path.insert(0, %r)\n%s%s%s" % (payload, WATCH, IMPORT, REPORT)
     environ = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     environ.update({bytecode.ENV: cache}, **env)
     proc = subprocess.run([PYTHON, "-c", code], env=environ, capture_output=True, text=True, timeout=60, check=False)
@@ -65,6 +79,10 @@ def test_a_payload_compiles_once_then_loads_from_the_cache(payload, tmp_path):
     assert all(oct(os.stat(os.path.join(cache, e)).st_mode & 0o777) == "0o600" for e in _entries(cache))
     second = _import(payload, cache)
     assert second["loaded"] == first["compiled"] and second["compiled"] == second["written"] == 0
+    # Python compiled nothing of netplumb but what it imported before the cache was there.
+    assert set(second["python_compiled"]) == BEFORE, second["python_compiled"]
+    # Without the cache, Python compiles every file (Python 3.11's zip importer twice: to name it, then to load it).
+    assert len(_import(payload, "off")["python_compiled"]) == first["modules"] + len(BEFORE) - 2
     # Named by the file's place in the payload, the same from run to run.
     assert second["filename"] == first["filename"] == \
         "ansible_collections/netplumb/linux/plugins/module_utils/node_network/node_network.py"

@@ -93,26 +93,49 @@ def _trusted(path, private):
 
 
 class Finder(importlib.abc.MetaPathFinder):
-    """netplumb's module_utils from a payload, loaded through the cache."""
+    """netplumb's module_utils from a payload, loaded through the cache.
+
+    It finds a file in the zip itself: Python's zip importer compiles a
+    module to tell its file name (as its spec is made) and again to load it."""
 
     def __init__(self, directory):
         self.directory = directory
+        self.importers = {}
 
     def find_spec(self, fullname, path=None, target=None):
-        if not fullname.startswith(PREFIX):
+        if not fullname.startswith(PREFIX) or not path:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or not isinstance(spec.loader, zipimport.zipimporter):
-            return None
-        spec.loader = Loader(spec.loader, self.directory)
-        return spec
+        tail = fullname.rpartition(".")[2]
+        for entry in path:
+            importer = self._importer(entry)
+            if importer is None:
+                continue
+            try:
+                package = importer.is_package(fullname)
+            except zipimport.ZipImportError:  # not in this directory of the zip
+                continue
+            where = os.path.join(importer.archive, importer.prefix, tail)
+            origin = os.path.join(where, "__init__.py") if package else where + ".py"
+            return importlib.util.spec_from_file_location(
+                fullname, origin, loader=Loader(importer, origin, self.directory),
+                submodule_search_locations=[where] if package else None)
+        return None
+
+    def _importer(self, entry):
+        if entry not in self.importers:
+            try:
+                self.importers[entry] = zipimport.zipimporter(entry)
+            except (zipimport.ZipImportError, OSError):
+                self.importers[entry] = None
+        return self.importers[entry]
 
 
 class Loader(importlib.abc.Loader):
     """A payload's file: its code from the cache, or compiled and kept."""
 
-    def __init__(self, zipped, directory):
+    def __init__(self, zipped, origin, directory):
         self.zipped = zipped
+        self.origin = origin
         self.directory = directory
 
     def create_module(self, spec):
@@ -122,16 +145,15 @@ class Loader(importlib.abc.Loader):
         exec(self.get_code(module.__spec__.name), module.__dict__)  # pylint: disable=exec-used
 
     def get_code(self, fullname):
-        origin = self.zipped.get_filename(fullname)
-        source = self.zipped.get_data(origin)
         # Named by its path inside the payload, the same in every run (the payload's own directory is new each time).
-        return code_of(self.directory, fullname, os.path.relpath(origin, self.zipped.archive), source)
+        return code_of(self.directory, fullname, os.path.relpath(self.origin, self.zipped.archive),
+                       self.zipped.get_data(self.origin))
 
     def get_source(self, fullname):
         return self.zipped.get_source(fullname)
 
     def get_filename(self, fullname):
-        return self.zipped.get_filename(fullname)
+        return self.origin
 
     def is_package(self, fullname):
         return self.zipped.is_package(fullname)

@@ -422,13 +422,23 @@ def run_figures(results):
         node_network = "%.2f ms in this file's run" % all_n
     else:
         shapes_text, node_network = "This file's run measured no shapes", "no figure in this file's run"
+    growth = results.get("growth")
+    growth_text = "no growth rows in this file's run"
+    if growth and len(growth) > 1:
+        low, high = min(growth), max(growth)
+        growth_text = "%.2fx in this file's run" % (_growth_ratio(growth, high) / _growth_ratio(growth, low))
+    fleet = results.get("fleet")
+    base = _fleet_base(fleet) if fleet else None
+    one_text = ("%.2f s in this file's run" % (base["site_nochange"]["cpu"]["nodes"] / base["nodes"])
+                if base and base["site_nochange"].get("cpu") else "no fleet in this file's run")
     fleet_text = "This file's run measured no fleet"
     for name, measured, _holds in targets(results):
         if name.startswith("fleet, no change: node CPU per node"):
             fleet_text = "In this file's run the nodes' CPU per node was %s on the most nodes against one" % measured
         elif name.startswith("fleet: the one-ping playbook's node CPU per node"):
             fleet_text += " (the ping playbook's %s)" % measured.split()[0]
-    return {"shapes_run": shapes_text, "node_network_run": node_network, "fleet_run": fleet_text}
+    return {"shapes_run": shapes_text, "node_network_run": node_network, "fleet_run": fleet_text,
+            "growth_run": growth_text, "fleet_one_node": one_text}
 
 
 def write_doc(results, path, plot_path):

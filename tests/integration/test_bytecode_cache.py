@@ -174,3 +174,26 @@ def test_a_playbook_run_keeps_the_cache_on_the_node(sandbox, monkeypatch):
     again = sandbox.playbook(task)
     assert again.changed == 0 and _entries(cache) == entries, again
     assert sandbox.netns_list() == ["bc"]
+
+
+def test_a_file_the_zip_holds_compiled_only_loads_as_python_loads_it(payload, tmp_path):
+    """No payload of Ansible's is made so, but a zip may hold a module as
+    bytecode alone: it is loaded from the zip, and the rest from the cache."""
+    import py_compile
+    import zipfile
+    name = "ansible_collections/netplumb/linux/plugins/module_utils/kernel/model.py"
+    source, compiled = tmp_path / "model.py", tmp_path / "model.pyc"
+    changed = str(tmp_path / "compiled.zip")
+    with zipfile.ZipFile(payload) as zipped, zipfile.ZipFile(changed, "w") as target:
+        source.write_bytes(zipped.read(name))
+        py_compile.compile(str(source), cfile=str(compiled), doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        for item in zipped.infolist():
+            if item.filename == name:
+                target.writestr(name + "c", compiled.read_bytes())
+            else:
+                target.writestr(item, zipped.read(item))
+    cache = str(tmp_path / "cache")
+    first = _import(changed, cache)
+    assert first["cached"] and first["compiled"] == first["modules"] - 3 and first["loaded"] == 0
+    assert name not in first["python_compiled"]

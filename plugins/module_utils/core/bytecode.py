@@ -145,9 +145,12 @@ class Loader(importlib.abc.Loader):
         exec(self.get_code(module.__spec__.name), module.__dict__)  # pylint: disable=exec-used
 
     def get_code(self, fullname):
+        try:
+            source = self.zipped.get_data(self.origin)
+        except OSError:  # compiled code only in the zip, no source: Python's own way
+            return self.zipped.get_code(fullname)
         # Named by its path inside the payload, the same in every run (the payload's own directory is new each time).
-        return code_of(self.directory, fullname, os.path.relpath(self.origin, self.zipped.archive),
-                       self.zipped.get_data(self.origin))
+        return code_of(self.directory, fullname, os.path.relpath(self.origin, self.zipped.archive), source)
 
     def get_source(self, fullname):
         return self.zipped.get_source(fullname)

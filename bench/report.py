@@ -106,16 +106,27 @@ def shape_rows(results):
     for label, shape in sorted((k, v) for k, v in shapes.items() if k != "n"):
         ping, imports = shape.get("ping"), shape.get("imports")
         out.append("| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s |" % (
-            label, shape["tasks"], shape["nochange"], shape["ansible"], _per(shape["nochange"] - shape["ansible"], n),
-            "%.2f" % _per(imports - shape["ansible"], n) if imports is not None else "-",
+            label, shape["tasks"], shape["nochange"], shape["ansible"], _per(_above(shape), n),
+            "%.2f" % _per(_above(shape, "code"), n) if imports is not None else "-",
             "%.2f" % ping if ping is not None else "-",
-            "%.2f" % _per(shape["nochange"] - ping, n) if ping is not None else "-"))
+            "%.2f" % _per(_above(shape, "above_ping", "ping"), n) if ping is not None else "-"))
     return out
 
 
 def _growth_ratio(g, n):
-    """The module's cold run per container, relative to the floor's, at n."""
-    return g[n]["cold"] / g[n]["floor"]
+    """The module's cold run per container, relative to the floor's, at n:
+    the median of each module run's ratio to the floor run beside it
+    (results of older runs: the ratio of the medians)."""
+    return g[n].get("ratio", g[n]["cold"] / g[n]["floor"])
+
+
+def _above(shape, key="above", minus="ansible"):
+    """Seconds of a shape's no-change run above another run of it: the
+    median of the differences within each repeat (results of older runs:
+    the difference of the medians)."""
+    if key in shape:
+        return shape[key]
+    return shape["imports" if key == "code" else "nochange"] - shape[minus]
 
 
 def _readback_ratio(e):
@@ -272,7 +283,7 @@ def targets(results):
                 "%.2fx" % (veth / true if true > 0 else float("inf")), veth <= 1.3 * true))
     shapes = results.get("shapes")
     for label, shape in sorted((k, v) for k, v in (shapes or {}).items() if k != "n"):
-        above = _per(shape["nochange"] - shape["ansible"], shapes["n"])
+        above = _per(_above(shape), shapes["n"])
         out.append(("%d no change, %s: <= 1.0 ms per container above Ansible's own cost of the same %s"
                     % (shapes["n"], label, "task" if shape["tasks"] == 1 else "%d tasks" % shape["tasks"]),
                     "%.2f ms" % above, above <= 1.0))
@@ -407,7 +418,7 @@ def _shape_split(results, label):
     """(the code, the whole) per container above the same tasks, ms, of one shape."""
     shapes = results["shapes"]
     shape, n = shapes[label], shapes["n"]
-    return _per(shape["imports"] - shape["ansible"], n), _per(shape["nochange"] - shape["ansible"], n)
+    return _per(_above(shape, "code"), n), _per(_above(shape), n)
 
 
 def run_figures(results):

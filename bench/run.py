@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import datetime
 import json
+import multiprocessing
 import os
 import platform
 import re
@@ -246,9 +247,19 @@ def shape_times(n, repeat):
                 stand_in.append(playbook(cases.same_tasks(make(n)))[0])
                 imported.append(playbook(cases.same_tasks(make(n), imports=True), library=(library,))[0])
                 ping.append(playbook(cases.noop(tasks))[0])
+        # Each repeat's runs follow one another: the differences within a
+        # repeat leave out the machine's drift between repeats.
         result[label] = {"tasks": tasks, "nochange": statistics.median(same), "ansible": statistics.median(stand_in),
-                         "imports": statistics.median(imported), "ping": statistics.median(ping)}
+                         "imports": statistics.median(imported), "ping": statistics.median(ping),
+                         "above": _paired(same, stand_in), "code": _paired(imported, stand_in),
+                         "above_ping": _paired(same, ping), "runs": {"nochange": same, "ansible": stand_in,
+                                                                     "imports": imported, "ping": ping}}
     return result
+
+
+def _paired(first, second):
+    """The median of the differences of the runs taken in turn (first[i] - second[i])."""
+    return statistics.median(a - b for a, b in zip(first, second))
 
 
 def _busy():
@@ -314,6 +325,8 @@ def growth_times(sizes, repeat):
     result = {}
     for n in sizes:
         result[n] = {key: statistics.median(run[key] for run in runs[n]) for key in ("cold", "nochange")}
+        # Each module run beside the floor run that followed it: the ratio of the pair, then their median.
+        result[n]["ratio"] = statistics.median(run["cold"] / floor for run, floor in zip(runs[n], floors[n]))
         result[n]["maxrss_kb"] = max(run["maxrss_kb"] for run in runs[n])
         result[n]["floor"] = statistics.median(floors[n])
         result[n]["floor_ipv6_off"] = statistics.median(floors_v4[n])
@@ -521,75 +534,180 @@ def _lab_gone(state, lab, env):
     return seconds, left
 
 
-def fleet_run(nodes, site=SITE, repeat=2):
-    """One lab of ``nodes`` fresh SSH nodes (playbooks/lab.yml, timed), then
-    on them, forks = nodes: ``site`` (playbooks/site.yml) cold (the roles
-    install their prerequisites through apt inside each node); then
-    ``repeat`` times, alternately, the same again (no change) and the
-    one-ping playbook, ssh masters open (the fastest of each is its figure);
-    then the ping once more after closing the masters (first contact: ssh
-    connection and interpreter discovery). The lab is torn down in the end
-    (timed), also on failure."""
-    result = {"nodes": nodes, "load_before": os.getloadavg()[0]}
-    with sandboxed(), tempfile.TemporaryDirectory(prefix="netplumb-bench-fleet-") as tmp:
-        state = os.path.join(tmp, "lab")
-        env = _fleet_env(tmp)
-        ping = os.path.join(tmp, "ping.yml")
-        with open(ping, "w") as handle:
+class _Lab:
+    """A lab of ``nodes`` fresh SSH nodes (playbooks/lab.yml) in the sandbox
+    and temporary directory of the process that holds it."""
+
+    def __init__(self, nodes, site, tmp):
+        self.nodes, self.site = nodes, site
+        self.state = os.path.join(tmp, "lab")
+        self.env = _fleet_env(tmp)
+        self.ping = os.path.join(tmp, "ping.yml")
+        with open(self.ping, "w") as handle:
             yaml.safe_dump(PING, handle)
-        lab = ["-i", CONTROLLER_INVENTORY, LAB, "-e", "lab_state_dir=%s" % state,
-               "-e", "lab_node_count=%d" % nodes]
+        self.lab = ["-i", CONTROLLER_INVENTORY, LAB, "-e", "lab_state_dir=%s" % self.state,
+                    "-e", "lab_node_count=%d" % nodes]
+        self.inventory = ["-i", os.path.join(self.state, "inventory.yml"), "-f", str(nodes)]
+
+    def up(self):
+        """The lab's build: (seconds, whether it built the provisioned layer)."""
+        seconds, data = _ansible_playbook(self.lab, self.env, LAB_TIMEOUT)
+        return seconds, _layer_built(data)
+
+    def run(self, what, *extra):
+        """run_summary of the site playbook ("site"), the roles' undo
+        ("teardown") or the one-ping playbook ("ping") on the lab's nodes."""
+        if what == "teardown":
+            return run_summary(*_ansible_playbook(self.inventory + [TEARDOWN, "--limit", "lab_nodes"], self.env,
+                                                  SITE_TIMEOUT))
+        play, timeout = (self.site, SITE_TIMEOUT) if what == "site" else (self.ping, PING_TIMEOUT)
+        return run_summary(*_ansible_playbook(self.inventory + [play] + list(extra), self.env, timeout, self.state))
+
+    def close_masters(self):
+        lab_ssh.close_masters(self.state)
+
+    def down(self):
+        return _lab_gone(self.state, self.lab, self.env)
+
+
+def _serve_lab(nodes, site, conn):
+    """The child of a LabServer: a sandbox of its own, its lab, and the
+    calls of the parent answered until it sends None; the lab goes in the end."""
+    with sandboxed(), tempfile.TemporaryDirectory(prefix="netplumb-bench-fleet-") as tmp:
+        lab, gone = _Lab(nodes, site, tmp), False
         try:
-            log("fleet: lab of %d node(s)" % nodes)
-            result["lab_up"], data = _ansible_playbook(lab, env, LAB_TIMEOUT)
-            result["layer_built"] = _layer_built(data)
-            inventory = ["-i", os.path.join(state, "inventory.yml"), "-f", str(nodes)]
-            log("fleet: %d node(s), %s first run (the prerequisites installed)" % (nodes, os.path.basename(site)))
-            result["site_first"] = run_summary(*_ansible_playbook(inventory + [site], env, SITE_TIMEOUT, state))
-            if site == SITE:
-                # The roles' undo: nodes that have the prerequisites and no network, what a fleet's cold run meets.
-                _ansible_playbook(inventory + [TEARDOWN, "--limit", "lab_nodes"], env, SITE_TIMEOUT)
-            log("fleet: %d node(s), %s check mode, then cold" % (nodes, os.path.basename(site)))
-            # Each run starts on an idle machine: the kernel's work on the
-            # nodes' new links and namespaces (IPv6 starting, packets
-            # between the nodes) runs in softirq context and is charged to
-            # whatever process runs then, the next run's own among them.
-            # Check mode changes nothing: it runs ``repeat`` times, the fastest is its figure.
-            checks = []
-            for _rep in range(repeat):
-                settle()
-                checks.append(run_summary(*_ansible_playbook(inventory + [site, "--check"], env, SITE_TIMEOUT, state)))
-            result["site_check"] = dict(min(checks, key=lambda run: run["wall"]))
-            settle()
-            result["site_cold"] = run_summary(*_ansible_playbook(inventory + [site], env, SITE_TIMEOUT, state))
-            # The no-change run and the ping one alternate, ``repeat`` times each.
-            for key in ("site_nochange", "ping"):
+            while True:
+                call = conn.recv()
+                if call is None:
+                    break
+                name, args = call
+                try:
+                    conn.send((True, getattr(lab, name)(*args)))
+                    gone = gone or name == "down"
+                except Exception as exc:  # pylint: disable=broad-except  # the parent raises it
+                    conn.send((False, "%s: %s" % (type(exc).__name__, exc)))
+        finally:
+            if not gone:
+                lab.down()
+
+
+class LabServer:
+    """A lab in a sandbox of its own, held by a child process: labs of
+    several sizes stay up together, so the runs that their figures compare
+    (no change, ping) take turns in the same minutes rather than minutes
+    apart, with the machine's drift in between."""
+
+    def __init__(self, nodes, site):
+        context = multiprocessing.get_context("fork")
+        self.nodes = nodes
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(target=_serve_lab, args=(nodes, site, child))
+        self._proc.start()
+        child.close()
+
+    def _call(self, name, *args):
+        self._conn.send((name, args))
+        ok, value = self._conn.recv()
+        if not ok:
+            raise RuntimeError("lab of %d node(s), %s: %s" % (self.nodes, name, value))
+        return value
+
+    def up(self):
+        return self._call("up")
+
+    def run(self, what, *extra):
+        return self._call("run", what, *extra)
+
+    def close_masters(self):
+        return self._call("close_masters")
+
+    def down(self):
+        return self._call("down")
+
+    def close(self):
+        try:
+            self._conn.send(None)
+        except OSError:
+            pass
+        self._proc.join(timeout=LAB_TIMEOUT)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=10)
+
+
+def fleet_prepare(lab, site=SITE, repeat=2):
+    """On a new lab (timed): ``site`` (playbooks/site.yml) for the first
+    time (the roles install their prerequisites through apt inside each
+    node), then the roles' undo; then ``repeat`` times check mode (the
+    fastest is its figure) and the cold run, each on an idle machine."""
+    nodes = lab.nodes
+    result = {"nodes": nodes, "load_before": os.getloadavg()[0]}
+    log("fleet: lab of %d node(s)" % nodes)
+    result["lab_up"], result["layer_built"] = lab.up()
+    log("fleet: %d node(s), %s first run (the prerequisites installed)" % (nodes, os.path.basename(site)))
+    result["site_first"] = lab.run("site")
+    if site == SITE:
+        # The roles' undo: nodes that have the prerequisites and no network, what a fleet's cold run meets.
+        lab.run("teardown")
+    log("fleet: %d node(s), %s check mode, then cold" % (nodes, os.path.basename(site)))
+    # Each run starts on an idle machine: the kernel's work on the
+    # nodes' new links and namespaces (IPv6 starting, packets
+    # between the nodes) runs in softirq context and is charged to
+    # whatever process runs then, the next run's own among them.
+    # Check mode changes nothing: it runs ``repeat`` times, the fastest is its figure.
+    checks = []
+    for _rep in range(repeat):
+        settle()
+        checks.append(lab.run("site", "--check"))
+    result["site_check"] = dict(min(checks, key=lambda run: run["wall"]))
+    settle()
+    result["site_cold"] = lab.run("site")
+    return result
+
+
+def fleet_times(sizes, site=SITE, repeat=2):
+    """A lab of each node count, all up together (LabServer), smallest
+    first: fleet_prepare on each; then ``repeat`` rounds in which every lab
+    in turn runs ``site`` with nothing to change and the one-ping playbook,
+    ssh masters open (the fastest of each is its figure; its CPU seconds by
+    the same rule, each side); then on each the ping once more after closing
+    the masters (first contact: ssh connection and interpreter discovery).
+    The labs are torn down in the end (timed), also on failure."""
+    labs, results = {}, {}
+    try:
+        for nodes in sorted(sizes):
+            labs[nodes] = LabServer(nodes, site)
+            results[nodes] = fleet_prepare(labs[nodes], site, repeat)
+        for key in ("site_nochange", "ping"):
+            for result in results.values():
                 result[key + "_runs"] = []
-            for rep in range(repeat):
-                for key, play, timeout in (("site_nochange", site, SITE_TIMEOUT), ("ping", ping, PING_TIMEOUT)):
+        for rep in range(repeat):
+            for nodes, lab in sorted(labs.items()):
+                for key, what in (("site_nochange", "site"), ("ping", "ping")):
                     settle()
                     log("fleet: %d node(s), %s (%d/%d)" % (nodes, key, rep + 1, repeat))
-                    result[key + "_runs"].append(run_summary(*_ansible_playbook(inventory + [play], env, timeout,
-                                                                                state)))
+                    results[nodes][key + "_runs"].append(lab.run(what))
+        for nodes, lab in sorted(labs.items()):
+            result = results[nodes]
             for key in ("site_nochange", "ping"):
                 # The fastest: the run least disturbed by other work on the machine; its CPU
                 # seconds by the same rule, side by side (the least of the runs, each side).
                 result[key] = dict(min(result[key + "_runs"], key=lambda run: run["wall"]))
                 result[key]["cpu"] = dict((side, min(run["cpu"].get(side, 0.0) for run in result[key + "_runs"]))
                                           for side in ("controller", "nodes"))
-            lab_ssh.close_masters(state)
+            lab.close_masters()
             log("fleet: %d node(s), ping on first contact" % nodes)
-            result["ping_first"] = run_summary(*_ansible_playbook(inventory + [ping], env, PING_TIMEOUT))
-        finally:
+            result["ping_first"] = lab.run("ping")
+            result["load_after"] = os.getloadavg()[0]
+    finally:
+        for nodes, lab in sorted(labs.items()):
             log("fleet: tearing down the lab of %d node(s)" % nodes)
-            result["lab_down"], result["left"] = _lab_gone(state, lab, env)
-    result["load_after"] = os.getloadavg()[0]
-    return result
-
-
-def fleet_times(sizes, site=SITE, repeat=2):
-    """fleet_run for each node count, smallest first."""
-    return {nodes: fleet_run(nodes, site, repeat) for nodes in sorted(sizes)}
+            try:
+                if nodes in results:
+                    results[nodes]["lab_down"], results[nodes]["left"] = lab.down()
+            finally:
+                lab.close()
+    return results
 
 
 def _counts(text, what, example, top, why):

@@ -44,10 +44,14 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == len(bench.IMPORTS) + 2
     assert [row[0] for row in data["payloads"]] == list(bench.PAYLOADS) and all(row[2] > 0 for row in data["payloads"])
     assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
-    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "imports", "ping"}
+    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "imports", "ping", "above", "code",
+                                                   "above_ping", "runs"}
+    shape = data["shapes"]["node_network"]
+    assert shape["above"] == shape["runs"]["nochange"][0] - shape["runs"]["ansible"][0]  # one repeat: its own
     assert sorted(data["growth"]) == ["2", "3"]
     assert set(data["growth"]["3"]) == {"cold", "nochange", "maxrss_kb", "floor", "floor_ipv6_off",
-                                        "floor_iproute"}
+                                        "floor_iproute", "ratio"}
+    assert data["growth"]["3"]["ratio"] == data["growth"]["3"]["cold"] / data["growth"]["3"]["floor"]
     assert "Growth:" in doc.read_text() and "above them, per container" in doc.read_text()
     assert "fleet" not in data and "Fleet over SSH" not in doc.read_text()
     assert "load average" in doc.read_text()
@@ -119,12 +123,16 @@ def test_bench_fleet_parses_node_counts():
     assert bench.parse_fleet("8,1,4,4") == [1, 4, 8]
 
 
-def test_bench_fleet_on_one_ssh_node(sandbox, tmp_path):
-    """fleet_run on one node, the ping playbook as the 'site': the lab is
-    built and torn down, every run is summarised, the tables render."""
+def test_bench_fleet_on_ssh_nodes(sandbox, tmp_path):
+    """fleet_times on labs of one and two nodes, up together, the ping
+    playbook as the 'site': the labs are built and torn down, every run is
+    summarised, the tables render."""
     site = tmp_path / "site.yml"
     site.write_text(yaml.safe_dump(bench.PING))
-    fleet = bench.fleet_times([1], site=str(site), repeat=1)
+    fleet = bench.fleet_times([2, 1], site=str(site), repeat=1)
+    assert sorted(fleet) == [1, 2]
+    two = fleet[2]
+    assert two["nodes"] == 2 and two["site_nochange"]["hosts"] == 2 and two["left"] == []
     one = fleet[1]
     assert one["nodes"] == 1 and one["lab_down"] is not None
     for key in ("site_first", "site_check", "site_cold", "site_nochange", "ping", "ping_first"):
@@ -140,10 +148,12 @@ def test_bench_fleet_on_one_ssh_node(sandbox, tmp_path):
     assert "Fleet over SSH: site.yml on fresh lab nodes, forks = nodes, whole ansible-playbook runs (s):" in lines
     assert any(line.startswith("| 1 | ") for line in lines)
     assert any("task slots per node" in line for line in lines)
-    assert any(name.startswith("site.yml, 1 node no change") for name, _measured, _holds in report.targets(
+    names = [name for name, _measured, _holds in report.targets(
         dict(results, sizes=[2], inprocess={2: _INPROCESS}, playbook={2: _PLAYBOOK}, naive={"n": 1, "seconds": 1.0},
-             loop={"n": 1, "veth_1": 1.0, "true_1": 1.0})))
-    # The lab is gone: none of its nodes is left, nothing in the test's sandbox.
+             loop={"n": 1, "veth_1": 1.0, "true_1": 1.0}))]
+    assert "site.yml, 2 nodes no change: <= 4x the one-ping playbook" in names, names
+    assert "fleet, no change: node CPU per node, 2 nodes <= 1.2x 1" in names, names
+    # The labs are gone: none of their nodes is left, nothing in the test's sandbox.
     assert one["left"] == []
     assert sandbox.netns_list() == [] and [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]
 

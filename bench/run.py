@@ -638,8 +638,9 @@ class LabServer:
 def fleet_prepare(lab, site=SITE, repeat=2):
     """On a new lab (timed): ``site`` (playbooks/site.yml) for the first
     time (the roles install their prerequisites through apt inside each
-    node), then the roles' undo; then ``repeat`` times check mode (the
-    fastest is its figure) and the cold run, each on an idle machine."""
+    node), then the roles' undo; then ``repeat`` times check mode, and
+    ``repeat`` times the cold run with the roles' undo between (the fastest
+    of each is its figure), each on an idle machine."""
     nodes = lab.nodes
     result = {"nodes": nodes, "load_before": os.getloadavg()[0]}
     log("fleet: lab of %d node(s)" % nodes)
@@ -660,8 +661,15 @@ def fleet_prepare(lab, site=SITE, repeat=2):
         settle()
         checks.append(lab.run("site", "--check"))
     result["site_check"] = dict(min(checks, key=lambda run: run["wall"]))
-    settle()
-    result["site_cold"] = lab.run("site")
+    # The cold run too, the roles' undo between: one run alone moves by a fifth with the machine.
+    colds = []
+    for rep in range(repeat):
+        if rep and site == SITE:
+            lab.run("teardown")
+        settle()
+        colds.append(lab.run("site"))
+    result["site_cold"] = dict(min(colds, key=lambda run: run["wall"]))
+    result["site_cold_runs"] = colds
     return result
 
 

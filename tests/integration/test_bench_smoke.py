@@ -141,7 +141,7 @@ def test_bench_fleet_on_ssh_nodes(sandbox, tmp_path):
         assert one[key]["slots_per_node"] == 1 and one[key]["cpu"]["controller"] > 0, one[key]
     # The node's own processes ran the ping module: their CPU is counted.
     assert one["site_nochange"]["cpu"]["nodes"] > 0, one["site_nochange"]
-    assert len(one["site_nochange_runs"]) == len(one["ping_runs"]) == 1
+    assert len(one["site_nochange_runs"]) == len(one["ping_runs"]) == len(one["site_cold_runs"]) == 1
     results = {"machine": "x86_64, 2 CPUs", "fleet": fleet, "fleet_playbook": str(site),
                "load": {"start": [0.5, 0, 0], "end": [0.5, 0, 0]}}
     lines = report.fleet_rows(results)

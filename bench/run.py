@@ -832,9 +832,9 @@ def main(argv=None):
     parser.add_argument("--fleet-repeat", type=int, default=3,
                         help="runs of the no-change and ping playbooks per fleet, alternately (default 3; fastest)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the in-process runs (median)")
-    parser.add_argument("--shape-repeat", type=int, default=5,
-                        help="turns of the shapes' whole-playbook runs (median; default 5: a whole run moves by a fifth "
-                             "from run to run, more than the targets' margin)")
+    parser.add_argument("--shape-repeat", type=int, default=11,
+                        help="turns of the shapes' whole-playbook runs (medians; default 11: the differences within one "
+                             "turn spread over 3 ms per container here, three times the targets' 1 ms)")
     parser.add_argument("--settle", type=float, default=60.0,
                         help="at most this many seconds to wait for an idle machine before each in-process and growth "
                              "measurement (default 60; 0: no wait)")

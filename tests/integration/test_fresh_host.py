@@ -4,7 +4,7 @@ demo flow (lab.yml, site.yml, verify.yml, teardown.yml) on such a host is
 test_site_lab.py, which runs inside fresh_host() and asserts the same.
 
 ``fresh_host()`` (tests/lib/fresh_host.py) gives the test's process such a
-host as copy-on-write views of /etc, /opt and /var/lib: what a run writes
+host as copy-on-write views of /etc, /opt, /var/lib and /var/cache: what a run writes
 there, and any change to the installed packages or to the test's network and
 firewall, shows in ``changes()``.
 """
@@ -67,6 +67,11 @@ def test_fresh_host_view_lists_a_write_and_the_host_keeps_its_etc(sandbox):
         assert view.written() == ["/etc/netplumb-fresh-host-probe", "/opt/cni", "/opt/cni/bin"]
         assert view.changes() == {"files": {PROBE: "file", "/opt/cni": "directory", "/opt/cni/bin": "directory"}}
         os.unlink(PROBE)
+        assert view.written() == ["/opt/cni", "/opt/cni/bin"]
+        # Where the modules keep their bytecode (core/bytecode.py) is in the view too.
+        os.makedirs("/var/cache/netplumb-fresh-host-probe")
+        assert view.written() == ["/opt/cni", "/opt/cni/bin", "/var/cache/netplumb-fresh-host-probe"]
+        os.rmdir("/var/cache/netplumb-fresh-host-probe")
         assert view.written() == ["/opt/cni", "/opt/cni/bin"]
         sandbox.ip("link", "add", "fh0", "type", "bridge")
         assert sorted(view.changes()) == ["files", "network"]

@@ -155,7 +155,7 @@ def test_site_over_ssh_on_a_fresh_host(sandbox, lab_dir):  # noqa: F811 pylint: 
         assert down.rc == 0, failures(down) or down
         assert wait_gone(lab_processes(lab_dir)) and lab_processes(lab_dir) == []
         changes = view.changes()
-    assert changes.get("files", {}) == {}, "written into the host's /etc, /opt or /var/lib"
+    assert changes.get("files", {}) == {}, "written into the host's /etc, /opt, /var/lib or /var/cache"
     assert changes == {}, "the demo flow changed the host"
 
 

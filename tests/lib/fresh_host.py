@@ -3,7 +3,8 @@
 A fresh Debian host has no /etc/cni, /opt/cni or /var/lib/cni. ``fresh_host()``
 makes the test's process see such a host without touching the real one: in a
 new mount namespace (entered in process like ``sandboxed()``, left again on
-exit) /etc, /opt and /var/lib become copy-on-write views, overlays whose
+exit) /etc, /opt, /var/lib and /var/cache (where the modules keep their
+bytecode, core/bytecode.py) become copy-on-write views, overlays whose
 upper layers live on a tmpfs of their own, and the CNI directories are removed
 inside the views (whiteouts in the upper layers). Whatever is written under
 those trees afterwards lands in the upper layers, so ``written()`` lists it.
@@ -13,8 +14,8 @@ recorded when the view is made and compared by ``changes()``.
 
 Subprocesses started inside (``ansible-playbook``) inherit the view. Stacking:
 under tests/sandbox.sh the trees are overlays already, so these views sit at
-overlayfs depth 2, the kernel's limit: nothing can overlay /etc, /opt or
-/var/lib once more inside them (an overlay with lowerdir ``/`` still can,
+overlayfs depth 2, the kernel's limit: nothing can overlay these trees
+once more inside them (an overlay with lowerdir ``/`` still can,
 it shows the root filesystem without the mounts above it).
 """
 
@@ -28,7 +29,7 @@ import tempfile
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import syscalls
 from netplumb_testlib import Sandbox, _ns_fd, _wait_single_threaded, sh
 
-TREES = ("/etc", "/opt", "/var/lib")
+TREES = ("/etc", "/opt", "/var/lib", "/var/cache")
 REMOVED = ("/etc/cni", "/opt/cni", "/var/lib/cni")
 OPAQUE = "trusted.overlay.opaque"
 

@@ -830,7 +830,8 @@ def main(argv=None):
     parser.add_argument("--fleet-playbook", default=SITE,
                         help="the playbook the fleet runs against the ping one (default playbooks/site.yml)")
     parser.add_argument("--fleet-repeat", type=int, default=3,
-                        help="runs of the no-change and ping playbooks per fleet, alternately (default 3; fastest)")
+                        help="runs of check mode and of the cold run per fleet, then rounds of the no-change and "
+                             "ping playbooks across the fleets (default 3; fastest)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the in-process runs (median)")
     parser.add_argument("--shape-repeat", type=int, default=11,
                         help="turns of the shapes' whole-playbook runs (medians; default 11: the differences within one "

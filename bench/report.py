@@ -121,6 +121,11 @@ def _growth_ratio(g, n):
     return g[n].get("ratio", g[n]["cold"] / g[n]["floor"])
 
 
+def paired(first, second):
+    """The median of the differences of runs taken in turn (first[i] - second[i])."""
+    return statistics.median(a - b for a, b in zip(first, second))
+
+
 def _check_over_nochange(p):
     """Seconds of the playbook's check mode on a cold node over its no-change
     run: the median of the differences within each repeat (one sandbox each;
@@ -128,7 +133,7 @@ def _check_over_nochange(p):
     runs = p.get("runs")
     if not runs:
         return p["check_cold"] - p["nochange"]
-    return statistics.median(a - b for a, b in zip(runs["check_cold"], runs["nochange"]))
+    return paired(runs["check_cold"], runs["nochange"])
 
 
 def _above(shape, key="above", minus="ansible"):

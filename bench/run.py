@@ -251,15 +251,10 @@ def shape_times(n, repeat):
         # repeat leave out the machine's drift between repeats.
         result[label] = {"tasks": tasks, "nochange": statistics.median(same), "ansible": statistics.median(stand_in),
                          "imports": statistics.median(imported), "ping": statistics.median(ping),
-                         "above": _paired(same, stand_in), "code": _paired(imported, stand_in),
-                         "above_ping": _paired(same, ping), "runs": {"nochange": same, "ansible": stand_in,
-                                                                     "imports": imported, "ping": ping}}
+                         "above": report.paired(same, stand_in), "code": report.paired(imported, stand_in),
+                         "above_ping": report.paired(same, ping),
+                         "runs": {"nochange": same, "ansible": stand_in, "imports": imported, "ping": ping}}
     return result
-
-
-def _paired(first, second):
-    """The median of the differences of the runs taken in turn (first[i] - second[i])."""
-    return statistics.median(a - b for a, b in zip(first, second))
 
 
 def _busy():

@@ -180,6 +180,48 @@ def test_container_net_existing_container_plans_only_its_drift():
     ]
 
 
+def test_container_net_states_are_built_only_for_containers_that_change():
+    """A container the plan leaves as it is has no operation and one state
+    for before and after: container_net's plan names it only (its diff shows
+    what changes), node_network's shows it, and a read-back builds none."""
+    node = _container_node()
+    _existing(node, "c1", ["198.51.100.11/24"])
+    params = {"bridge": "br0", "containers": CONTAINERS["containers"] + [
+        {"name": "c2", "address": "198.51.100.12/24", "gateway": "198.51.100.1"}]}
+    ctx = Context()
+    ctx.kernel = node.kernel(ctx)
+    spec = container_net.parse(params)
+    each = container_net.plan_each(ctx, spec)
+    assert each.unchanged == ["c1"] and sorted(each.before) == sorted(each.after) == ["c2"]
+    shown = container_net.plan_each(ctx, spec, unchanged_states=True)
+    assert shown.unchanged == [] and shown.before["c1"] is shown.after["c1"]
+    assert shown.before["c1"] == {"state": "present", "host_end": "veth-c1", "master": "br0", "mtu": 1500,
+                                  "addresses": ["198.51.100.11/24"], "up": True, "routes": ["default via 198.51.100.1"]}
+    ctx.touched = {"c1", "c2"}
+    again = container_net.plan_each(ctx, spec, unchanged_states=True)
+    assert again.unchanged == ["c1"] and "c1" not in again.before
+    ctx.touched = None
+    result = container_net.plan(ctx, spec)
+    assert result.extra["summary"] == {"created": 1, "changed": 0, "removed": 0, "unchanged": 1, "total": 2,
+                                       "operations": 1}
+    assert list(result.before) == ["c2"]
+
+
+def test_container_net_adopting_an_unmarked_container_marks_it_and_counts_it_unchanged():
+    """The pair of an existing container made by the earlier per-container
+    tasks gets the mark: an operation, but before and after read the same."""
+    node = _container_node()
+    node.netns("c1")
+    node.veth((None, "veth-c1"), ("c1", "eth0"), master="br0")
+    node.netns("c1").address("eth0", "198.51.100.11/24")
+    node.netns("c1").route("0.0.0.0/0", "198.51.100.1", "eth0")
+    ctx = Context()
+    ctx.kernel = node.kernel(ctx)
+    result = container_net.plan(ctx, container_net.parse(CONTAINERS))
+    assert result.describe() == ["mark veth-c1 as %sc1" % MARK]
+    assert result.extra["summary"]["unchanged"] == 1 and result.before == {}
+
+
 def test_container_net_exclusive_removes_only_marked_containers_of_this_bridge():
     node = _container_node()
     _existing(node, "c1", ["198.51.100.11/24"])

@@ -25,13 +25,12 @@ from ansible_collections.netplumb.linux.plugins.module_utils.container_net impor
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.operations import (
     CONTAINER_ADD, CONTAINER_DEL, LINK_ALIAS)
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import operations as container_ops
-from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import (
-    MAX_PORTS, default_routes, mark, owner)
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import MAX_PORTS, mark, owner
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan, noop
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import operations as kernel_ops
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import MAIN_TABLE, Route
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import MAIN_TABLE
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import (
     ADDR_ADD, LINK_ADD, LINK_DEL, LINK_SET, NETNS_ADD, NETNS_DEL, ROUTE_ADD, ROUTE_DEL, ROUTE_REPLACE)
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import reserve_descriptors
@@ -74,6 +73,7 @@ def plan(ctx, spec):
     containers, one of them new, shows one)."""
     result = plan_each(ctx, spec)
     counts = dict((kind, 0) for kind in OUTCOMES)
+    counts["unchanged"] = len(result.unchanged)
     for name in list(result.before):
         kind = outcome(result.before[name], result.after.get(name))
         counts[kind] += 1
@@ -93,15 +93,19 @@ def outcome(before, after):
     return "removed" if after.get("state") == "absent" else "changed"
 
 
-def plan_each(ctx, spec):
-    """Every listed container's before and after (node_network counts and
-    shows them its own way), and the operations."""
+def plan_each(ctx, spec, unchanged_states=False):
+    """The operations, and each container's before and after, but of a
+    container that nothing happens to only its name in ``unchanged`` (its
+    before and after are one dict, built only for ``unchanged_states``, in
+    a plan that is not a read-back: node_network's --diff shows every
+    container)."""
     kernel = ctx.kernel
     reserve_descriptors(len(spec.containers))
     host = kernel.view(None, addresses=False)
     if spec.state == "present":
         _check_bridge(ctx, host, spec.bridge)
     result = Plan(before={}, after={})
+    result.unchanged = []
     # A read-back reads the containers the apply touched, and no other.
     touched = ctx.touched
     if spec.state == "absent":
@@ -120,9 +124,10 @@ def plan_each(ctx, spec):
     _check_ports(host, spec, removed)
     if not spec.exclusive and touched is None:
         _check_addresses(kernel, spec, host, unlisted)
+    states = unchanged_states and touched is None
     for container in spec.containers:
         if _touched(touched, container.name, container.host):
-            _plan_container(result, kernel, spec, host, container)
+            _plan_container(result, kernel, spec, host, container, states)
     for name in sorted(removed):
         if _touched(touched, unlisted[name], name):
             _plan_absent(result, kernel, spec, host, unlisted[name], name)
@@ -195,8 +200,8 @@ def _paired(ns, hlink, eth):
             and eth.peer_nsid == ns.home_id)
 
 
-def _plan_container(result, kernel, spec, host, want):
-    routes = _routes(spec, want)
+def _plan_container(result, kernel, spec, host, want, unchanged_states):
+    routes = want.kernel_routes
     ns = _read_container(kernel, want.name, spec.ifname, tuple(sorted({r.dst.version for r in routes})))
     hlink = host.get(want.host)
     eth = ns.get(spec.ifname)
@@ -204,7 +209,7 @@ def _plan_container(result, kernel, spec, host, want):
     ours = hlink is not None and owner(hlink.alias) == (spec.bridge, want.name)
     if paired and not ours:
         _check_not_taken(spec, want, hlink)
-    result.before[want.name] = _state(spec, hlink, eth, ns) if paired else {"state": "absent"}
+    planned = len(result)
     if hlink is not None and not paired:
         if not ours:
             raise ParamError(want.field("name"), want.name, "needs the host end %s, which is a %s link not made "
@@ -221,6 +226,7 @@ def _plan_container(result, kernel, spec, host, want):
         result.add("delete", Op(LINK_DEL, want.name, spec.ifname))
     new_ns = not ns.exists
     if new_ns and hlink is None:
+        result.before[want.name] = {"state": "absent"}
         _plan_new(result, spec, want, routes)
         return
     if new_ns:
@@ -250,6 +256,15 @@ def _plan_container(result, kernel, spec, host, want):
     if paired and _loses_ipv4(have_eth, want.addresses):
         actual = {key: route for key, route in actual.items() if key[0].version != 4}
     _plan_routes(result, spec, want, routes, actual, is_new=not paired)
+    # No operation leaves the container as it is: its before and after are
+    # the same (the states, costly for hundreds, are built only when asked).
+    if len(result) == planned:
+        if unchanged_states:
+            result.before[want.name] = result.after[want.name] = _state(spec, hlink, eth, ns)
+        else:
+            result.unchanged.append(want.name)
+        return
+    result.before[want.name] = _state(spec, hlink, eth, ns) if paired else {"state": "absent"}
     result.after[want.name] = _want_state(spec, want, have_eth, routes, actual)
 
 
@@ -295,12 +310,6 @@ def _plan_new(result, spec, want, routes):
     result.add("veth", Op(CONTAINER_ADD, None, name, args, Op(CONTAINER_DEL, None, name, {"host": host}),
                           steps=tuple(steps)))
     result.after[want.name] = _want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), routes, {})
-
-
-def _routes(spec, want):
-    """The container's routes (its defaults first) as the kernel holds them."""
-    return [Route(netns=want.name, dst=extra.dst, table=MAIN_TABLE, metric=extra.metric, gateway=extra.gateway,
-                  dev=spec.ifname) for extra in default_routes(want) + list(want.routes)]
 
 
 def _plan_routes(result, spec, want, routes, actual, is_new):

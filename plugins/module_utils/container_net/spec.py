@@ -25,7 +25,8 @@ from typing import Optional, Tuple
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import default_network, kernel_metric
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import (
+    MAIN_TABLE, Route, default_network, kernel_metric)
 
 MARK = "netplumb:container_net:"
 _HOST_PREFIX = "veth-"
@@ -57,6 +58,9 @@ class Container:
     routes: Tuple = ()
     address6: Optional[object] = None  # ipaddress interface, the second family of a dual-stack container
     gateway6: Optional[object] = None
+    # Its routes (the defaults first) as the kernel holds them: model.Routes,
+    # made once here for every plan of the call (the read-back plans again).
+    kernel_routes: Tuple = ()
 
     @property
     def addresses(self):
@@ -117,7 +121,7 @@ def parse(params):
                          "spread them over several bridges" % MAX_PORTS)
     containers, names, hosts, addresses = [], {}, {}, {}
     for index, item in enumerate(raw):
-        container = _container(index, item, (default_gw, default_gw6), state)
+        container = _container(index, item, (default_gw, default_gw6), state, ifname)
         checks = [(names, "name", container.name, container.name),
                   (hosts, "name", container.host, container.name)]
         for key, address in (("address", container.address), ("address6", container.address6)):
@@ -131,7 +135,7 @@ def parse(params):
     return ContainerNetSpec(bridge, ifname, tuple(containers), exclusive, state)
 
 
-def _container(index, item, default_gws, state):
+def _container(index, item, default_gws, state, ifname):
     prefix = "containers[%d]" % index
     if not isinstance(item, dict):
         raise ParamError(prefix, item, "must be a dictionary with name and address")
@@ -159,7 +163,10 @@ def _container(index, item, default_gws, state):
         raise ParamError(prefix + ".gateway6", item["gateway6"], "needs address6")
     mtu = validate.mtu_for(prefix + ".mtu", item.get("mtu"), (address6,))
     routes = _routes(prefix + ".routes", item.get("routes"), (address, address6), (gateway, gateway6))
-    return Container(index, name, host_end(name), address, gateway, mtu, routes, address6, gateway6)
+    kernel_routes = tuple(Route(netns=name, dst=route.dst, table=MAIN_TABLE, metric=route.metric,
+                                gateway=route.gateway, dev=ifname)
+                          for route in _defaults((gateway, gateway6)) + list(routes))
+    return Container(index, name, host_end(name), address, gateway, mtu, routes, address6, gateway6, kernel_routes)
 
 
 def _gateway(prefix, item, suffix, address, default):
@@ -222,10 +229,6 @@ def _routes(field, raw, addresses, gateways):
         seen.add((dst, metric))
         result.append(ExtraRoute(dst, gateway, metric))
     return tuple(result)
-
-
-def default_routes(container):
-    return _defaults((container.gateway, container.gateway6))
 
 
 def _defaults(gateways):

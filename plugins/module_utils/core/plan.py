@@ -109,5 +109,8 @@ class Plan:
     def __bool__(self):
         return bool(self._ops)
 
+    def __len__(self):
+        return len(self._ops)
+
     def describe(self):
         return [op.describe() for op in self.ops]

@@ -140,7 +140,7 @@ def _present(ctx, spec, found, parts):
             "bridge": spec.bridge, "containers": list(spec.containers),
             "gateway": str(spec.gateway),
             "gateway6": str(spec.gateway6) if spec.gateway6 is not None else None,
-            "exclusive": "containers" in spec.exclusive}))
+            "exclusive": "containers" in spec.exclusive}), unchanged_states=True)
         if containers.ops and spec.mtu and _mtu_may_follow_ports(bridge_plan):
             bridge_plan.add("bridge", Op(BRIDGE_MTU_KEEP, None, spec.bridge, {"mtu": spec.mtu}, noop(spec.bridge)))
     parts.add("bridge", spec.bridge, bridge_plan)
@@ -273,6 +273,9 @@ def _add_containers(parts, containers):
         parts.outcomes[name] = container_net.outcome(before, after)
         if parts.outcomes[name] != "unchanged":
             parts.changed["containers"].add(name)
+    for name in containers.unchanged:  # a read-back's, whose states were not built
+        parts.total["containers"].add(name)
+        parts.outcomes[name] = "unchanged"
 
 
 def _dnat(bridge, forward, interface):

@@ -12,10 +12,10 @@ Writes take ifindexes and the model's values. A refused request raises an
 exception whose ``code`` is the errno, whichever implementation sent it.
 
 Two implementations answer it:
-  "lean"      rtnl.LeanSession, standard library only: the paths measured
-              hot (netns, veth, container_net, nat_rule's names, the uplink);
+  "lean"      rtnl.LeanSession, standard library only: every resource
+              that changes the node;
   "pyroute2"  iproute.Pyroute2Session over pyroute2's IPRoute, imported on
-              first use: bridge, route and net_facts.
+              first use: net_facts, which reports what pyroute2 decodes.
 What each implementation needs to agree with the other lives in its own file;
 tests/integration/test_engine_netlink_parity.py holds them to it.
 """

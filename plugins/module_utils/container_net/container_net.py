@@ -94,11 +94,10 @@ def outcome(before, after):
 
 
 def plan_each(ctx, spec, unchanged_states=False):
-    """The operations, and each container's before and after, but of a
-    container that nothing happens to only its name in ``unchanged`` (its
-    before and after are one dict, built only for ``unchanged_states``, in
-    a plan that is not a read-back: node_network's --diff shows every
-    container)."""
+    """The operations and each container's before and after. A container
+    the plan leaves as it is has one state for both, built only with
+    ``unchanged_states`` (node_network's --diff shows every container) and
+    never in a read-back; else only its name is kept, in ``unchanged``."""
     kernel = ctx.kernel
     reserve_descriptors(len(spec.containers))
     host = kernel.view(None, addresses=False)

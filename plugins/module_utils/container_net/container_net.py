@@ -255,8 +255,8 @@ def _plan_container(result, kernel, spec, host, want, unchanged_states):
     if paired and _loses_ipv4(have_eth, want.addresses):
         actual = {key: route for key, route in actual.items() if key[0].version != 4}
     _plan_routes(result, spec, want, routes, actual, is_new=not paired)
-    # No operation leaves the container as it is: its before and after are
-    # the same (the states, costly for hundreds, are built only when asked).
+    # Without an operation the container stays as it is: one state for its
+    # before and after, built only where asked (it costs, for hundreds).
     if len(result) == planned:
         if unchanged_states:
             result.before[want.name] = result.after[want.name] = _state(spec, hlink, eth, ns)

@@ -81,6 +81,8 @@ def test_check_mode_exact_changed_then_not_diff_traffic_and_absent(sandbox):
     assert again.rc == 0 and again.changed == 0, again
     assert again.results[0]["operations"] == [] and again.results[0]["summary"]["operations"] == 0
     assert again.results[0]["diff"]["before"] == again.results[0]["diff"]["after"]
+    # Unchanged containers still show in the node's diff, read back as check mode predicted them.
+    assert again.results[0]["diff"]["after"]["containers"] == planned["diff"]["after"]["containers"]
     built = node_state(sandbox)
     assert sandbox.playbook(task(), check=True).changed == 0 and node_state(sandbox) == built
 

@@ -107,10 +107,10 @@ def shape_rows(results):
     for label, shape in sorted((k, v) for k, v in shapes.items() if k != "n"):
         ping, imports = shape.get("ping"), shape.get("imports")
         out.append("| %s | %d | %.2f | %.2f | %.2f | %s | %s | %s |" % (
-            label, shape["tasks"], shape["nochange"], shape["ansible"], _per(_above(shape), n),
-            "%.2f" % _per(_above(shape, "code"), n) if imports is not None else "-",
+            label, shape["tasks"], shape["nochange"], shape["ansible"], _per(_difference(shape, "nochange", "ansible"), n),
+            "%.2f" % _per(_difference(shape, "imports", "ansible"), n) if imports is not None else "-",
             "%.2f" % ping if ping is not None else "-",
-            "%.2f" % _per(_above(shape, "above_ping", "ping"), n) if ping is not None else "-"))
+            "%.2f" % _per(_difference(shape, "nochange", "ping"), n) if ping is not None else "-"))
     return out
 
 
@@ -126,23 +126,20 @@ def paired(first, second):
     return statistics.median(a - b for a, b in zip(first, second))
 
 
-def _check_over_nochange(p):
-    """Seconds of the playbook's check mode on a cold node over its no-change
-    run: the median of the differences within each repeat (one sandbox each;
-    results without their runs: the difference of the medians)."""
-    runs = p.get("runs")
+def _difference(record, first, second):
+    """Seconds of run ``first`` over run ``second`` of a record that keeps
+    its runs taken in turn (a shape, a playbook size): the median of the
+    differences within each repeat (results without their runs: the
+    difference of the medians)."""
+    runs = record.get("runs")
     if not runs:
-        return p["check_cold"] - p["nochange"]
-    return paired(runs["check_cold"], runs["nochange"])
+        return record[first] - record[second]
+    return paired(runs[first], runs[second])
 
 
-def _above(shape, key="above", minus="ansible"):
-    """Seconds of a shape's no-change run above another run of it: the
-    median of the differences within each repeat (results of older runs:
-    the difference of the medians)."""
-    if key in shape:
-        return shape[key]
-    return shape["imports" if key == "code" else "nochange"] - shape[minus]
+def _check_over_nochange(p):
+    """The playbook's check mode on a cold node over its no-change run."""
+    return _difference(p, "check_cold", "nochange")
 
 
 def _readback_ratio(e):
@@ -300,7 +297,7 @@ def targets(results):
                 "%.2fx" % (veth / true if true > 0 else float("inf")), veth <= 1.3 * true))
     shapes = results.get("shapes")
     for label, shape in sorted((k, v) for k, v in (shapes or {}).items() if k != "n"):
-        above = _per(_above(shape), shapes["n"])
+        above = _per(_difference(shape, "nochange", "ansible"), shapes["n"])
         out.append(("%d no change, %s: <= 1.0 ms per container above Ansible's own cost of the same %s"
                     % (shapes["n"], label, "task" if shape["tasks"] == 1 else "%d tasks" % shape["tasks"]),
                     "%.2f ms" % above, above <= 1.0))
@@ -435,7 +432,7 @@ def _shape_split(results, label):
     """(the code, the whole) per container above the same tasks, ms, of one shape."""
     shapes = results["shapes"]
     shape, n = shapes[label], shapes["n"]
-    return _per(_above(shape, "code"), n), _per(_above(shape), n)
+    return _per(_difference(shape, "imports", "ansible"), n), _per(_difference(shape, "nochange", "ansible"), n)
 
 
 def run_figures(results):

@@ -22,7 +22,13 @@ import zipfile
 
 
 def main(name, files=False, zip_path=None):
-    os.environ["ANSIBLE_LOCAL_TEMP"] = tempfile.mkdtemp(prefix="netplumb-bench-payload-")
+    # Ansible keeps the payload it built there; a new one each run, so it builds.
+    with tempfile.TemporaryDirectory(prefix="netplumb-bench-payload-") as tmp:
+        os.environ["ANSIBLE_LOCAL_TEMP"] = tmp
+        _build(name, files, zip_path)
+
+
+def _build(name, files, zip_path):
     from ansible import constants
     from ansible.executor.module_common import modify_module
     from ansible.parsing.dataloader import DataLoader

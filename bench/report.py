@@ -358,6 +358,8 @@ def table(results):
 
 def plot(results, path):
     """Time per container vs n, log scale: naive vs netplumb vs floor. False without matplotlib."""
+    # Its font cache and config, else written under the home directory.
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(os.path.dirname(HERE), ".build", "matplotlib"))
     try:
         import matplotlib
         matplotlib.use("Agg")

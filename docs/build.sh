@@ -22,8 +22,8 @@ rm -rf "$out/src" "$out/html" "$out/doctrees"
 mkdir -p "$out/src"
 mkdir -m 0755 "$out/src/reference"
 cp -r docs/. "$out/src/"
-rm -f "$out/src/build.sh" "$out/src/check_site.py" "$out/src/check_links.py"
-"$venv/bin/antsibull-docs" collection --use-current --fail-on-error --squash-hierarchy \
+rm -f "$out/src/build.sh" "$out/src/check_site.py" "$out/src/check_links.py" "$out/src/antsibull-docs.cfg"
+"$venv/bin/antsibull-docs" --config-file docs/antsibull-docs.cfg collection --use-current --fail-on-error --squash-hierarchy \
   --no-add-antsibull-docs-version --dest-dir "$out/src/reference" netplumb.linux
 # 3. The title and its underline as antsibull-docs writes them; fail if that
 # ever changes rather than publish the old title.

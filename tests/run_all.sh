@@ -14,6 +14,29 @@ logs=.build/test-logs
 mkdir -p "$logs"
 log=$logs/other-steps.log
 
+# Nothing of the run stays in the user's home: what the tools keep there
+# (ansible-test's virtualenvs, molecule's scenario state, Ansible's temp and
+# control-path directories, antsibull's log, Chromium's crash reports) goes
+# to a home of the run's own, kept in .build for the next run. pip and git
+# still read the user's own configuration (a package index, safe.directory).
+real_home=$HOME
+if [ -z "${PIP_CONFIG_FILE:-}" ]; then
+  for conf in "${XDG_CONFIG_HOME:-$real_home/.config}/pip/pip.conf" "$real_home/.pip/pip.conf"; do
+    if [ -f "$conf" ]; then export PIP_CONFIG_FILE=$conf; break; fi
+  done
+fi
+if [ -z "${GIT_CONFIG_GLOBAL:-}" ] && [ -f "$real_home/.gitconfig" ]; then
+  export GIT_CONFIG_GLOBAL=$real_home/.gitconfig
+fi
+export HOME=$PWD/.build/home
+unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME
+mkdir -p "$HOME"
+# Where the tools write in a home, to tell afterwards that nothing new is there.
+home_paths() {
+  (cd "$real_home" && find .ansible .cache .config .local antsibull.log -maxdepth 3 2>/dev/null | LC_ALL=C sort)
+}
+home_before=$(home_paths)
+
 # Run in the other stream, so that both take about as long.
 ALONGSIDE=(tests/integration/test_site_lab.py)
 
@@ -43,5 +66,12 @@ echo "== pytest done after $((SECONDS - start)) s; waiting for the other steps"
 wait "$others"
 others_rc=$?
 cat "$log"
+home_rc=0
+left=$(comm -13 <(echo "$home_before") <(home_paths))
+if [ -n "$left" ]; then
+  echo "== the run left this in $real_home:"
+  echo "$left"
+  home_rc=1
+fi
 echo "== pytest: exit $pytest_rc; other steps: exit $others_rc; $((SECONDS - start)) s in all"
-[ "$pytest_rc" -eq 0 ] && [ "$others_rc" -eq 0 ]
+[ "$pytest_rc" -eq 0 ] && [ "$others_rc" -eq 0 ] && [ "$home_rc" -eq 0 ]

@@ -61,6 +61,7 @@ class FileState:
 
 @dataclasses.dataclass
 class FileOp(Op):
+    """An Op that writes a file, with the bytes it writes (kept out of its repr and comparison)."""
     content: Optional[bytes] = dataclasses.field(default=None, repr=False, compare=False)
 
 

@@ -42,6 +42,7 @@ MAX_PORTS = 1023
 
 @dataclasses.dataclass(frozen=True)
 class ExtraRoute:
+    """A route a container's parameters ask for beside its default routes."""
     dst: object  # ipaddress network
     gateway: object  # ipaddress address
     metric: int = 0
@@ -49,6 +50,7 @@ class ExtraRoute:
 
 @dataclasses.dataclass(frozen=True)
 class Container:
+    """One container of container_net's parameters, checked; index is its place in the list."""
     index: int
     name: str
     host: str
@@ -72,6 +74,7 @@ class Container:
 
 @dataclasses.dataclass(frozen=True)
 class ContainerNetSpec:
+    """container_net's parameters, checked: the bridge, the containers' interface name, the containers."""
     bridge: str
     ifname: str
     containers: Tuple

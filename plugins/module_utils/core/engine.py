@@ -36,6 +36,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions imp
 
 @dataclasses.dataclass
 class Outcome:
+    """What one call of the engine did, or in check mode would do: what the module's result is made of."""
     changed: bool
     operations: List[dict]
     before: Optional[dict] = None

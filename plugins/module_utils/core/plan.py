@@ -21,6 +21,7 @@ PHASES = ("files", "netns", "delete", "bridge", "veth", "move", "link", "address
 
 @dataclasses.dataclass
 class Op:
+    """One step of a plan: an Operation on a target in a namespace, and how to revert it."""
     kind: Operation
     netns: Optional[str]
     target: str

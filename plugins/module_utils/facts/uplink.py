@@ -38,6 +38,7 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\[\]-]*")
 
 @dataclasses.dataclass(frozen=True)
 class UplinkSpec:
+    """net_facts' ``uplink`` parameter, checked."""
     name: Optional[str] = None          # None: the device of the default route
     families: Tuple[int, ...] = (4,)
     teardown: bool = False
@@ -46,6 +47,7 @@ class UplinkSpec:
 
 @dataclasses.dataclass(frozen=True)
 class DefaultRoute:
+    """A default route of the main table, as the uplink facts show it."""
     family: int
     dev: Optional[str]                  # None: no single device (several next hops)
     gateway: Optional[str]

@@ -57,6 +57,7 @@ def managed_address(iface):
 
 @dataclasses.dataclass(frozen=True)
 class Link:
+    """One link of a namespace as the kernel reports it (its addresses placed on it)."""
     netns: Optional[str]
     index: int
     name: str
@@ -88,6 +89,7 @@ class Link:
 
 @dataclasses.dataclass(frozen=True)
 class Address:
+    """One address of a link, by the link's index, with the kernel's flags."""
     index: int
     address: object  # ipaddress interface
     secondary: bool = False
@@ -104,6 +106,7 @@ class Address:
 
 @dataclasses.dataclass(frozen=True)
 class Route:
+    """One route of a namespace as the kernel holds it; dev is the name of its oif."""
     netns: Optional[str]
     dst: object  # ipaddress network
     table: int

@@ -25,6 +25,7 @@ OPERATIONS = (kernel_ops.OPERATIONS,)
 
 @dataclasses.dataclass(frozen=True)
 class BridgeSpec:
+    """bridge's parameters, checked."""
     attrs: LinkAttrs
     stp: Optional[bool] = None
     vlan_filtering: Optional[bool] = None

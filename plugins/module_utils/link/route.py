@@ -23,6 +23,7 @@ OPERATIONS = (kernel_ops.OPERATIONS,)
 
 @dataclasses.dataclass(frozen=True)
 class RouteSpec:
+    """route's parameters, checked: the route as the kernel would hold it."""
     route: Route
     state: str = "present"
 

@@ -34,6 +34,7 @@ _COMMENT = re.compile(r"[A-Za-z0-9 _.,:/@+=-]*")
 
 @dataclasses.dataclass(frozen=True)
 class NatRule:
+    """One NAT or forward rule as nat_rule's parameters describe it, checked."""
     kind: str
     source: Optional[object] = None        # ipaddress network
     destination: Optional[object] = None   # ipaddress network
@@ -92,6 +93,7 @@ class NatRule:
 
 @dataclasses.dataclass(frozen=True)
 class NatRuleSpec:
+    """nat_rule's parameters, checked: the rule, where it goes and whether it is wanted."""
     rule: NatRule
     backend: str = "auto"
     netns: Optional[str] = None

@@ -35,6 +35,7 @@ _ROUTE_KEYS = ("dst", "gateway")
 
 @dataclasses.dataclass(frozen=True)
 class NodeSpec:
+    """node_network's parameters, checked, the IPv6 twins of the port forwards derived."""
     state: str
     bridge: str
     mtu: Optional[int]

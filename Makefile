@@ -18,6 +18,8 @@ APT_PACKAGES := iproute2 iputils-ping util-linux procps git python3 python3-venv
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# pip's downloads are cached in the checkout, not in the user's ~/.cache/pip.
+export PIP_CACHE_DIR := $(CURDIR)/.build/pip-cache
 
 .PHONY: help deps demo demo-clean demo-recipe test test-unit sanity lint clean
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make test: pytest over tests/ in the foreground and, at the same time, the
-# other steps one after the other (the site playbooks over SSH on the lab, the
-# engine tests on pyroute2 0.7, sanity, lint, then every TEST_STEPS target of
-# mk/*.mk), their output kept in a log that is printed when both are done.
+# other steps one after the other (the slowest pytest files, the site
+# playbooks over SSH on the lab among them, the engine tests on pyroute2 0.7,
+# sanity, lint, then every TEST_STEPS target of mk/*.mk), their output kept
+# in a log that is printed when both are done; then a check that the run
+# left nothing in the user's home.
 # Two streams, because pytest drives one ansible-playbook at a time and leaves
 # the second core idle; each stream works in sandboxes of its own.
 #   usage: tests/run_all.sh PYTHON OLD_PYROUTE2_PYTHON [TEST_STEP...]

@@ -251,8 +251,6 @@ def shape_times(n, repeat):
         # repeat leave out the machine's drift between repeats.
         result[label] = {"tasks": tasks, "nochange": statistics.median(same), "ansible": statistics.median(stand_in),
                          "imports": statistics.median(imported), "ping": statistics.median(ping),
-                         "above": report.paired(same, stand_in), "code": report.paired(imported, stand_in),
-                         "above_ping": report.paired(same, ping),
                          "runs": {"nochange": same, "ansible": stand_in, "imports": imported, "ping": ping}}
     return result
 

@@ -16,7 +16,7 @@ sys.path.insert(0, COLLECTIONS)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 from netplumb_testlib import sandboxed  # noqa: E402
-from lab_fixtures import lab_dir  # noqa: E402,F401 pylint: disable=unused-import
+from lab_fixtures import lab_dir, longest_lab_dir  # noqa: E402,F401 pylint: disable=unused-import
 
 
 def pytest_configure(config):

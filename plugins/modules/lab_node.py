@@ -62,6 +62,9 @@ options:
       - Directory for C(nodes.json), C(inventory.yml), the SSH key, host keys and C(known_hosts). Relative paths
         are taken from the directory C(ansible-playbook) runs in. Also marks the nodes as this lab's, so two labs
         need two directories.
+      - With O(connection=ssh) the SSH control sockets are in C(<state_dir>/cp), one named after each host; a Unix
+        socket path is short, so O(state=present) refuses a directory whose longest socket path would exceed 90
+        bytes (81 for the default names C(wan), C(node1) and C(node2)).
     type: path
     required: true
   node_count:
@@ -198,7 +201,7 @@ hosts:
       description:
         - Its inventory variables - how Ansible reaches it (C(ansible_connection), C(ansible_host), C(ansible_user),
           C(ansible_become), C(ansible_ssh_private_key_file), C(ansible_ssh_common_args) with the ProxyCommand,
-          C(ansible_ssh_pipelining), C(ansible_control_path_dir); with O(connection=nsenter)
+          C(ansible_ssh_pipelining), C(ansible_control_path_dir), C(ansible_control_path); with O(connection=nsenter)
           C(ansible_nsenter_pid) and C(ansible_python_interpreter)) and where it sits (C(lab_node_index),
           C(lab_uplink_address), C(lab_uplink_address6), C(lab_fabric_gateway), C(lab_fabric_gateway6)).
       type: dict

@@ -14,7 +14,8 @@ import signal
 import subprocess
 import yaml
 
-from lab_fixtures import TEARDOWN, alive, in_node, lab_processes, ping, recorded, relays, run_lab, wait_gone
+from lab_fixtures import (LONGEST_STATE_DIR, TEARDOWN, alive, in_node, lab_processes, ping, recorded, relays, run_lab,
+                          sized_dir, wait_gone)
 from netplumb_testlib import failures, run_playbook, run_playbook_file
 
 NODES = ["node1", "node2"]
@@ -67,7 +68,11 @@ NODE_CHECK = [{
 }]
 
 
-def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir, tmp_path):
+def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, longest_lab_dir, tmp_path, monkeypatch):
+    """In a state directory as long as ssh's control sockets allow, and with
+    molecule's control path setting, which the lab's own socket names override."""
+    lab_dir = longest_lab_dir
+    monkeypatch.setenv("ANSIBLE_SSH_CONTROL_PATH", "%(directory)s/%%h-%%p-%%r")
     first = run_lab(lab_dir)
     assert first.rc == 0, first
     pids = recorded(lab_dir)
@@ -88,6 +93,8 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
         assert "ProxyCommand=" in hostvars["ansible_ssh_common_args"]
         assert " relay --state-dir %s " % lab_dir in hostvars["ansible_ssh_common_args"]
         assert "StrictHostKeyChecking=yes" in hostvars["ansible_ssh_common_args"]
+        assert hostvars["ansible_control_path_dir"] == os.path.join(lab_dir, "cp")
+        assert hostvars["ansible_control_path"].startswith("%(directory)s/")
     assert inventory["lab_nodes"]["hosts"]["node2"]["lab_uplink_address"] == "192.0.2.12/24"
     assert inventory["lab_nodes"]["hosts"]["node2"]["lab_node_index"] == 2
     assert oct(os.stat(os.path.join(lab_dir, "id_ed25519")).st_mode & 0o777) == "0o600"
@@ -102,6 +109,7 @@ def test_lab_nodes_reachable_isolated_idempotent_and_torn_down(sandbox, lab_dir,
     for node in NODES:
         assert stats[node]["failures"] == 0 and stats[node]["unreachable"] == 0, stats
         assert stats[node]["ok"] == 8, stats
+    assert sorted(os.listdir(os.path.join(lab_dir, "cp"))) == NODES
 
     # Each node's root is its own: a file written in one is in neither the
     # other nor this machine; the packages the roles install are gone from its view.
@@ -326,6 +334,9 @@ def test_lab_node_plugin_refuses_bad_input_before_anything(sandbox, lab_dir, tmp
                   "netplumb.linux.lab_node": {"state_dir": lab_dir}})
     tasks.append({"name": "an option it does not know", "ignore_errors": True,
                   "netplumb.linux.lab_node": {"state_dir": lab_dir, "count": 2}})
+    too_long = sized_dir(tmp_path, LONGEST_STATE_DIR + 1)
+    tasks.append({"name": "no room for ssh's control sockets", "ignore_errors": True,
+                  "netplumb.linux.lab_node": {"state_dir": too_long, "packages_dir": packages}})
     run = run_playbook(tasks)
     assert len(run.results) == len(tasks), run
     for (options, field, text), result in zip(BAD_INPUT, run.results):
@@ -334,8 +345,12 @@ def test_lab_node_plugin_refuses_bad_input_before_anything(sandbox, lab_dir, tmp
         assert result["msg"].startswith("lab: "), result["msg"]
         if "unable to convert" not in text and "one of" not in text:
             assert result["field"] == field.replace("lab_", ""), result
-    assert run.results[-2]["failed"] and "the lab lives on the controller" in run.results[-2]["msg"]
-    assert run.results[-1]["failed"] and "count" in run.results[-1]["msg"]
-    assert not os.path.exists(lab_dir) and not os.path.exists(packages)
+    assert run.results[-3]["failed"] and "the lab lives on the controller" in run.results[-3]["msg"]
+    assert run.results[-2]["failed"] and "count" in run.results[-2]["msg"]
+    assert run.results[-1]["failed"] and run.results[-1]["field"] == "state_dir", run.results[-1]
+    assert run.results[-1]["msg"] == ("lab: state_dir %s is %d bytes long; at most %d fit: ssh's control socket"
+                                      " %s/cp/node1 would be longer than a Unix socket path can be"
+                                      % (too_long, LONGEST_STATE_DIR + 1, LONGEST_STATE_DIR, too_long))
+    assert not os.path.exists(lab_dir) and not os.path.exists(packages) and not os.path.exists(too_long)
     assert lab_processes(lab_dir) == []
     assert [link["ifname"] for link in sandbox.ipj("link", "show")] == ["lo"]

@@ -69,12 +69,37 @@ def recorded(state_dir):
         return json.load(handle)
 
 
+# The longest state directory of a lab of two nodes: ssh's control socket
+# <dir>/cp/node1 plus ssh's 17 characters of a temporary name make 107 bytes.
+LONGEST_STATE_DIR = 81
+
+
+def sized_dir(tmp_path, size):
+    """A path of ``size`` bytes in ``tmp_path`` (not created)."""
+    base = str(tmp_path)
+    assert len(base) + 2 <= size, "the test's tmp_path %s leaves no room for %d bytes" % (base, size)
+    return os.path.join(base, "l" * (size - len(base) - 1))
+
+
 @pytest.fixture
 def lab_dir(tmp_path):
     """The lab's state directory; afterwards the lab's ssh masters are closed
     and every node it holds is SIGKILLed."""
     state_dir = str(tmp_path / ".lab")
     yield state_dir
+    tear_down(state_dir)
+
+
+@pytest.fixture
+def longest_lab_dir(tmp_path):
+    """``lab_dir`` as long as a lab of two nodes allows."""
+    state_dir = sized_dir(tmp_path, LONGEST_STATE_DIR)
+    yield state_dir
+    tear_down(state_dir)
+
+
+def tear_down(state_dir):
+    """Close the lab's ssh masters and SIGKILL every node it holds."""
     subprocess.run([PYTHON, "-I", LAB_CLI, "down", "--state-dir", state_dir], capture_output=True, timeout=60, check=False)
     pids = set(lab_processes(state_dir))
     try:

@@ -12,7 +12,7 @@ import yaml
 
 from ansible_collections.netplumb.linux.plugins.action import lab_node as action
 from ansible_collections.netplumb.linux.plugins.modules import lab_node as docs
-from ansible_collections.netplumb.linux.plugins.plugin_utils.lab import fabric, inventory, state
+from ansible_collections.netplumb.linux.plugins.plugin_utils.lab import fabric, inventory, ssh, state
 from ansible_collections.netplumb.linux.plugins.plugin_utils.lab.system import CLI, LabError
 
 OPTIONS = yaml.safe_load(docs.DOCUMENTATION)["options"]
@@ -96,6 +96,33 @@ def test_inventory_reaches_ssh_nodes_only_through_the_relay(tmp_path):
     assert sorted(data["lab_nodes"]["hosts"]) == ["node1", "node2"] and list(data["lab_wan"]["hosts"]) == ["wan"]
     nsenter = inventory.host_vars(dict(options, connection="nsenter"), layout, layout["nodes"][0], 4242)
     assert nsenter["ansible_nsenter_pid"] == 4242 and nsenter["ansible_python_interpreter"] == "/usr/bin/python3"
+
+
+def test_each_host_has_a_control_socket_of_its_own_name(tmp_path):
+    """The inventory names each host's ssh control socket, so a control path
+    set elsewhere (molecule sets %h-%p-%r) does not make it longer."""
+    options = _options(tmp_path)
+    layout = fabric.plan(options)
+    for host in [layout["wan"]] + layout["nodes"]:
+        hostvars = inventory.host_vars(options, layout, host, 4242)
+        path = hostvars["ansible_control_path"] % {"directory": hostvars["ansible_control_path_dir"]}
+        assert path == ssh.control_path(options["state_dir"], host["name"]) == os.path.join(
+            options["state_dir"], "cp", host["name"])
+
+
+def test_a_state_dir_too_long_for_the_control_sockets_is_refused():
+    names = ["wan", "node1", "node2"]
+    fits = "/" + "d" * 80
+    ssh.refuse_long_state_dir(fits, names, "lab_state_dir")
+    assert len(ssh.control_path(fits, "node2")) + len(".0123456789abcdef") == 107
+    with pytest.raises(LabError) as info:
+        ssh.refuse_long_state_dir(fits + "d", names, "lab_state_dir")
+    assert info.value.field == "state_dir"
+    assert str(info.value) == ("lab_state_dir %sd is 82 bytes long; at most 81 fit: ssh's control socket %sd/cp/node1"
+                               " would be longer than a Unix socket path can be" % (fits, fits))
+    # A longer node name leaves less room.
+    with pytest.raises(LabError, match="at most 75 fit"):
+        ssh.refuse_long_state_dir(fits, names + ["node-long10"], "lab_state_dir")
 
 
 def test_cli_runs_by_its_path_isolated(tmp_path):

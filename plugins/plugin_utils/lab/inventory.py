@@ -36,6 +36,8 @@ def host_vars(options, layout, host, pid):
                                    % (relay, os.path.join(state_dir, state.KNOWN_HOSTS)),
         "ansible_ssh_pipelining": True,
         "ansible_control_path_dir": os.path.join(state_dir, state.CONTROL_DIR),
+        # ssh.control_path: a socket named after the host, whatever control path the caller's configuration sets.
+        "ansible_control_path": "%(directory)s/" + host["name"],
     })
     return found
 

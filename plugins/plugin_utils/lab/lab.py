@@ -21,11 +21,15 @@ def _file_diff(path, before, after):
 
 def prepare(options):
     """Judge the options and lay the lab out, reading only: the plan, and
-    (state present) a fabric that overlaps a route here refused. Raises
-    LabError naming the option."""
+    (state present) a fabric that overlaps a route here, or a state
+    directory too long for ssh's control sockets, refused. Raises LabError
+    naming the option."""
     layout = fabric.plan(options)
     if options["state"] == "present":
         fabric.refuse_overlap(options, layout)
+        if options["connection"] == "ssh":
+            ssh.refuse_long_state_dir(options["state_dir"], [h["name"] for h in [layout["wan"]] + layout["nodes"]],
+                                      fabric.named(options, "state_dir"))
     return layout
 
 

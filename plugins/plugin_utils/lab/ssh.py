@@ -13,6 +13,28 @@ from . import state
 from .system import LabError, run, setns_net
 
 SSH_TIMEOUT = 60.0
+# The longest control socket path ssh can bind: a Unix socket path has at most
+# 107 bytes, and ssh binds at the path plus "." and 16 random characters first.
+CONTROL_PATH_MAX = 107 - 17
+
+
+def control_path(state_dir, name):
+    """Where the ssh master to host ``name`` listens. Named after the host in
+    the inventory (``ansible_control_path``), so that its length does not
+    depend on the caller's control path setting (molecule's
+    ``%h-%p-%r`` made it 20 characters longer than a node name)."""
+    return os.path.join(state_dir, state.CONTROL_DIR, name)
+
+
+def refuse_long_state_dir(state_dir, names, option):
+    """Raise LabError naming ``option`` when a control socket of ``names``
+    would not fit under ``state_dir``: ssh would fail on every connection."""
+    longest = max((control_path(state_dir, name) for name in names), key=len)
+    if len(longest.encode()) > CONTROL_PATH_MAX:
+        room = CONTROL_PATH_MAX - (len(longest.encode()) - len(state_dir.encode()))
+        raise LabError("%s %s is %d bytes long; at most %d fit: ssh's control socket %s would be longer than a Unix"
+                       " socket path can be" % (option, state_dir, len(state_dir.encode()), room, longest),
+                       field="state_dir")
 
 
 def _keygen(path, comment):
@@ -90,7 +112,6 @@ def close_masters(state_dir):
     """End the ssh control masters of this lab (they outlive the play)."""
     closed = []
     for name in masters(state_dir):
-        path = os.path.join(state_dir, state.CONTROL_DIR, name)
-        run(["ssh", "-o", "ControlPath=" + path, "-O", "exit", "lab"], check=False, timeout=10)
+        run(["ssh", "-o", "ControlPath=" + control_path(state_dir, name), "-O", "exit", "lab"], check=False, timeout=10)
         closed.append(name)
     return closed

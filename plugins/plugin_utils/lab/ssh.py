@@ -21,8 +21,8 @@ CONTROL_PATH_MAX = 107 - 17
 def control_path(state_dir, name):
     """Where the ssh master to host ``name`` listens. Named after the host in
     the inventory (``ansible_control_path``), so that its length does not
-    depend on the caller's control path setting (molecule's
-    ``%h-%p-%r`` made it 20 characters longer than a node name)."""
+    depend on the caller's control path setting (molecule sets ``%h-%p-%r``,
+    which names node1's ``192.0.2.11-22-deploy``)."""
     return os.path.join(state_dir, state.CONTROL_DIR, name)
 
 

@@ -4,7 +4,7 @@
 # playbooks over SSH on the lab among them, the engine tests on pyroute2 0.7,
 # sanity, lint, then every TEST_STEPS target of mk/*.mk), their output kept
 # in a log that is printed when both are done; then a check that the run
-# left nothing in the user's home.
+# left nothing in the user's home, and what failed once more at the end.
 # Two streams, because pytest drives one ansible-playbook at a time and leaves
 # the second core idle; each stream works in sandboxes of its own.
 #   usage: tests/run_all.sh PYTHON OLD_PYROUTE2_PYTHON [TEST_STEP...]
@@ -71,7 +71,8 @@ start=$SECONDS
 other_steps "$@" >"$log" 2>&1 &
 others=$!
 echo "== pytest (the other steps run alongside; their log: $log)"
-tests/sandbox.sh "$py" -m pytest --durations=10 --junitxml="$logs/pytest.xml" tests "${ALONGSIDE[@]/#/--ignore=}"
+tests/sandbox.sh "$py" -m pytest --durations=10 --junitxml="$logs/pytest.xml" tests "${ALONGSIDE[@]/#/--ignore=}" 2>&1 |
+  tee "$logs/pytest.log"
 pytest_rc=$?
 echo "== pytest done after $((SECONDS - start)) s; waiting for the other steps"
 wait "$others"
@@ -84,5 +85,6 @@ if [ -n "$left" ]; then
   echo "$left"
   home_rc=1
 fi
+tests/failure_summary.sh "$logs/pytest.log" "$pytest_rc" "$log" "$others_rc"
 echo "== pytest: exit $pytest_rc; other steps: exit $others_rc; $((SECONDS - start)) s in all"
 [ "$pytest_rc" -eq 0 ] && [ "$others_rc" -eq 0 ] && [ "$home_rc" -eq 0 ]

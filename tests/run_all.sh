@@ -14,6 +14,7 @@ py=$1 old=$2
 shift 2
 logs=.build/test-logs
 mkdir -p "$logs"
+rm -f "$logs"/*.xml  # a report is this run's or none
 log=$logs/other-steps.log
 
 # Nothing of the run stays in the user's home: what the tools keep there
@@ -71,8 +72,7 @@ start=$SECONDS
 other_steps "$@" >"$log" 2>&1 &
 others=$!
 echo "== pytest (the other steps run alongside; their log: $log)"
-tests/sandbox.sh "$py" -m pytest --durations=10 --junitxml="$logs/pytest.xml" tests "${ALONGSIDE[@]/#/--ignore=}" 2>&1 |
-  tee "$logs/pytest.log"
+tests/sandbox.sh "$py" -m pytest --durations=10 --junitxml="$logs/pytest.xml" tests "${ALONGSIDE[@]/#/--ignore=}"
 pytest_rc=$?
 echo "== pytest done after $((SECONDS - start)) s; waiting for the other steps"
 wait "$others"
@@ -85,6 +85,6 @@ if [ -n "$left" ]; then
   echo "$left"
   home_rc=1
 fi
-tests/failure_summary.sh "$logs/pytest.log" "$pytest_rc" "$log" "$others_rc"
+tests/failure_summary.sh "$logs/pytest.xml" "$pytest_rc" "$log" "$others_rc"
 echo "== pytest: exit $pytest_rc; other steps: exit $others_rc; $((SECONDS - start)) s in all"
 [ "$pytest_rc" -eq 0 ] && [ "$others_rc" -eq 0 ] && [ "$home_rc" -eq 0 ]

@@ -3,14 +3,20 @@ first time in a run (each ansible-playbook run builds each module's payload
 once, in the worker of the first task that uses it): milliseconds and the
 payload's size, in a Python of its own; with --files, the module_utils files
 of the payload instead, a line each; with --zip PATH, the payload's zip (what
-the node imports the module_utils from) written to PATH.
+the node imports the module_utils from) written to PATH; with --paused, built
+with the garbage collector paused, as netplumb's action plugins build it
+(plugins/plugin_utils/module_action.py), and the collection of its syntax
+trees that follows.
 
     python bench/payload.py netplumb.linux.node_network     (prints JSON)
+    python bench/payload.py --paused netplumb.linux.node_network
     python bench/payload.py --files netplumb.linux.node_network
     python bench/payload.py --zip /tmp/payload.zip netplumb.linux.node_network
 """
 
 import base64
+import contextlib
+import gc
 import io
 import json
 import os
@@ -21,14 +27,14 @@ import time
 import zipfile
 
 
-def main(name, files=False, zip_path=None):
+def main(name, files=False, zip_path=None, paused=False):
     # Ansible keeps the payload it built there; a new one each run, so it builds.
     with tempfile.TemporaryDirectory(prefix="netplumb-bench-payload-") as tmp:
         os.environ["ANSIBLE_LOCAL_TEMP"] = tmp
-        _build(name, files, zip_path)
+        _build(name, files, zip_path, paused)
 
 
-def _build(name, files, zip_path):
+def _build(name, files, zip_path, paused):
     from ansible import constants
     from ansible.executor.module_common import modify_module
     from ansible.parsing.dataloader import DataLoader
@@ -42,10 +48,17 @@ def _build(name, files, zip_path):
     # Finding ansible.builtin.ping reads it, finding a collection's module does
     # not: read first for every module, so that each row times the build alone.
     _get_collection_metadata("ansible.builtin")
+    from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import collector_paused
+    pause = collector_paused() if paused else contextlib.nullcontext()
     start = time.perf_counter()
-    built = modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path, module_args={},
-                          templar=Templar(loader=DataLoader()), task_vars={"ansible_python_interpreter": sys.executable},
-                          module_compression=constants.config.get_config_value("DEFAULT_MODULE_COMPRESSION"))
+    with pause:
+        built = modify_module(module_name=found.resolved_fqcn, module_path=found.plugin_resolved_path, module_args={},
+                              templar=Templar(loader=DataLoader()),
+                              task_vars={"ansible_python_interpreter": sys.executable},
+                              module_compression=constants.config.get_config_value("DEFAULT_MODULE_COMPRESSION"))
+    if paused:
+        # The syntax trees are cyclic garbage: the collection that frees them, once the collector is back, counts.
+        gc.collect(1)
     seconds = time.perf_counter() - start
     if files or zip_path:
         data = base64.b64decode(re.search(r"zip_data='([^']*)'", built.b_module_data.decode()).group(1))
@@ -62,4 +75,4 @@ def _build(name, files, zip_path):
 if __name__ == "__main__":
     options = sys.argv[1:-1]
     main(sys.argv[-1], files="--files" in options,
-         zip_path=options[options.index("--zip") + 1] if "--zip" in options else None)
+         zip_path=options[options.index("--zip") + 1] if "--zip" in options else None, paused="--paused" in options)

@@ -53,7 +53,7 @@ def log(text):
     print(text, file=sys.stderr, flush=True)
 
 
-def playbook(play, check=False, extra=(), timeout=1800, library=()):
+def playbook(play, check=False, extra=(), timeout=1800, library=(), actions=()):
     """Run ``play`` with ansible-playbook as users do, with the default output
     (the json callback would serialize every task result again, a cost that
     grows with the result: check mode on a cold node returns the 200
@@ -70,6 +70,8 @@ def playbook(play, check=False, extra=(), timeout=1800, library=()):
                    ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0",
                    ANSIBLE_HOST_KEY_CHECKING="0",
                    ANSIBLE_LIBRARY=os.pathsep.join((os.path.join(HERE, "library"),) + tuple(library)))
+        if actions:
+            env["ANSIBLE_ACTION_PLUGINS"] = os.pathsep.join(actions)
         start = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
         wall = time.perf_counter() - start
@@ -226,20 +228,35 @@ def imports_library(directory, modules):
             handle.write(noop.replace(anchor, anchor + "".join(line + "  # noqa: F401\n" for line in lines)))
 
 
+def paused_actions(directory, modules):
+    """Write into ``directory``, for each netplumb module's stand-in, the
+    action plugin netplumb's modules have (plugins/action/: Ansible's own
+    action with the garbage collector paused), under the stand-in's name."""
+    for module in modules:
+        with open(os.path.join(directory, cases.stand_in_module(module).rsplit(".", 1)[1] + ".py"), "w") as handle:
+            handle.write("from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction"
+                         "\n\n\nclass ActionModule(ModuleAction):\n    pass\n")
+
+
 def shape_times(n, repeat):
     """Each shape with n containers, no change, against Ansible's own cost of
     the same tasks (the same arguments into a module that does nothing) and of
     as many tasks without arguments (ansible.builtin.ping), in turn ``repeat``
     times each; medians (s). Also the same tasks into stand-ins that import
     netplumb's module_utils as the modules do ("imports"): what the code
-    costs, built into each payload and imported on the node, before any work."""
+    costs, built into each payload and imported on the node, before any work;
+    and the same tasks doing nothing with the collector paused as netplumb's
+    actions pause it ("paused"): Ansible's own cost as netplumb's modules
+    make it."""
     result = {}
     for label, tasks, make in SHAPES:
-        with sandboxed() as box, tempfile.TemporaryDirectory() as library:
+        with sandboxed() as box, tempfile.TemporaryDirectory() as library, tempfile.TemporaryDirectory() as actions:
             wan_uplink(box)
-            imports_library(library, [cases.module_of(task) for task in make(n)[0]["tasks"]])
+            modules = [cases.module_of(task) for task in make(n)[0]["tasks"]]
+            imports_library(library, modules)
+            paused_actions(actions, modules)
             playbook(make(n))  # built
-            same, stand_in, imported, ping = [], [], [], []
+            same, stand_in, imported, ping, paused = [], [], [], [], []
             for _unused in range(repeat):
                 wall, changed, _failed = playbook(make(n))
                 assert changed == 0, (label, changed)
@@ -247,11 +264,14 @@ def shape_times(n, repeat):
                 stand_in.append(playbook(cases.same_tasks(make(n)))[0])
                 imported.append(playbook(cases.same_tasks(make(n), imports=True), library=(library,))[0])
                 ping.append(playbook(cases.noop(tasks))[0])
+                paused.append(playbook(cases.same_tasks(make(n)), actions=(actions,))[0])
         # Each repeat's runs follow one another: the differences within a
         # repeat leave out the machine's drift between repeats.
         result[label] = {"tasks": tasks, "nochange": statistics.median(same), "ansible": statistics.median(stand_in),
                          "imports": statistics.median(imported), "ping": statistics.median(ping),
-                         "runs": {"nochange": same, "ansible": stand_in, "imports": imported, "ping": ping}}
+                         "paused": statistics.median(paused),
+                         "runs": {"nochange": same, "ansible": stand_in, "imports": imported, "ping": ping,
+                                  "paused": paused}}
     return result
 
 
@@ -750,17 +770,20 @@ PAYLOADS = ("ansible.builtin.ping", "netplumb.linux.veth", "netplumb.linux.conta
 
 
 def payload_costs(repeat=3):
-    """[module, seconds (median), bytes]: Ansible building each module's
-    AnsiballZ payload on the controller, once per run (bench/payload.py)."""
+    """[module, seconds (median), bytes, seconds with the garbage collector
+    paused (median)]: Ansible building each module's AnsiballZ payload on
+    the controller, once per run (bench/payload.py), the two ways in turn."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS)
     result = []
     for name in PAYLOADS:
-        runs = []
+        runs, paused = [], []
         for _unused in range(repeat):
-            proc = subprocess.run([PYTHON, os.path.join(HERE, "payload.py"), name], env=env, capture_output=True,
-                                  text=True, check=True, timeout=120)
-            runs.append(json.loads(proc.stdout))
-        result.append([name, statistics.median(r["seconds"] for r in runs), runs[-1]["bytes"]])
+            for options, into in (([], runs), (["--paused"], paused)):
+                proc = subprocess.run([PYTHON, os.path.join(HERE, "payload.py")] + options + [name], env=env,
+                                      capture_output=True, text=True, check=True, timeout=120)
+                into.append(json.loads(proc.stdout))
+        result.append([name, statistics.median(r["seconds"] for r in runs), runs[-1]["bytes"],
+                       statistics.median(r["seconds"] for r in paused)])
     return result
 
 

@@ -16,6 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.netplumb.linux.plugins.modules.node_prereqs import argument_spec
 from ansible_collections.netplumb.linux.plugins.plugin_utils import node_prereqs as prereqs
+from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import collector_paused
 
 PROBE = "netplumb.linux.node_prereqs"
 # The probe of this run, kept as a host fact so the next role's task reuses it.
@@ -39,6 +40,10 @@ class ActionModule(ActionBase):
     _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
+        with collector_paused():  # the probe's and the package modules' payloads are built in here
+            return self._task_run(tmp, task_vars)
+
+    def _task_run(self, tmp, task_vars):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}

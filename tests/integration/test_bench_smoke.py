@@ -43,8 +43,11 @@ def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     assert data["naive"]["n"] == 1 and set(data["loop"]) == {"veth_1", "true_1", "n"}
     assert "| 2 |" in doc.read_text() and len(data["imports"]) == len(bench.IMPORTS) + 2
     assert [row[0] for row in data["payloads"]] == list(bench.PAYLOADS) and all(row[2] > 0 for row in data["payloads"])
+    assert all(len(row) == 4 and row[3] > 0 for row in data["payloads"]), data["payloads"]
     assert set(data["shapes"]) == {"n", "node_network", "bridge + container_net"}, data["shapes"]
-    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "imports", "ping", "runs"}
+    assert set(data["shapes"]["node_network"]) == {"tasks", "nochange", "ansible", "imports", "ping", "paused", "runs"}
+    assert set(data["shapes"]["node_network"]["runs"]) == {"nochange", "ansible", "imports", "ping", "paused"}
+    assert "the collector paused as netplumb's actions pause it" in doc.read_text()
     shape = data["shapes"]["node_network"]
     # One repeat: the report's figure is that repeat's own difference.
     assert report._difference(shape, "nochange", "ansible") == shape["runs"]["nochange"][0] - shape["runs"]["ansible"][0]
@@ -105,6 +108,27 @@ def _payload_netplumb_files(name, library):
                           text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return [path for path in proc.stdout.split() if "/netplumb/" in path]
+
+
+def test_the_paused_stand_ins_run_netplumb_s_module_action(tmp_path):
+    """What the shapes' "the collector paused" columns measure: Ansible picks,
+    for each stand-in, the action plugin bench/run.py writes, the one every
+    netplumb module has (ModuleAction), and the stand-in's module."""
+    modules = ["netplumb.linux.bridge", "netplumb.linux.container_net", "netplumb.linux.node_network"]
+    bench.paused_actions(str(tmp_path), modules)
+    names = [bench.cases.stand_in_module(module) for module in modules]
+    code = ("import sys\n"
+            "from ansible.plugins.loader import action_loader, init_plugin_loader\n"
+            "init_plugin_loader()\n"
+            "from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction\n"
+            "for name in sys.argv[1:]:\n"
+            "    print(name, issubclass(action_loader.get(name, class_only=True), ModuleAction))\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=bench.COLLECTIONS, ANSIBLE_ACTION_PLUGINS=str(tmp_path))
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([PYTHON, "-c", code] + names, capture_output=True, text=True, timeout=120, env=env,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[:-1] == ["%s True" % name for name in names], proc.stdout
 
 
 @pytest.mark.parametrize("module", ["netplumb.linux.bridge", "netplumb.linux.container_net",

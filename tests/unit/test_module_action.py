@@ -1,0 +1,114 @@
+"""The controller's side of netplumb's modules: each module's action plugin
+is Ansible's own action for a module (ansible.builtin.normal) run with the
+cyclic garbage collector paused, and the collector is as it was afterwards.
+No node: the action's run is Ansible's, stood in for by a recorder."""
+
+import gc
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible.plugins.action.normal import ActionModule as NormalAction
+
+from ansible_collections.netplumb.linux.plugins.action import node_prereqs
+from ansible_collections.netplumb.linux.plugins.plugin_utils import module_action
+from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction, collector_paused
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules"))
+                 if name.endswith(".py") and not name.startswith("_"))
+# Modules whose action is their own (documented in their module file).
+OWN_ACTION = {"lab_node", "node_prereqs"}
+
+
+@pytest.fixture
+def collector():
+    """The collector as the test found it, whatever the test does."""
+    enabled = gc.isenabled()
+    yield
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_paused_inside_and_as_it_was_after(collector, enabled):
+    (gc.enable if enabled else gc.disable)()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled() is enabled
+
+
+def test_restored_when_the_body_fails(collector):
+    gc.enable()
+    with pytest.raises(RuntimeError):
+        with collector_paused():
+            raise RuntimeError("a failing task")
+    assert gc.isenabled()
+
+
+def test_the_module_action_runs_ansibles_own_with_the_collector_paused(collector, monkeypatch):
+    seen = []
+
+    def normal_run(self, tmp=None, task_vars=None):
+        seen.append((gc.isenabled(), tmp, task_vars))
+        return {"changed": False}
+
+    monkeypatch.setattr(NormalAction, "run", normal_run)
+    gc.enable()
+    action = ModuleAction.__new__(ModuleAction)  # run() needs nothing of Ansible's construction here
+    assert action.run(task_vars={"a": 1}) == {"changed": False}
+    assert seen == [(False, None, {"a": 1})]
+    assert gc.isenabled()
+
+
+def test_node_prereqs_runs_with_the_collector_paused(collector, monkeypatch):
+    seen = []
+    monkeypatch.setattr(node_prereqs.ActionModule, "_task_run",
+                        lambda self, tmp, task_vars: seen.append(gc.isenabled()) or {"changed": False})
+    gc.enable()
+    assert node_prereqs.ActionModule.__new__(node_prereqs.ActionModule).run(task_vars={}) == {"changed": False}
+    assert seen == [False] and gc.isenabled()
+
+
+# Ansible's plugin loader in a Python of its own, the collection on its path as in a run.
+_RESOLVE = """
+import json, sys
+from ansible.plugins.loader import action_loader, init_plugin_loader
+init_plugin_loader()
+from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction
+out = {}
+for name in sys.argv[1:]:
+    found = action_loader.find_plugin_with_context("netplumb.linux." + name)
+    plugin = action_loader.get("netplumb.linux." + name, class_only=True) if found.resolved else None
+    out[name] = [found.plugin_resolved_path, bool(plugin) and issubclass(plugin, ModuleAction),
+                 [cls.__module__ for cls in getattr(plugin, "__mro__", ())]]
+print(json.dumps(out))
+"""
+
+
+def test_ansible_picks_the_module_action_for_every_module():
+    """What Ansible's plugin loader finds for each module's name is its
+    action plugin, a ModuleAction over ansible.builtin.normal (so check
+    mode, async and the temporary directory are normal's)."""
+    modules = sorted(set(MODULES) - OWN_ACTION)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"))
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, "-c", _RESOLVE] + modules, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    found = json.loads(proc.stdout)
+    for module in modules:
+        path, is_module_action, mro = found[module]
+        assert path == os.path.join(ROOT, ".build", "collections", "ansible_collections", "netplumb", "linux",
+                                    "plugins", "action", module + ".py"), module
+        assert is_module_action and "ansible.plugins.action.normal" in mro, (module, mro)
+
+
+def test_every_module_has_an_action():
+    assert set(MODULES) == {name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "action"))
+                            if name.endswith(".py")}
+    assert module_action.__doc__

@@ -5,8 +5,7 @@ payload's size, in a Python of its own; with --files, the module_utils files
 of the payload instead, a line each; with --zip PATH, the payload's zip (what
 the node imports the module_utils from) written to PATH; with --paused, built
 with the garbage collector paused, as netplumb's action plugins build it
-(plugins/plugin_utils/module_action.py), and the collection of its syntax
-trees that follows.
+(plugins/plugin_utils/module_action.py).
 
     python bench/payload.py netplumb.linux.node_network     (prints JSON)
     python bench/payload.py --paused netplumb.linux.node_network
@@ -16,7 +15,6 @@ trees that follows.
 
 import base64
 import contextlib
-import gc
 import io
 import json
 import os
@@ -56,9 +54,6 @@ def _build(name, files, zip_path, paused):
                               templar=Templar(loader=DataLoader()),
                               task_vars={"ansible_python_interpreter": sys.executable},
                               module_compression=constants.config.get_config_value("DEFAULT_MODULE_COMPRESSION"))
-    if paused:
-        # The syntax trees are cyclic garbage: the collection that frees them, once the collector is back, counts.
-        gc.collect(1)
     seconds = time.perf_counter() - start
     if files or zip_path:
         data = base64.b64decode(re.search(r"zip_data='([^']*)'", built.b_module_data.decode()).group(1))

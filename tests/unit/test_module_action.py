@@ -1,6 +1,7 @@
 """The controller's side of netplumb's modules: each module's action plugin
 is Ansible's own action for a module (ansible.builtin.normal) run with the
-cyclic garbage collector paused, and the collector is as it was afterwards.
+cyclic garbage collector paused, and the collector is as it was afterwards,
+what became garbage inside left to its next full collection.
 No node: the action's run is Ansible's, stood in for by a recorder."""
 
 import gc
@@ -8,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import weakref
 
 import pytest
 
@@ -49,6 +51,43 @@ def test_restored_when_the_body_fails(collector):
         with collector_paused():
             raise RuntimeError("a failing task")
     assert gc.isenabled()
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def _cycle():
+    """A weak reference to a reference cycle no one else holds: garbage only the collector frees."""
+    return weakref.ref(_Cycle())
+
+
+def test_garbage_made_inside_waits_in_the_oldest_generation(collector):
+    """The syntax trees of a payload's build: not collected when the pause
+    ends (the worker ends first), yet not kept from a full collection."""
+    gc.enable()
+    with collector_paused():
+        garbage = _cycle()
+    gc.collect(1)  # the young generations: it is not in them
+    assert garbage() is not None
+    gc.collect()
+    assert garbage() is None
+
+
+def test_objects_someone_else_froze_stay_frozen(collector):
+    frozen = _Cycle()
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        with collector_paused():
+            garbage = _cycle()
+        assert gc.get_freeze_count() == count
+        gc.collect()  # the pause left its garbage in the young generations then
+        assert garbage() is None
+    finally:
+        gc.unfreeze()
+    del frozen
 
 
 def test_the_module_action_runs_ansibles_own_with_the_collector_paused(collector, monkeypatch):

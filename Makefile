@@ -16,6 +16,8 @@ APT_PACKAGES := iproute2 iputils-ping util-linux procps git python3 python3-venv
   nftables iptables containerd runc busybox-static containernetworking-plugins shellcheck \
   openssh-client chromium dbus-daemon
 PYTEST_ARGS ?=
+# Tools run with a home of the checkout's own (.build/home): nothing of theirs stays in ~.
+OWN_HOME := tests/own_home.sh
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # pip's downloads are cached in the checkout, not in the user's ~/.cache/pip.
@@ -85,21 +87,21 @@ test: deps $(STAMPS)/venv-old $(STAMPS)/test-debs
 ifeq ($(PYTEST_ARGS),)
 	tests/run_all.sh $(PY) $(VENV_OLD)/bin/python $(TEST_STEPS)
 else
-	tests/sandbox.sh $(PY) -m pytest $(PYTEST_ARGS)
+	$(OWN_HOME) tests/sandbox.sh $(PY) -m pytest $(PYTEST_ARGS)
 endif
 
 sanity: deps
-	tests/sanity/run.sh
+	$(OWN_HOME) tests/sanity/run.sh
 
 # The whole collection from its root, as users, pre-commit hooks and the Galaxy importer lint it.
 # A deprecation warning printed on the way fails it too.
 lint: deps
 	@mkdir -p .build
-	set -o pipefail; $(VENV)/bin/ansible-lint --profile production --offline 2>&1 | tee .build/lint.log
+	set -o pipefail; $(OWN_HOME) $(VENV)/bin/ansible-lint --profile production --offline 2>&1 | tee .build/lint.log
 	@! grep -i "deprecation warning" .build/lint.log
 
 test-unit: deps
-	$(PY) -m pytest tests/unit
+	$(OWN_HOME) $(PY) -m pytest tests/unit
 
 include $(wildcard mk/*.mk)
 

@@ -17,5 +17,5 @@ $(STAMPS)/bench: requirements-bench.txt $(STAMPS)/venv
 bench-deps: $(STAMPS)/bench
 
 bench: deps $(STAMPS)/bench
-	tests/sandbox.sh $(PY) bench/run.py --json .build/bench.json --doc docs/performance.md \
+	$(OWN_HOME) tests/sandbox.sh $(PY) bench/run.py --json .build/bench.json --doc docs/performance.md \
 		--plot docs/performance.png $(BENCH_ARGS)

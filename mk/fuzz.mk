@@ -11,4 +11,4 @@ endif
 fuzz: deps
 	@echo "== make fuzz: seed $(FUZZ_SEED)"
 	NETPLUMB_HYPOTHESIS_PROFILE=fuzz NETPLUMB_HYPOTHESIS_SEED=$(FUZZ_SEED) \
-		tests/sandbox.sh $(PY) -m pytest -q tests/property
+		$(OWN_HOME) tests/sandbox.sh $(PY) -m pytest -q tests/property

@@ -53,29 +53,29 @@ matrix-venvs: deps $(STAMPS)/venv-ansible-2.16 $(STAMPS)/venv-ansible-2.16-pyrou
 
 # pytest under another virtualenv: tests/gates/matrix_plugin.py points the tests'
 # ansible-playbook, ansible-doc and managed-node Python at it.
-matrix_pytest = tests/sandbox.sh env PYTHONPATH=$(CURDIR)/tests/gates $(1)/bin/python -m pytest -p matrix_plugin
+matrix_pytest = $(OWN_HOME) tests/sandbox.sh env PYTHONPATH=$(CURDIR)/tests/gates $(1)/bin/python -m pytest -p matrix_plugin
 
 galaxy-gate: deps
-	tests/gates/galaxy.sh
+	$(OWN_HOME) tests/gates/galaxy.sh
 
 changelog-lint: $(STAMPS)/venv-docs
-	$(VENV_DOCS)/bin/antsibull-changelog lint
+	$(OWN_HOME) $(VENV_DOCS)/bin/antsibull-changelog lint
 
 changelog: deps $(STAMPS)/venv-docs
-	tests/gates/changelog.sh $(VENV_DOCS)
+	$(OWN_HOME) tests/gates/changelog.sh $(VENV_DOCS)
 
 ee-check: $(STAMPS)/venv-docs
 	@rm -rf .build/ee
-	$(VENV_DOCS)/bin/ansible-builder create -f execution-environment.yml -c .build/ee >/dev/null
+	$(OWN_HOME) $(VENV_DOCS)/bin/ansible-builder create -f execution-environment.yml -c .build/ee >/dev/null
 	$(VENV_DOCS)/bin/python tests/gates/check_ee.py execution-environment.yml .build/ee
 
 docs: deps $(STAMPS)/venv-docs
-	DOCS_VENV=$(VENV_DOCS) docs/build.sh
+	$(OWN_HOME) env DOCS_VENV=$(VENV_DOCS) docs/build.sh
 
 # Offline (file:// URLs), each browser run bounded (60 s), no Chromium left running; about 20 s.
 docs-check: docs
-	$(VENV_DOCS)/bin/python docs/check_links.py .build/docs/html
-	$(VENV_DOCS)/bin/python docs/check_site.py .build/docs/html .build/docs/screenshots
+	$(OWN_HOME) $(VENV_DOCS)/bin/python docs/check_links.py .build/docs/html
+	$(OWN_HOME) $(VENV_DOCS)/bin/python docs/check_site.py .build/docs/html .build/docs/screenshots
 
 matrix-cheap: deps $(STAMPS)/venv-ansible-2.16-pyroute2-0.7
 	$(call matrix_pytest,$(VENV_216_PR07)) -q tests/integration/test_module_examples.py
@@ -84,5 +84,5 @@ matrix: matrix-venvs
 	@set -e; for venv in $(MATRIX_VENVS); do \
 		echo "== matrix: $$venv"; \
 		$(call matrix_pytest,$$venv) -q $(or $(PYTEST_ARGS),tests); \
-		VENV=$$venv tests/gates/galaxy.sh; \
+		VENV=$$venv $(OWN_HOME) tests/gates/galaxy.sh; \
 	done

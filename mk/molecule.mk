@@ -6,4 +6,4 @@ TEST_STEPS += molecule
 
 molecule: deps
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH NO_COLOR=1 ANSIBLE_NOCOLOR=1 \
-		tests/sandbox.sh $(VENV)/bin/molecule test --all
+		$(OWN_HOME) tests/sandbox.sh $(VENV)/bin/molecule test --all

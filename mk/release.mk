@@ -6,4 +6,4 @@
 .PHONY: release-check
 
 release-check: deps $(STAMPS)/venv-docs
-	DOCS_VENV=$(VENV_DOCS) tests/gates/release_check.sh
+	$(OWN_HOME) env DOCS_VENV=$(VENV_DOCS) tests/gates/release_check.sh

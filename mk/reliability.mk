@@ -7,9 +7,9 @@
 RELIABILITY_FIGURES := $(CURDIR)/.build/reliability/figures.json
 
 reliability: deps
-	tests/sandbox.sh $(PY) -m pytest -q tests/reliability
+	$(OWN_HOME) tests/sandbox.sh $(PY) -m pytest -q tests/reliability
 
 reliability-report: deps
 	rm -f $(RELIABILITY_FIGURES)
-	tests/sandbox.sh $(PY) -m pytest -q tests/reliability tests/property
+	$(OWN_HOME) tests/sandbox.sh $(PY) -m pytest -q tests/reliability tests/property
 	$(PY) tests/reliability/report.py $(RELIABILITY_FIGURES) docs/reliability.md

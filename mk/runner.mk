@@ -12,4 +12,4 @@
 TEST_STEPS += ee-context
 
 ee-context: deps
-	tests/gates/ee_context.sh
+	$(OWN_HOME) tests/gates/ee_context.sh

@@ -17,23 +17,9 @@ mkdir -p "$logs"
 rm -f "$logs"/*.xml  # a report is this run's or none
 log=$logs/other-steps.log
 
-# Nothing of the run stays in the user's home: what the tools keep there
-# (ansible-test's virtualenvs, molecule's scenario state, Ansible's temp and
-# control-path directories, antsibull's log, Chromium's crash reports) goes
-# to a home of the run's own, kept in .build for the next run. pip and git
-# still read the user's own configuration (a package index, safe.directory).
-real_home=$HOME
-if [ -z "${PIP_CONFIG_FILE:-}" ]; then
-  for conf in "${XDG_CONFIG_HOME:-$real_home/.config}/pip/pip.conf" "$real_home/.pip/pip.conf"; do
-    if [ -f "$conf" ]; then export PIP_CONFIG_FILE=$conf; break; fi
-  done
-fi
-if [ -z "${GIT_CONFIG_GLOBAL:-}" ] && [ -f "$real_home/.gitconfig" ]; then
-  export GIT_CONFIG_GLOBAL=$real_home/.gitconfig
-fi
-export HOME=$PWD/.build/home
-unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME
-mkdir -p "$HOME"
+# Nothing of the run stays in the user's home (tests/own_home.sh).
+# shellcheck source=tests/own_home.sh
+. tests/own_home.sh
 # Where the tools write in a home, to tell afterwards that nothing new is there.
 # But for ~/.ansible/tmp itself: Ansible makes a local task's temp directory in
 # the home that the user's passwd entry names (~root), whatever HOME says, and

@@ -12,8 +12,8 @@ the task: Ansible parses every module_utils file the module imports into a
 syntax tree and, walking it, links each import statement back to the
 statement that holds it, so every tree is a reference cycle that only the
 collector frees (some 140,000 objects for ``node_network``). With the
-collector on, that is a dozen small collections and full ones that also
-walk the heap the worker inherited. Paused, the trees are handed to the
+collector on, that is a dozen small collections and a full one that also
+walks the heap the worker inherited. Paused, the trees are handed to the
 collector's oldest generation uncollected when the action returns: the
 worker ends before a full collection comes, and its end frees them (about
 12 MB more for ``node_network``'s build, in that worker, until then);

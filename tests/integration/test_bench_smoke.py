@@ -12,7 +12,7 @@ import sys
 import pytest
 import yaml
 
-from netplumb_testlib import PYTHON, ROOT
+from netplumb_testlib import PYTHON, ROOT, actions_found
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
@@ -117,18 +117,9 @@ def test_the_paused_stand_ins_run_netplumb_s_module_action(tmp_path):
     modules = ["netplumb.linux.bridge", "netplumb.linux.container_net", "netplumb.linux.node_network"]
     bench.paused_actions(str(tmp_path), modules)
     names = [bench.cases.stand_in_module(module) for module in modules]
-    code = ("import sys\n"
-            "from ansible.plugins.loader import action_loader, init_plugin_loader\n"
-            "init_plugin_loader()\n"
-            "from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction\n"
-            "for name in sys.argv[1:]:\n"
-            "    print(name, issubclass(action_loader.get(name, class_only=True), ModuleAction))\n")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=bench.COLLECTIONS, ANSIBLE_ACTION_PLUGINS=str(tmp_path))
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run([PYTHON, "-c", code] + names, capture_output=True, text=True, timeout=120, env=env,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split("\n")[:-1] == ["%s True" % name for name in names], proc.stdout
+    found = actions_found(names, ANSIBLE_ACTION_PLUGINS=str(tmp_path), ANSIBLE_COLLECTIONS_PATH=bench.COLLECTIONS)
+    assert [found[name][1] for name in names] == [True] * len(names), found
+    assert [found[name][0] for name in names] == [str(tmp_path / (name.rsplit(".", 1)[1] + ".py")) for name in names]
 
 
 @pytest.mark.parametrize("module", ["netplumb.linux.bridge", "netplumb.linux.container_net",

@@ -39,6 +39,36 @@ NOT_SANDBOXED = ("missing here: %s; a test would create them on the host and sha
                  "private without creating them on the host")
 
 
+# Ansible's plugin loader in a Python of its own, with the collection (and
+# the environment given) as a run has them.
+_ACTIONS_FOUND = """
+import json, sys
+from ansible.plugins.loader import action_loader, init_plugin_loader
+init_plugin_loader()
+from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction
+out = {}
+for name in sys.argv[1:]:
+    found = action_loader.find_plugin_with_context(name)
+    plugin = action_loader.get(name, class_only=True) if found.resolved else None
+    out[name] = [found.plugin_resolved_path if found.resolved else None,
+                 bool(plugin) and issubclass(plugin, ModuleAction),
+                 [cls.__module__ for cls in getattr(plugin, "__mro__", ())]]
+print(json.dumps(out))
+"""
+
+
+def actions_found(names, **env):
+    """{name: [path, is netplumb's ModuleAction, modules of its classes]}
+    of the action plugin Ansible's loader finds for each action name."""
+    environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS)
+    environ.update(env)
+    environ.pop("PYTHONPATH", None)
+    proc = subprocess.run([PYTHON, "-c", _ACTIONS_FOUND] + list(names), env=environ, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
 SAVES_OF = {4: ("iptables-legacy-save", "iptables-nft-save"), 6: ("ip6tables-legacy-save", "ip6tables-nft-save")}
 IPTABLES_SAVES = SAVES_OF[4] + SAVES_OF[6]
 

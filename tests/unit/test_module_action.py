@@ -5,10 +5,7 @@ what became garbage inside left to its next full collection.
 No node: the action's run is Ansible's, stood in for by a recorder."""
 
 import gc
-import json
 import os
-import subprocess
-import sys
 import weakref
 
 import pytest
@@ -18,6 +15,8 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible_collections.netplumb.linux.plugins.action import node_prereqs
 from ansible_collections.netplumb.linux.plugins.plugin_utils import module_action
 from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction, collector_paused
+
+from netplumb_testlib import actions_found
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules"))
@@ -114,34 +113,14 @@ def test_node_prereqs_runs_with_the_collector_paused(collector, monkeypatch):
     assert seen == [False] and gc.isenabled()
 
 
-# Ansible's plugin loader in a Python of its own, the collection on its path as in a run.
-_RESOLVE = """
-import json, sys
-from ansible.plugins.loader import action_loader, init_plugin_loader
-init_plugin_loader()
-from ansible_collections.netplumb.linux.plugins.plugin_utils.module_action import ModuleAction
-out = {}
-for name in sys.argv[1:]:
-    found = action_loader.find_plugin_with_context("netplumb.linux." + name)
-    plugin = action_loader.get("netplumb.linux." + name, class_only=True) if found.resolved else None
-    out[name] = [found.plugin_resolved_path, bool(plugin) and issubclass(plugin, ModuleAction),
-                 [cls.__module__ for cls in getattr(plugin, "__mro__", ())]]
-print(json.dumps(out))
-"""
-
-
 def test_ansible_picks_the_module_action_for_every_module():
     """What Ansible's plugin loader finds for each module's name is its
     action plugin, a ModuleAction over ansible.builtin.normal (so check
     mode, async and the temporary directory are normal's)."""
     modules = sorted(set(MODULES) - OWN_ACTION)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"))
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run([sys.executable, "-c", _RESOLVE] + modules, env=env, capture_output=True, text=True,
-                          timeout=120, check=True)
-    found = json.loads(proc.stdout)
+    found = actions_found("netplumb.linux." + module for module in modules)
     for module in modules:
-        path, is_module_action, mro = found[module]
+        path, is_module_action, mro = found["netplumb.linux." + module]
         assert path == os.path.join(ROOT, ".build", "collections", "ansible_collections", "netplumb", "linux",
                                     "plugins", "action", module + ".py"), module
         assert is_module_action and "ansible.plugins.action.normal" in mro, (module, mro)

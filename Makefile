@@ -60,15 +60,15 @@ $(COLLECTION_LINK):
 deps: $(STAMPS)/venv $(COLLECTION_LINK)
 
 demo: deps
-	tests/sandbox.sh demo/run.sh
+	$(OWN_HOME) tests/sandbox.sh demo/run.sh
 
 demo-clean: deps
-	.venv/bin/ansible-playbook $(if $(wildcard .lab/inventory.yml),-i .lab/inventory.yml) \
+	$(OWN_HOME) .venv/bin/ansible-playbook $(if $(wildcard .lab/inventory.yml),-i .lab/inventory.yml) \
 		-i tests/controller.yml -e lab_state_dir=$(CURDIR)/.lab playbooks/teardown.yml
 
 # The recipe's scenarios 1-4 on one node, in a throwaway sandbox.
 demo-recipe: deps
-	tests/sandbox.sh demo/recipe.sh
+	$(OWN_HOME) tests/sandbox.sh demo/recipe.sh
 
 # Debian's NetworkManager and the libraries it and nmcli lack here, as .debs:
 # a test unpacks them over a private /usr to read our conf.d file with

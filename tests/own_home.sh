@@ -17,10 +17,34 @@ fi
 if [ -z "${GIT_CONFIG_GLOBAL:-}" ] && [ -f "$real_home/.gitconfig" ]; then
   export GIT_CONFIG_GLOBAL=$real_home/.gitconfig
 fi
-HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.build/home
+own_home=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.build/home
+# Ansible makes a local task's temporary directory under the home of the
+# user's passwd entry (it asks the shell for ~root), whatever HOME says, and
+# removes only the task's own directory in it. The outermost of nested runs
+# of this script notes which of ~/.ansible and ~/.ansible/tmp are missing
+# there, and tidy_passwd_home removes them again if they are empty: a
+# nested run may end while another Ansible task of the outer one still uses
+# them.
+passwd_made=()
+if [ "$HOME" != "$own_home" ]; then
+  passwd_home=$(getent passwd "$(id -u)" | cut -d: -f6)
+  for dir in .ansible .ansible/tmp; do
+    if [ -n "$passwd_home" ] && [ ! -e "$passwd_home/$dir" ]; then passwd_made+=("$passwd_home/$dir"); fi
+  done
+fi
+tidy_passwd_home() {
+  local i
+  for ((i = ${#passwd_made[@]} - 1; i >= 0; i--)); do rmdir "${passwd_made[i]}" 2>/dev/null || true; done
+}
+HOME=$own_home
 export HOME
 unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME
 mkdir -p "$HOME"
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  exec "$@"
+  if [ ${#passwd_made[@]} -eq 0 ]; then
+    exec "$@"
+  fi
+  trap tidy_passwd_home EXIT
+  "$@"
+  exit
 fi

@@ -21,12 +21,8 @@ log=$logs/other-steps.log
 # shellcheck source=tests/own_home.sh
 . tests/own_home.sh
 # Where the tools write in a home, to tell afterwards that nothing new is there.
-# But for ~/.ansible/tmp itself: Ansible makes a local task's temp directory in
-# the home that the user's passwd entry names (~root), whatever HOME says, and
-# removes what it put there.
 home_paths() {
-  (cd "$real_home" && find .ansible .cache .config .local antsibull.log -maxdepth 3 2>/dev/null |
-    grep -vx -e .ansible -e .ansible/tmp | LC_ALL=C sort)
+  (cd "$real_home" && find .ansible .cache .config .local antsibull.log -maxdepth 3 2>/dev/null | LC_ALL=C sort)
 }
 home_before=$(home_paths)
 
@@ -64,6 +60,7 @@ echo "== pytest done after $((SECONDS - start)) s; waiting for the other steps"
 wait "$others"
 others_rc=$?
 cat "$log"
+tidy_passwd_home
 home_rc=0
 left=$(comm -13 <(echo "$home_before") <(home_paths))
 if [ -n "$left" ]; then

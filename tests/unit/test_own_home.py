@@ -51,6 +51,9 @@ def test_run_all_sources_it_and_keeps_the_user_s_home_to_check(tmp_path):
     ("galaxy-gate", "tests/own_home.sh tests/gates/galaxy.sh"),
     ("molecule", "tests/own_home.sh tests/sandbox.sh .venv/bin/molecule"),
     ("bench", "tests/own_home.sh tests/sandbox.sh .venv/bin/python bench/run.py"),
+    ("demo", "tests/own_home.sh tests/sandbox.sh demo/run.sh"),
+    ("demo-clean", "tests/own_home.sh .venv/bin/ansible-playbook"),
+    ("demo-recipe", "tests/own_home.sh tests/sandbox.sh demo/recipe.sh"),
 ])
 def test_make_s_tool_targets_run_through_it(target, command):
     """What make would run (make -n: printed, nothing run)."""

@@ -29,7 +29,8 @@ _PLAYBOOK = {"cold": 1.0, "check_cold": 1.0, "nochange": 1.0}
 def test_bench_runs_and_writes_its_report(sandbox, tmp_path):
     results, doc = tmp_path / "bench.json", tmp_path / "performance.md"
     proc = subprocess.run([PYTHON, BENCH, "--sizes", "2", "--naive", "1", "--loop", "1", "--fleet", "none",
-                           "--growth", "2,3", "--repeat", "1", "--shape-repeat", "1", "--loop-repeat", "1",
+                           "--growth", "2,3", "--repeat", "1", "--playbook-repeat", "1", "--shape-repeat", "1",
+                           "--loop-repeat", "1",
                            "--settle", "0",
                            "--json", str(results), "--doc", str(doc)],
                           capture_output=True, text=True, timeout=600, check=False)

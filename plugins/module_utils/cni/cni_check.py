@@ -150,7 +150,7 @@ def trial(config, bin_dir, ifname="eth0", timeout=60, warnings=None):
     token = secrets.token_hex(4)
     runtime = cni_chain.Runtime(container_id=PREFIX + token, netns_path=namespaces.netns_path(PREFIX + token),
                                 ifname=ifname, bin_dir=bin_dir, timeout=timeout)
-    before = cni_leftovers.NodeState(config)
+    before = cni_leftovers.NodeState.take(config)
     run = cni_chain.Run()
     namespaces.create(PREFIX + token)
     try:

@@ -60,20 +60,28 @@ def _is_ipam_state(name):
 
 
 class NodeState:
-    """Taken before the trial; ``restore`` after it, once DEL has run."""
+    """What a trial of network ``config`` may change on the node: the links'
+    names, the sysctls, each IPAM directory's state files and its missing
+    parents. Taken before the trial (``take``); ``restore`` after it, once
+    DEL has run."""
 
-    def __init__(self, config):
+    def __init__(self, config, link_names, sysctls, ipam):
         self.config = config
-        self.links = links()
-        self.sysctls = {path: _read(path) for path in SYSCTLS}
-        self.ipam = {}
+        self.links = link_names
+        self.sysctls = sysctls
+        self.ipam = ipam
+
+    @classmethod
+    def take(cls, config):
+        ipam = {}
         for directory in _ipam_dirs(config):
             names = [n for n in (os.listdir(directory) if os.path.isdir(directory) else []) if _is_ipam_state(n)]
             _refuse_links(config["name"], directory, names)
-            self.ipam[directory] = {
+            ipam[directory] = {
                 "missing": list(reversed(files.missing_dirs(directory))),  # deepest first
                 "state": {n: files.read(os.path.join(directory, n)) for n in names},
             }
+        return cls(config, links(), {path: _read(path) for path in SYSCTLS}, ipam)
 
     def restore(self, container_id, result):
         """Put the node back; returns the leftovers that had to be removed."""

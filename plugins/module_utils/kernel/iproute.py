@@ -40,8 +40,13 @@ def _kernel_errors(method):
 
 
 class Pyroute2Session(NetlinkSession):
-    def __init__(self, iproute_class):
-        self._ipr = iproute_class()
+    def __init__(self, ipr):
+        self._ipr = ipr
+
+    @classmethod
+    def open(cls, iproute_class):
+        """A session on a new IPRoute socket in the calling thread's namespace."""
+        return cls(iproute_class())
 
     def close(self):
         self._ipr.close()

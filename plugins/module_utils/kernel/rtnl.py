@@ -132,23 +132,31 @@ def _u32(payload):
 
 
 class LeanSession(NetlinkSession):
-    """One rtnetlink socket in the namespace of the thread that creates it."""
+    """One rtnetlink socket (``sock``, bound) in the namespace it was opened
+    in; ``strict``: the kernel checks requests strictly and filters dumps."""
 
-    def __init__(self):
-        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+    def __init__(self, sock, strict):
+        self._sock = sock
+        self._strict = strict
+        self._seq = 0
+
+    @classmethod
+    def open(cls):
+        """A session on a new socket in the calling thread's namespace."""
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
         try:
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            self._sock.bind((0, 0))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.bind((0, 0))
         except OSError:
-            self._sock.close()
+            sock.close()
             raise
         try:
             # The kernel then filters route dumps by table and type itself (4.20 and later).
-            self._sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
-            self._strict = True
+            sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+            strict = True
         except OSError:
-            self._strict = False
-        self._seq = 0
+            strict = False
+        return cls(sock, strict)
 
     def close(self):
         self._sock.close()

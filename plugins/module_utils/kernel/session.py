@@ -118,10 +118,10 @@ def open_session(implementation):
     """A session of ``implementation`` in the calling thread's namespace."""
     if implementation == "pyroute2":
         from ansible_collections.netplumb.linux.plugins.module_utils.kernel.iproute import Pyroute2Session
-        return Pyroute2Session(_pyroute2())
+        return Pyroute2Session.open(_pyroute2())
     if implementation == "lean":
         from ansible_collections.netplumb.linux.plugins.module_utils.kernel.rtnl import LeanSession
-        return LeanSession()
+        return LeanSession.open()
     raise ValueError("netlink implementation %r (known: %s)" % (implementation, ", ".join(IMPLEMENTATIONS)))
 
 

@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import rtnl_codec as codec
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import Link
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import host_end, mark, owner, parse
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
@@ -85,18 +85,18 @@ def test_absent_needs_only_names():
 
 
 def _attr(kind, payload):
-    return rtnl._attr(kind, payload)
+    return codec.attr(kind, payload)
 
 
 def test_lean_socket_decodes_a_link_message():
-    info = _attr(rtnl.IFLA_INFO_KIND, b"veth")
+    info = _attr(codec.IFLA_INFO_KIND, b"veth")
     payload = (struct.pack("=BxHiII", 0, 1, 7, 0x1043, 0)
-               + _attr(rtnl.IFLA_IFNAME, b"veth-c1\0") + _attr(rtnl.IFLA_MTU, struct.pack("=I", 1400))
+               + _attr(codec.IFLA_IFNAME, b"veth-c1\0") + _attr(codec.IFLA_MTU, struct.pack("=I", 1400))
                + _attr(99, b"\0" * 37)  # an attribute the fast path skips
-               + _attr(rtnl.IFLA_MASTER, struct.pack("=I", 3)) + _attr(rtnl.IFLA_LINK, struct.pack("=I", 2))
-               + _attr(rtnl.IFLA_LINKINFO, info) + _attr(rtnl.IFLA_LINK_NETNSID, struct.pack("=i", 0))
-               + _attr(rtnl.IFLA_IFALIAS, b"netplumb:container_net:br0:c1"))
-    link = rtnl._link(payload)
+               + _attr(codec.IFLA_MASTER, struct.pack("=I", 3)) + _attr(codec.IFLA_LINK, struct.pack("=I", 2))
+               + _attr(codec.IFLA_LINKINFO, info) + _attr(codec.IFLA_LINK_NETNSID, struct.pack("=i", 0))
+               + _attr(codec.IFLA_IFALIAS, b"netplumb:container_net:br0:c1"))
+    link = codec.link(payload)
     assert link == Link(netns=None, index=7, name="veth-c1", kind="veth", up=True, mtu=1400, master_index=3,
                         peer_index=2, peer_nsid=0, alias="netplumb:container_net:br0:c1")
 

@@ -2,14 +2,15 @@
 (which the pyroute2 layer uses) on every address, link-local or not."""
 
 import socket
+import struct
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel import model, rtnl
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import model, rtnl_codec as codec
 
 
 def expected(family, raw, prefixlen):
-    iface = (rtnl._PACKED[family])((raw, prefixlen))  # pylint: disable=protected-access
+    iface = codec.PACKED[family]((raw, prefixlen))
     return iface if model.managed_address(iface) else None
 
 
@@ -26,15 +27,15 @@ def LINK_LOCAL(tail):  # pylint: disable=invalid-name
 ))
 def test_an_address_parses_as_ipaddress_does(case):
     family, raw, prefixlen = case
-    assert rtnl._iface(family, raw, prefixlen) == expected(family, raw, prefixlen)  # pylint: disable=protected-access
+    assert codec.interface(family, raw, prefixlen) == expected(family, raw, prefixlen)
 
 
 def test_link_local_is_left_to_the_kernel_and_lo_parsed_once():
-    assert rtnl._iface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "fe80::1"), 64) is None  # pylint: disable=protected-access
-    assert rtnl._iface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "febf::1"), 64) is None  # pylint: disable=protected-access
-    assert str(rtnl._iface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "fec0::1"), 64)) == "fec0::1/64"  # pylint: disable=protected-access
+    assert codec.interface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "fe80::1"), 64) is None
+    assert codec.interface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "febf::1"), 64) is None
+    assert str(codec.interface(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "fec0::1"), 64)) == "fec0::1/64"
     lo = socket.inet_aton("127.0.0.1")
-    assert rtnl._iface(socket.AF_INET, lo, 8) is rtnl._iface(socket.AF_INET, lo, 8)  # pylint: disable=protected-access
+    assert codec.interface(socket.AF_INET, lo, 8) is codec.interface(socket.AF_INET, lo, 8)
 
 
 def test_a_decoded_object_is_the_dataclass_the_constructor_makes():
@@ -52,6 +53,6 @@ def test_a_decoded_object_is_the_dataclass_the_constructor_makes():
 
 
 def test_attributes_stop_at_a_malformed_length():
-    good = rtnl._attr(3, b"eth0\0")  # pylint: disable=protected-access
-    zero = rtnl._RTA.pack(0, 4) + b"\0" * 8  # pylint: disable=protected-access
-    assert rtnl._pick(good + zero, 0, {3, 4}) == {3: b"eth0\0"}  # pylint: disable=protected-access
+    good = codec.attr(3, b"eth0\0")
+    zero = struct.pack("=HH", 0, 4) + b"\0" * 8
+    assert codec.pick(good + zero, 0, {3, 4}) == {3: b"eth0\0"}

@@ -12,8 +12,8 @@ Writes take ifindexes and the model's values. A refused request raises an
 exception whose ``code`` is the errno, whichever implementation sent it.
 
 Two implementations answer it:
-  "lean"      rtnl.LeanSession, standard library only: every resource
-              that changes the node;
+  "lean"      rtnl.LeanSession (its bytes in rtnl_codec.py), standard
+              library only: every resource that changes the node;
   "pyroute2"  iproute.Pyroute2Session over pyroute2's IPRoute, imported on
               first use: net_facts, which reports what pyroute2 decodes.
 What each implementation needs to agree with the other lives in its own file;

@@ -27,64 +27,23 @@ from ansible_collections.netplumb.linux.plugins.module_utils.facts import uplink
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import BRIDGE_MTU_KEEP
 from ansible_collections.netplumb.linux.plugins.module_utils.link import bridge, route
 from ansible_collections.netplumb.linux.plugins.module_utils.nat import nat_rule
-from ansible_collections.netplumb.linux.plugins.module_utils.nat.tools import have
-from ansible_collections.netplumb.linux.plugins.module_utils.node_network import spec as node_spec
-from ansible_collections.netplumb.linux.plugins.module_utils.node_network import sysctl
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network import rules, spec as node_spec, sysctl
+from ansible_collections.netplumb.linux.plugins.module_utils.node_network.parts import Parts, parsed
 
 NETLINK = "lean"
 OPERATIONS = (bridge.OPERATIONS + container_net.OPERATIONS + nat_rule.OPERATIONS
               + (files.OPERATIONS, sysctl.OPERATIONS, unmanaged.OPERATIONS))
-KINDS = ("bridge", "containers", "nat_rules", "routes", "sysctl", "network_managers")
-# container_net's outcomes under the summary's names: "changed" is taken (every kind's count of what changes).
-CONTAINER_OUTCOMES = {"changed": "updated"}
-# Owned port forwards: the kind a nat_rule's native form names (nft JSON or iptables words).
-_DNAT = ("dnat", "DNAT")
-# The comments of the NAT rules node_network makes for a bridge: the rules it
-# made for the bridge, whatever subnets, cluster CIDR, uplink or address
-# family they were made with, are found by them (at most 43 characters: a
-# rule's comment holds 64).
-MASQUERADE_NOTE = "node_network %s masq"  # bridge
-FORWARD_NOTE = "node_network %s forward"  # bridge
-DNAT_NOTE = "node_network %s dnat %s/%s"  # bridge, protocol, port
 
 
 def parse(params):
     return node_spec.parse(params)
 
 
-class _Parts:
-    """The plans of the parts, by kind, and one Plan of all their ops."""
-
-    def __init__(self):
-        self.plan = Plan(before={kind: {} for kind in KINDS}, after={kind: {} for kind in KINDS})
-        self.changed = {kind: set() for kind in KINDS}
-        self.total = {kind: set() for kind in KINDS}
-        self.outcomes = {}  # container -> what the plan does to it (container_net.outcome)
-
-    def add(self, kind, name, part, counts=True):
-        self.plan.extend(part)
-        self.plan.before[kind][name] = part.before
-        self.plan.after[kind][name] = part.after
-        if counts:
-            self.total[kind].add(name)
-        if part:
-            self.changed[kind].add(name)
-
-    def summary(self):
-        counts = dict((kind, {"total": len(self.total[kind]), "changed": len(self.changed[kind])}) for kind in KINDS)
-        # The containers also by outcome, as container_net counts them; its "changed" (changed in place) is
-        # "updated" here, where "changed" counts every container the plan touches, as for the other kinds.
-        found = list(self.outcomes.values())
-        counts["containers"].update((CONTAINER_OUTCOMES.get(kind, kind), found.count(kind))
-                                    for kind in container_net.OUTCOMES)
-        return counts
-
-
 def plan(ctx, spec):
     # The planners read the node's own namespace whole, each: one read serves them all.
     ctx.share_views = True
     found = _uplink(ctx, spec)
-    parts = _Parts()
+    parts = Parts()
     if spec.state == "present":
         _present(ctx, spec, found, parts)
     else:
@@ -145,40 +104,41 @@ def _present(ctx, spec, found, parts):
             bridge_plan.add("bridge", Op(BRIDGE_MTU_KEEP, None, spec.bridge, {"mtu": spec.mtu}, noop(spec.bridge)))
     parts.add("bridge", spec.bridge, bridge_plan)
     if containers is not None:
-        _add_containers(parts, containers)
+        parts.add_containers(containers)
 
     uplink = found["name"]
     planned = set()
     for rule in spec.masquerades:
-        planned.add(_nat(ctx, parts, _masquerade(spec.bridge, rule["source"], uplink, rule["not_to"]), spec,
-                         "present" if spec.masquerade else "absent").identity)
+        masquerade = rules.masquerade(spec.bridge, rule["source"], uplink, rule["not_to"])
+        planned.add(rules.nat(ctx, parts, masquerade, spec, "present" if spec.masquerade else "absent").identity)
         if rule["not_to"]:
             # A masquerade of everything, from before the cluster CIDR was set,
             # would still catch the traffic between pods: it goes.
-            planned.add(_nat(ctx, parts, _masquerade(spec.bridge, rule["source"], uplink, ""), spec, "absent",
-                             counts=False).identity)
+            everything = rules.masquerade(spec.bridge, rule["source"], uplink, "")
+            planned.add(rules.nat(ctx, parts, everything, spec, "absent", counts=False).identity)
     # So does one made with another subnet, cluster CIDR or uplink, or of a family the node no longer has.
-    _stale(ctx, parts, spec, "masquerade", {MASQUERADE_NOTE % spec.bridge}, planned)
+    rules.stale(ctx, parts, spec, "masquerade", {rules.MASQUERADE_NOTE % spec.bridge}, planned)
     accept = "present" if spec.forward_rules else "absent"
-    planned = {_nat(ctx, parts, _forward(spec.bridge, match), spec, accept).identity for match in spec.forward_matches}
-    _stale(ctx, parts, spec, "forward", {FORWARD_NOTE % spec.bridge}, planned)
+    planned = {rules.nat(ctx, parts, rules.forward_accept(spec.bridge, match), spec, accept).identity
+               for match in spec.forward_matches}
+    rules.stale(ctx, parts, spec, "forward", {rules.FORWARD_NOTE % spec.bridge}, planned)
     named = set()
     for forward in spec.port_forwards:
         # A twin that lost its IPv6 target (the container's address6 went) goes, whatever it forwarded to.
         gone = forward.get("gone", False)
         if not gone:
-            _check_port_free(ctx, spec, forward, uplink)
-        rule = _nat(ctx, parts, _dnat(spec.bridge, forward, uplink), spec, "absent" if gone else "present",
-                    "port_forwards[%d]" % forward["index"], counts=not gone, renamed={"to": forward["field"]})
+            rules.check_port_free(ctx, spec, forward, uplink)
+        rule = rules.nat(ctx, parts, rules.dnat(spec.bridge, forward, uplink), spec, "absent" if gone else "present",
+                         "port_forwards[%d]" % forward["index"], counts=not gone, renamed={"to": forward["field"]})
         named.add(rule.identity)
     if "port_forwards" in spec.exclusive:
-        _others(ctx, parts, spec, named)
+        rules.others(ctx, parts, spec, named)
     else:
         # A listed port forward made out of another uplink, or its IPv6 twin on a node no longer dual-stack.
-        _stale(ctx, parts, spec, "dnat", _dnat_notes(spec), named)
+        rules.stale(ctx, parts, spec, "dnat", rules.dnat_notes(spec), named)
 
     for index, item in enumerate(spec.routes):
-        want = _parsed(route, "routes[%d]" % index, dict(item))
+        want = parsed(route, "routes[%d]" % index, dict(item))
         try:
             parts.add("routes", item["dst"], route.plan(ctx, want))
         except ParamError as exc:  # the node cannot take it (a gateway on no connected network)
@@ -199,27 +159,27 @@ def _absent(ctx, spec, found, parts):
     finds the rules."""
     _managers(parts, spec, "absent")
     for index, item in enumerate(spec.routes):
-        want = _parsed(route, "routes[%d]" % index, dict(item, state="absent"))
+        want = parsed(route, "routes[%d]" % index, dict(item, state="absent"))
         parts.add("routes", item["dst"], route.plan(ctx, want))
     names = found["names"]
     planned = set()
     for forward in spec.port_forwards:
         for name in names:
-            planned.add(_nat(ctx, parts, _dnat(spec.bridge, forward, name), spec, "absent",
-                             "port_forwards[%d]" % forward["index"], renamed={"to": forward["field"]}).identity)
-    _stale(ctx, parts, spec, "dnat", _dnat_notes(spec), planned)
-    planned = {_nat(ctx, parts, _forward(spec.bridge, match), spec, "absent").identity
+            planned.add(rules.nat(ctx, parts, rules.dnat(spec.bridge, forward, name), spec, "absent",
+                                  "port_forwards[%d]" % forward["index"], renamed={"to": forward["field"]}).identity)
+    rules.stale(ctx, parts, spec, "dnat", rules.dnat_notes(spec), planned)
+    planned = {rules.nat(ctx, parts, rules.forward_accept(spec.bridge, match), spec, "absent").identity
                for match in spec.forward_matches}
-    _stale(ctx, parts, spec, "forward", {FORWARD_NOTE % spec.bridge}, planned)
+    rules.stale(ctx, parts, spec, "forward", {rules.FORWARD_NOTE % spec.bridge}, planned)
     planned = set()
     for rule in spec.masquerades:
         for name in names:
             for not_to in ("", rule["not_to"]) if rule["not_to"] else ("",):
-                planned.add(_nat(ctx, parts, _masquerade(spec.bridge, rule["source"], name, not_to), spec,
-                                 "absent").identity)
-    _stale(ctx, parts, spec, "masquerade", {MASQUERADE_NOTE % spec.bridge}, planned)
+                masquerade = rules.masquerade(spec.bridge, rule["source"], name, not_to)
+                planned.add(rules.nat(ctx, parts, masquerade, spec, "absent").identity)
+    rules.stale(ctx, parts, spec, "masquerade", {rules.MASQUERADE_NOTE % spec.bridge}, planned)
     if spec.containers:
-        _add_containers(parts, container_net.plan_each(ctx, container_net.parse({
+        parts.add_containers(container_net.plan_each(ctx, container_net.parse({
             "bridge": spec.bridge, "containers": [{"name": c.get("name")} for c in spec.containers],
             "state": "absent"})))
     if spec.forwarding:
@@ -263,113 +223,6 @@ def _mtu_may_follow_ports(bridge_plan):
         "mtu" in step.args for op in bridge_plan.ops for step in (op.steps or (op,)))
 
 
-def _add_containers(parts, containers):
-    parts.plan.extend(containers)
-    for name in set(containers.before) | set(containers.after):
-        before = containers.before.get(name, {"state": "absent"})
-        after = containers.after.get(name, {"state": "absent"})
-        parts.plan.before["containers"][name], parts.plan.after["containers"][name] = before, after
-        parts.total["containers"].add(name)
-        parts.outcomes[name] = container_net.outcome(before, after)
-        if parts.outcomes[name] != "unchanged":
-            parts.changed["containers"].add(name)
-    for name in containers.unchanged:  # a read-back's, whose states were not built
-        parts.total["containers"].add(name)
-        parts.outcomes[name] = "unchanged"
-
-
-def _dnat(bridge, forward, interface):
-    return {"kind": "dnat", "in_interface": interface, "protocol": forward["protocol"], "dport": forward["port"],
-            "to": forward["to"], "family": forward["family"], "comment": _dnat_note(bridge, forward)}
-
-
-def _dnat_note(bridge, forward):
-    return DNAT_NOTE % (bridge, forward["protocol"], forward["port"])
-
-
-def _dnat_notes(spec):
-    return {_dnat_note(spec.bridge, forward) for forward in spec.port_forwards}
-
-
-def _forward(bridge, match):
-    return dict(match, kind="forward", comment=FORWARD_NOTE % bridge)
-
-
-def _nat(ctx, parts, options, spec, state, field=None, counts=True, renamed=None):
-    params = dict((key, value) for key, value in options.items() if value is not None)
-    params.update(backend=spec.nat_backend, state=state)
-    want = _parsed(nat_rule, field or "nat rule %s" % options.get("kind"), params, renamed)
-    part = nat_rule.plan(ctx, want)
-    parts.add("nat_rules", _label(want.rule, state), part, counts=counts)
-    return want.rule
-
-
-def _label(rule, state):
-    return "%s%s" % (nat_rule.describe(rule), "" if state == "present" else " (absent)")
-
-
-def _masquerade(bridge, source, uplink, not_to):
-    return {"kind": "masquerade", "source": source, "out_interface": uplink,
-            "destination": "!" + not_to if not_to else None, "comment": MASQUERADE_NOTE % bridge}
-
-
-def _others(ctx, parts, spec, named):
-    """Port forwards of ours that the desired state does not list: removed."""
-    for family in (4, 6):
-        _remove_owned(ctx, parts, spec, family, "dnat", "unlisted port forward",
-                      lambda found: found["identity"] not in named
-                      and any(word in repr(found["native"]) for word in _DNAT))
-
-
-def _stale(ctx, parts, spec, kind, notes, planned):
-    """Rules of ``kind`` that node_network made for the bridge (their comment
-    is one of ``notes``), in either family, and that the plan does not name
-    (``planned``: identities): removed."""
-    for family in (4, 6):
-        _remove_owned(ctx, parts, spec, family, kind, "stale " + kind,
-                      lambda found: found["identity"] not in planned and found["note"] in notes)
-
-
-def _owned(ctx, spec, family):
-    """(backend, the rules of ours in ``family``), read once per run; no
-    rules where there is no NAT tool yet (check mode before the
-    prerequisites)."""
-    if not any(have(tool) for tool in nat_rule.TOOLS[spec.nat_backend]):
-        return None, []
-    backend, _reason = ctx.remember(("nat backend", spec.nat_backend, None),
-                                    lambda: nat_rule.choose_backend(spec.nat_backend, None))
-    return backend, ctx.remember(("nat rules", backend.label, None, family),
-                                 lambda: backend.read(None, (family,), texts=False))
-
-
-def _check_port_free(ctx, spec, forward, uplink):
-    """The port of the uplink that another bridge's call forwards already: a
-    second forward would never see a packet (the kernel takes the first
-    rule that matches), so fail before any change, naming that bridge."""
-    backend, owned = _owned(ctx, spec, 4 if forward["family"] == "ipv4" else 6)
-    for found in owned:
-        words = (found["note"] or "").split()
-        other = words[1] if len(words) == 4 else spec.bridge  # DNAT_NOTE's bridge
-        if (other != spec.bridge and found["note"] == _dnat_note(other, forward)
-                and uplink in backend.interfaces(found["native"])):
-            raise ParamError("port_forwards[%d]" % forward["index"], "%s/%s" % (forward["protocol"], forward["port"]),
-                             "of %s is forwarded by bridge %s's call already: remove it there first, or forward "
-                             "another port" % (uplink, other))
-
-
-def _remove_owned(ctx, parts, spec, family, kind, label, select):
-    """The rules of ours in ``family`` that ``select`` picks: removed."""
-    backend, owned = _owned(ctx, spec, family)
-    chosen = [found for found in owned if select(found)]
-    if chosen:
-        backend.add_texts(None, owned)  # the family's one listing, shared with the rules' own plans
-    for found in chosen:
-        text = found.get("text") or found["identity"]
-        part = Plan(before={"state": "present", "rules": [text]}, after={"state": "absent"})
-        part.add("nat", nat_rule.removal(None, "%s %s" % (kind, found["identity"]), backend.label, family, [found]))
-        parts.add("nat_rules", "%s %s" % (label, text.strip()), part, counts=False)
-
-
 def _sysctl(parts, spec, settings, removed, runtime=True):
     part = Plan()
     if runtime:
@@ -380,10 +233,3 @@ def _sysctl(parts, spec, settings, removed, runtime=True):
     parts.add("sysctl", spec.sysctl_file, part)
 
 
-def _parsed(resource, field, params, renamed=None):
-    """``resource.parse(params)``, its errors named after node_network's
-    option (``renamed``: the resource's field -> the option's key)."""
-    try:
-        return resource.parse(params)
-    except ParamError as exc:
-        raise ParamError("%s.%s" % (field, (renamed or {}).get(exc.field, exc.field)), exc.value, exc.reason)

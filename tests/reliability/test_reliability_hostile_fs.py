@@ -11,7 +11,7 @@ through) fail with a message naming the path, in check mode too.
 
 A planted link is owned by uid 65534, as an attacker's would be: a symlink
 only root could have made is the admin's layout and is followed on the way
-to a directory (files.open_dir). Victims live under /run (a private tmpfs per
+to a directory (dirs.open_dir). Victims live under /run (a private tmpfs per
 test), or next to the CNI directories on the same tmpfs for a hard link."""
 
 import hashlib
@@ -27,7 +27,7 @@ from netplumb_testlib import descriptions
 from reliability_lib import record, run_module, stray_files
 import scenario
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_check, cni_config, cni_install, files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_check, cni_config, cni_install, file_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint, engine, lock
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError, NetplumbError
 
@@ -210,8 +210,8 @@ def test_symlink_at_a_predictable_temp_name_is_not_written_through(sandbox, monk
     planted = "%s/.10-pods.conflist.aaaaaaaa.tmp" % CONF
     plant_symlink(planted, victim)
     names = iter([os.path.basename(planted)])
-    real_name = files.temp_name
-    monkeypatch.setattr(files, "temp_name", lambda base: next(names, None) or real_name(base))
+    real_name = file_ops.temp_name
+    monkeypatch.setattr(file_ops, "temp_name", lambda base: next(names, None) or real_name(base))
     check = engine.run(cni_config, CONFIG, check_mode=True)
     real = engine.run(cni_config, CONFIG)
     assert [op["description"] for op in real.operations] == [op["description"] for op in check.operations]
@@ -344,7 +344,7 @@ def test_cni_checks_ready_file_is_its_own_file_whatever_is_planted(sandbox, trap
     cni_check._while_up(spec, pod, [])
     assert_own(ready, 0o644, b'{"pod_ip": "198.51.100.7", "pod_ips": ["198.51.100.7"], "netns": "/run/netns/p", '
                              b'"sandbox_id": "abc"}')
-    files.remove(ready)
+    file_ops.remove(ready)
     assert not os.path.lexists(ready)
     left = [name for name in os.listdir(os.path.dirname(ready)) if name != "ready.json.tmp"]
     assert left == []
@@ -452,7 +452,7 @@ def test_a_write_failing_half_way_leaves_no_temp_file(sandbox, monkeypatch, call
         if call != "fsync" or os.path.isfile("/proc/self/fd/%d" % args[0]):
             raise OSError(5, "%s fails on purpose" % call)
         return real(*args, **kwargs)
-    monkeypatch.setattr(files.os, call, failing)
+    monkeypatch.setattr(file_ops.os, call, failing)
     with pytest.raises(ApplyError):
         engine.run(cni_install, INSTALL)
     monkeypatch.undo()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import file_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import operations as container_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.core import apply, operations
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError
@@ -61,9 +61,9 @@ def test_describe(op, text):
 
 
 def test_the_catalogues_merge_into_one_meaning_per_name():
-    merged = operations.merge(kernel_ops.OPERATIONS, files.OPERATIONS, container_ops.OPERATIONS,
+    merged = operations.merge(kernel_ops.OPERATIONS, file_ops.OPERATIONS, container_ops.OPERATIONS,
                               *nat_rule.OPERATIONS)
-    assert len(merged) == 1 + len(kernel_ops.OPERATIONS) + len(files.OPERATIONS) + len(container_ops.OPERATIONS) + 1
+    assert len(merged) == 1 + len(kernel_ops.OPERATIONS) + len(file_ops.OPERATIONS) + len(container_ops.OPERATIONS) + 1
     assert all(callable(operation.run) and operation.text for operation in merged.values())
 
 
@@ -74,7 +74,7 @@ def test_two_operations_of_one_name_do_not_merge():
 
 
 def test_the_engine_finds_operations_a_resource_did_not_declare():
-    stray = Op(files.FILE_DELETE, None, "/x", undo=Op(K["netns_del"], None, "red"))
+    stray = Op(file_ops.FILE_DELETE, None, "/x", undo=Op(K["netns_del"], None, "red"))
     assert apply.unknown([stray], K) == {"file_delete"}
     batch = Op(container_ops.CONTAINER_ADD, None, "c1", steps=(Op(K["netns_add"], None, "c1"),))
     assert apply.unknown([batch], operations.merge(container_ops.OPERATIONS)) == {"netns_add"}

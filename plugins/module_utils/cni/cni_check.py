@@ -34,7 +34,7 @@ from typing import Optional
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import chain as cni_chain
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import conflist as cni_conflist
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import cri as cni_cri
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files as cni_files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import file_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import leftovers as cni_leftovers
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
@@ -194,7 +194,7 @@ def cri_trial(ctx, spec):
         failed = str(exc)
     finally:
         if spec.ready_file:
-            cni_files.remove(spec.ready_file)
+            file_ops.remove(spec.ready_file)
     if pod is not None:
         left += _pod_leftovers(spec, pod)
     if failed or left:
@@ -212,7 +212,7 @@ def _while_up(spec, pod, served):
     address, within ``timeout`` seconds. Raises CriError when fewer came."""
     if spec.ready_file:
         ready = {"pod_ip": pod.ip, "pod_ips": pod.ips, "netns": pod.netns, "sandbox_id": pod.id}
-        cni_files.atomic_write(spec.ready_file, json.dumps(ready).encode(), 0o644)
+        file_ops.atomic_write(spec.ready_file, json.dumps(ready).encode(), 0o644)
     if not spec.serve:
         return
     listener = _listen_in(pod.netns, spec.container_port or spec.host_port)

@@ -21,14 +21,14 @@ from typing import Optional
 
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import conflist as cni_conflist
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files, unmanaged
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import file_ops, files, unmanaged
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import absolute_path, network_name
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 
 NETLINK = None  # files only
-OPERATIONS = (files.OPERATIONS, unmanaged.OPERATIONS)
+OPERATIONS = (file_ops.OPERATIONS, unmanaged.OPERATIONS)
 CONFIG_MODE = 0o644
 DIR_MODE = 0o755
 

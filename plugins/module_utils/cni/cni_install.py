@@ -22,14 +22,14 @@ from typing import Optional, Tuple
 
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import archive as cni_archive
 from ansible_collections.netplumb.linux.plugins.module_utils.cni import plugin_exec as cni_exec
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import file_ops, files
 from ansible_collections.netplumb.linux.plugins.module_utils.core import validate
 from ansible_collections.netplumb.linux.plugins.module_utils.cni.names import absolute_path, plugin_names
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError, ParamError, PluginError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Plan
 
 NETLINK = None  # files only
-OPERATIONS = (files.OPERATIONS,)
+OPERATIONS = (file_ops.OPERATIONS,)
 BINARY_MODE = 0o755
 
 

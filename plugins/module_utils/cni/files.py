@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Files as operations: what is on disk (read once), and ops that write a file
 atomically, change its mode or owner, delete it, or create a directory, each
-with the undo that puts the old state back.
+with the undo that puts the old state back; file_ops.py runs them.
 
 A write goes to a temp file in the same directory, is fsynced, gets its mode
 and owner, and is renamed over the target, so a reader sees the old file or
@@ -19,7 +19,7 @@ follows a link planted in them (see docs/cni.md, "A hostile filesystem"):
 - a mode or owner is set on a file opened with O_NOFOLLOW (fchmod, fchown),
   and a file that is not our own plain file by then (a symlink, or a hard
   link: another name of a file elsewhere) is rewritten as a new inode instead;
-- a directory is reached from / one component at a time (``open_dir``) and
+- a directory is reached from / one component at a time (dirs.open_dir) and
   the ops work relative to its fd: a symlink on the way is followed only when
   only root could have made it; the directory written into being a symlink
   itself is refused (it leads to someone else's files, e.g. /opt/cni/bin ->
@@ -30,17 +30,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import dataclasses
-import errno
 import hashlib
 import os
-import random
 import re
 import stat
 from typing import Optional
 
-from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint
+from ansible_collections.netplumb.linux.plugins.module_utils.cni.dirs import READ_FLAGS, check_dir
+from ansible_collections.netplumb.linux.plugins.module_utils.cni.file_ops import (
+    DIR_CREATE, DIR_REMOVE, FILE_ATTRS, FILE_DELETE, FILE_SYMLINK, FILE_WRITE)
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
-from ansible_collections.netplumb.linux.plugins.module_utils.core.operations import Operation
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op
 
 
@@ -79,7 +78,7 @@ def read(path):
         return FileState(None, 0o777, info.st_uid, info.st_gid, symlink=os.readlink(path))
     if not stat.S_ISREG(info.st_mode):
         raise NetplumbError("%s exists and is not a regular file" % path)
-    with os.fdopen(os.open(path, _READ_FLAGS), "rb") as handle:
+    with os.fdopen(os.open(path, READ_FLAGS), "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise NetplumbError("%s exists and is not a regular file" % path)
@@ -99,87 +98,6 @@ def missing_dirs(path):
 
 def owner_text(uid, gid):
     return "%d:%d" % (uid, gid)
-
-
-# -- directories, reached without following a planted link --------------------------------------
-
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_MAX_LINKS = 40
-
-
-def open_dir(path, follow_last=False):
-    """An fd of the directory ``path``, opened from / one component at a time.
-    A symlink on the way is followed only when only root could have made it:
-    owned by root, in a directory owned by root that nobody else can write to
-    (or a sticky one). ``path`` itself being a symlink is refused, unless
-    ``follow_last`` (the parent of a directory being created), where the same
-    rule applies to it. Raises NetplumbError naming the link it refuses."""
-    todo, here, links = _components(path), "/", 0
-    fd = os.open("/", _DIR_FLAGS)
-    try:
-        while todo:
-            name = todo.pop(0)
-            try:
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno not in (errno.ELOOP, errno.ENOTDIR) or \
-                        not stat.S_ISLNK(os.lstat(name, dir_fd=fd).st_mode):
-                    raise
-                links += 1
-                target = os.readlink(name, dir_fd=fd)
-                _check_link(fd, os.path.join(here, name), target, path, last=not todo and not follow_last,
-                            too_many=links > _MAX_LINKS)
-                todo[:0] = _components(target)
-                if target.startswith("/"):
-                    os.close(fd)
-                    fd, here = os.open("/", _DIR_FLAGS), "/"
-                continue
-            os.close(fd)
-            fd, here = child, os.path.normpath(os.path.join(here, name))
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def check_dir(path):
-    """At plan time: the NetplumbError that writing into directory ``path``
-    (creating it and its missing parents first) would meet at apply time."""
-    existing = path
-    while not os.path.lexists(existing) and existing != os.path.dirname(existing):
-        existing = os.path.dirname(existing)
-    try:
-        os.close(open_dir(existing, follow_last=existing != path))
-    except (FileNotFoundError, NotADirectoryError):
-        pass  # missing_dirs and the ops themselves report these
-
-
-def _components(path):
-    return [part for part in path.split("/") if part not in ("", ".")]
-
-
-def _check_link(parent_fd, link, target, path, last, too_many):
-    info, parent = os.lstat(os.path.basename(link), dir_fd=parent_fd), os.fstat(parent_fd)
-    if last:
-        raise NetplumbError(
-            "%s is a symlink to %s: netplumb reads through it but does not write through it (the files "
-            "there may belong to someone else, e.g. a distribution package); give the real directory %s "
-            "instead, or make %s a directory" % (link, target, os.path.realpath(path), path))
-    why, trusted = None, (0, os.geteuid())
-    if too_many:
-        why = "more than %d symlinks lead there" % _MAX_LINKS
-    elif info.st_uid not in trusted:
-        why = "the link is owned by uid %d, not root" % info.st_uid
-    elif parent.st_uid not in trusted or (parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX):
-        why = "users other than root can change %s (mode %04o, owner uid %d)" \
-            % (os.path.dirname(link), stat.S_IMODE(parent.st_mode), parent.st_uid)
-    if why:
-        raise NetplumbError("netplumb does not write through the symlink %s -> %s (on the way to %s): %s"
-                            % (link, target, path, why))
-
-
-# -- operations ----------------------------------------------------------------------
 
 
 def write_op(path, content, mode, uid=0, gid=0, old=None):
@@ -265,182 +183,3 @@ def _restore(path, old, missing_ok=True):
     if old.symlink is not None:
         return Op(FILE_SYMLINK, None, path, {"to": old.symlink})
     return write_op(path, old.content, old.mode, old.uid, old.gid)
-
-
-# -- running them ----------------------------------------------------------------------
-
-
-def atomic_write(path, content, mode, uid=0, gid=0):
-    directory, base = os.path.split(path)
-    dir_fd = open_dir(directory)
-    try:
-        fd, tmp = _create_temp(dir_fd, base)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fchown(handle.fileno(), uid, gid)
-                os.fchmod(handle.fileno(), mode)
-                os.fsync(handle.fileno())
-            crashpoint.reached("temp file %s written, not yet renamed" % os.path.join(directory, tmp))
-            os.rename(tmp, base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except BaseException:
-            _unlink(tmp, dir_fd)
-            raise
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-_TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
-_random = random.SystemRandom()
-
-
-def temp_name(base):
-    """A name for a temp file of ``base``: ``.<base>.XXXXXXXX.tmp``, as stale_temp_ops finds them."""
-    return ".%s.%s.tmp" % (base, "".join(_random.choice(_TEMP_CHARS) for _index in range(8)))
-
-
-def _create_temp(dir_fd, base):
-    """A new file (mode 0600 until fchmod) under a free temp name; never an existing one, nor through a link."""
-    for _attempt in range(100):
-        name = temp_name(base)
-        try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                           dir_fd=dir_fd), name
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free temp file name for %s" % base)
-
-
-def _unlink(name, dir_fd):
-    try:
-        os.unlink(name, dir_fd=dir_fd)
-    except FileNotFoundError:
-        pass
-
-
-def _mode(op):
-    return int(op.args["mode"], 8)
-
-
-def _owner(op):
-    uid, gid = op.args["owner"].split(":")
-    return int(uid), int(gid)
-
-
-def _write(_ctx, op):
-    atomic_write(op.target, op.content, _mode(op), *_owner(op))
-
-
-def _attrs(_ctx, op):
-    """fchown/fchmod on the file opened without following a link; when it is
-    no longer our plain file (a symlink or a hard link swapped in since the
-    plan), a rewrite with the planned content instead, which leaves the file
-    the link leads to as it was."""
-    directory, base = os.path.split(op.target)
-    dir_fd = open_dir(directory)
-    try:
-        fd = _open_own(base, dir_fd)
-        if fd is not None:
-            try:
-                os.fchown(fd, *_owner(op))
-                os.fchmod(fd, _mode(op))
-            finally:
-                os.close(fd)
-            return
-    finally:
-        os.close(dir_fd)
-    if op.content is None:
-        raise NetplumbError("%s is no longer a plain file of its own (a symlink or another name of a file "
-                            "was put there since the plan); nothing was changed, run again" % op.target)
-    atomic_write(op.target, op.content, _mode(op), *_owner(op))
-
-
-def _open_own(name, dir_fd):
-    """An fd of ``name`` when it is a regular file with no other name; else None."""
-    try:
-        info = os.lstat(name, dir_fd=dir_fd)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-        return None
-    try:
-        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOENT):
-            return None  # swapped since the lstat
-        raise
-    now = os.fstat(fd)
-    if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino) or now.st_nlink != 1:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _delete(_ctx, op):
-    remove(op.target)
-
-
-def remove(path):
-    """Unlink ``path`` (gone already is fine) in its directory, opened without following links."""
-    directory, base = os.path.split(path)
-    try:
-        dir_fd = open_dir(directory)
-    except FileNotFoundError:
-        return
-    try:
-        _unlink(base, dir_fd)
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _symlink(_ctx, op):
-    directory, base = os.path.split(op.target)
-    dir_fd = open_dir(directory)
-    try:
-        _unlink(base, dir_fd)
-        os.symlink(op.args["to"], base, dir_fd=dir_fd)
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _mkdir(_ctx, op):
-    directory, base = os.path.split(op.target)
-    dir_fd = open_dir(directory, follow_last=True)
-    try:
-        os.mkdir(base, _mode(op), dir_fd=dir_fd)
-        fd = os.open(base, _DIR_FLAGS, dir_fd=dir_fd)
-        try:
-            os.fchmod(fd, _mode(op))  # not narrowed by the umask
-        finally:
-            os.close(fd)
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _rmdir(_ctx, op):
-    directory, base = os.path.split(op.target)
-    try:
-        dir_fd = open_dir(directory, follow_last=True)
-    except FileNotFoundError:
-        return
-    try:
-        os.rmdir(base, dir_fd=dir_fd)
-    except FileNotFoundError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-FILE_WRITE = Operation("file_write", "write {target} ({size} bytes, mode {mode}, owner {owner})", _write)
-FILE_ATTRS = Operation("file_attrs", "set {target} mode {mode}, owner {owner}", _attrs)
-FILE_DELETE = Operation("file_delete", "delete {target}", _delete)
-FILE_SYMLINK = Operation("file_symlink", "restore symlink {target} -> {to}", _symlink)
-DIR_CREATE = Operation("dir_create", "create directory {target} (mode {mode})", _mkdir)
-DIR_REMOVE = Operation("dir_remove", "remove directory {target}", _rmdir)
-
-OPERATIONS = (FILE_WRITE, FILE_ATTRS, FILE_DELETE, FILE_SYMLINK, DIR_CREATE, DIR_REMOVE)

@@ -18,7 +18,7 @@ import stat
 import subprocess
 import time
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import file_ops, files
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetplumbError
 
 HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks"
@@ -169,7 +169,7 @@ def _ipam_state(directory, before):
             if not before["missing"] and name not in _IPAM_FILES:
                 os.unlink(path)
         elif files.read(path) != old:
-            files.atomic_write(path, old.content, old.mode, old.uid, old.gid)
+            file_ops.atomic_write(path, old.content, old.mode, old.uid, old.gid)
     for path in before["missing"]:
         entries = os.listdir(path) if os.path.isdir(path) else None
         if entries is None:

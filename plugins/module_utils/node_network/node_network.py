@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import dataclasses
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import files, unmanaged
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import file_ops, unmanaged
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import container_net
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import HOST_END_PATTERNS
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
@@ -32,7 +32,7 @@ from ansible_collections.netplumb.linux.plugins.module_utils.node_network.parts 
 
 NETLINK = "lean"
 OPERATIONS = (bridge.OPERATIONS + container_net.OPERATIONS + nat_rule.OPERATIONS
-              + (files.OPERATIONS, sysctl.OPERATIONS, unmanaged.OPERATIONS))
+              + (file_ops.OPERATIONS, sysctl.OPERATIONS, unmanaged.OPERATIONS))
 
 
 def parse(params):

@@ -21,16 +21,16 @@ tasks (``veth-<name>`` paired with its ``eth0``), which is adopted and marked.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net import checks, read, states
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net import operations as container_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net import spec as container_spec
 from ansible_collections.netplumb.linux.plugins.module_utils.container_net.operations import (
     CONTAINER_ADD, CONTAINER_DEL, LINK_ALIAS)
-from ansible_collections.netplumb.linux.plugins.module_utils.container_net import operations as container_ops
-from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import MAX_PORTS, mark, owner
+from ansible_collections.netplumb.linux.plugins.module_utils.container_net.spec import mark, owner
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
 from ansible_collections.netplumb.linux.plugins.module_utils.core.plan import Op, Plan, noop
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import operations as kernel_ops
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.model import MAIN_TABLE
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.operations import (
     ADDR_ADD, LINK_ADD, LINK_DEL, LINK_SET, NETNS_ADD, NETNS_DEL, ROUTE_ADD, ROUTE_DEL, ROUTE_REPLACE)
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel.sessions import reserve_descriptors
@@ -41,30 +41,6 @@ OPERATIONS = (kernel_ops.OPERATIONS, container_ops.OPERATIONS)
 parse = container_spec.parse
 # What a plan does to a container (outcome()), as the summary counts them.
 OUTCOMES = ("created", "changed", "removed", "unchanged")
-
-
-class _Container:
-    """What planning reads of one container namespace."""
-
-    def __init__(self, view, routes):
-        self.exists = view.exists
-        self.get = view.get
-        self.home_id = view.home_id
-        self.routes = routes  # {(dst, metric): model.Route} of the main table
-
-
-def _read_container(kernel, name, ifname, families=()):
-    """Namespace ``name``: lo and ``ifname`` with their addresses and, for
-    ``families``, the main-table routes. A namespace that does not exist yet
-    is empty."""
-    view = kernel.view(name, only=("lo", ifname), missing_ok=True, home_id=True)
-    eth = view.get(ifname)
-    routes = {}
-    if families and eth is not None:
-        names = {link.index: link.name for link in view.links.values()}
-        for route in kernel.routes(name, families, MAIN_TABLE, names, unicast_only=True):
-            routes[(route.dst, route.metric)] = route
-    return _Container(view, routes)
 
 
 def plan(ctx, spec):
@@ -102,7 +78,7 @@ def plan_each(ctx, spec, unchanged_states=False):
     reserve_descriptors(len(spec.containers))
     host = kernel.view(None, addresses=False)
     if spec.state == "present":
-        _check_bridge(ctx, host, spec.bridge)
+        checks.check_bridge(ctx, host, spec.bridge)
     result = Plan(before={}, after={})
     result.unchanged = []
     # A read-back reads the containers the apply touched, and no other.
@@ -120,9 +96,9 @@ def plan_each(ctx, spec, unchanged_states=False):
         if link.kind == "veth" and ours and ours[0] == spec.bridge and ours[1] not in listed:
             unlisted[name] = ours[1]
     removed = set(unlisted) if spec.exclusive else set()
-    _check_ports(host, spec, removed)
+    checks.check_ports(host, spec, removed)
     if not spec.exclusive and touched is None:
-        _check_addresses(kernel, spec, host, unlisted)
+        checks.check_addresses(kernel, spec, host, unlisted)
     states = unchanged_states and touched is None
     for container in spec.containers:
         if _touched(touched, container.name, container.host):
@@ -139,75 +115,15 @@ def _touched(touched, name, host_end):
     return touched is None or name in touched or host_end in touched
 
 
-def _check_ports(host, spec, removed):
-    """The bridge's ports after the run, its other ports counted (the
-    kernel refuses the port over MAX_PORTS half way through a run): more
-    fail before any read of the containers."""
-    listed = {container.host for container in spec.containers}
-    others = sum(1 for name, link in host.links.items()
-                 if link.master == spec.bridge and name not in listed and name not in removed)
-    if others + len(listed) > MAX_PORTS:
-        raise ParamError("containers", "%d containers" % len(listed), "and the %d other ports of bridge %s are more "
-                         "than the %d ports a Linux bridge holds: spread them over several bridges"
-                         % (others, spec.bridge, MAX_PORTS))
-
-
-def _check_addresses(kernel, spec, host, staying):
-    """A listed container's address that a container left in place on the
-    bridge holds (``staying``: host end -> container, ones container_net
-    made and the call neither lists nor removes) would be on the bridge
-    twice, and the two would take each other's traffic: fail before any
-    change, naming both. One read per such container, and a node without
-    any reads nothing."""
-    wanted = {address.ip: (container, "address" if address.version == 4 else "address6")
-              for container in spec.containers for address in container.addresses}
-    for name, other in sorted(staying.items()):
-        ns = _read_container(kernel, other, spec.ifname)
-        eth = ns.get(spec.ifname)
-        if not _paired(ns, host.get(name), eth):
-            continue
-        for address in eth.addresses:
-            if address.ip in wanted:
-                container, key = wanted[address.ip]
-                raise ParamError(container.field(key), str(address.ip), "is the address of container %s on bridge "
-                                 "%s, which is not listed and stays: list it with another address, or remove it "
-                                 "(state absent, or containers exclusive)" % (other, spec.bridge))
-
-
-def _check_bridge(ctx, host, bridge):
-    link = host.get(bridge)
-    if link is None:
-        if ctx.plans_link(None, bridge):
-            return
-        if ctx.assume_earlier_task("bridge: %r does not exist yet; check mode assumes an earlier task "
-                                   "creates it" % bridge):
-            return
-        raise ParamError("bridge", bridge, "is not a link in the node's namespace")
-    if link.kind != "bridge":
-        raise ParamError("bridge", bridge, "is a %s, not a bridge" % link.kind)
-
-
-def _paired(ns, hlink, eth):
-    """Whether host link ``hlink`` and ``eth`` of container namespace ``ns``
-    are the two ends of one veth. Interface indexes are per namespace (eth0 is
-    nearly always 2), so eth's peer must also be in the node's namespace: its
-    peer's namespace id is the one ``ns`` knows the node's by. Then that peer
-    is the node's link of that index, ``hlink``."""
-    return (hlink is not None and eth is not None and hlink.kind == "veth" and eth.kind == "veth"
-            and hlink.peer_nsid is not None and eth.peer_nsid is not None
-            and hlink.peer_index == eth.index and eth.peer_index == hlink.index
-            and eth.peer_nsid == ns.home_id)
-
-
 def _plan_container(result, kernel, spec, host, want, unchanged_states):
     routes = want.kernel_routes
-    ns = _read_container(kernel, want.name, spec.ifname, tuple(sorted({r.dst.version for r in routes})))
+    ns = read.read_container(kernel, want.name, spec.ifname, tuple(sorted({r.dst.version for r in routes})))
     hlink = host.get(want.host)
     eth = ns.get(spec.ifname)
-    paired = _paired(ns, hlink, eth)
+    paired = read.paired(ns, hlink, eth)
     ours = hlink is not None and owner(hlink.alias) == (spec.bridge, want.name)
     if paired and not ours:
-        _check_not_taken(spec, want, hlink)
+        checks.check_not_taken(spec, want, hlink)
     planned = len(result)
     if hlink is not None and not paired:
         if not ours:
@@ -219,7 +135,7 @@ def _plan_container(result, kernel, spec, host, want, unchanged_states):
             raise ParamError(want.field("name"), want.name, "has a %s link %s in the way in its namespace; "
                              "only a veth is replaced" % (eth.kind, spec.ifname))
         other = host.by_index.get(eth.peer_index) if eth.peer_nsid is not None else None
-        if _paired(ns, other, eth) and owner(other.alias) is None:
+        if read.paired(ns, other, eth) and owner(other.alias) is None:
             raise ParamError(want.field("name"), want.name, "has %s paired with %s, a veth not made by "
                              "container_net; left alone" % (spec.ifname, other.name))
         result.add("delete", Op(LINK_DEL, want.name, spec.ifname))
@@ -259,24 +175,12 @@ def _plan_container(result, kernel, spec, host, want, unchanged_states):
     # before and after, built only where asked (it costs, for hundreds).
     if len(result) == planned:
         if unchanged_states:
-            result.before[want.name] = result.after[want.name] = _state(spec, hlink, eth, ns)
+            result.before[want.name] = result.after[want.name] = states.state(spec, hlink, eth, ns)
         else:
             result.unchanged.append(want.name)
         return
-    result.before[want.name] = _state(spec, hlink, eth, ns) if paired else {"state": "absent"}
-    result.after[want.name] = _want_state(spec, want, have_eth, routes, actual)
-
-
-def _check_not_taken(spec, want, hlink):
-    """A container that container_net made for another bridge, still a port
-    of that bridge, belongs to that bridge's call: taking it over would move
-    it to and fro on every run of the two calls. One whose bridge is gone is
-    taken over (a call that renamed its bridge)."""
-    made_for = owner(hlink.alias)
-    if made_for is not None and made_for[0] != spec.bridge and hlink.master == made_for[0]:
-        raise ParamError(want.field("name"), want.name, "is a container of bridge %s (its host end %s is a port of "
-                         "it), made for that bridge's call: remove it there first (state absent with bridge %s), "
-                         "or give this one another name" % (made_for[0], want.host, made_for[0]))
+    result.before[want.name] = states.state(spec, hlink, eth, ns) if paired else {"state": "absent"}
+    result.after[want.name] = states.want_state(spec, want, have_eth, routes, actual)
 
 
 def _loses_ipv4(link, desired):
@@ -305,10 +209,10 @@ def _plan_new(result, spec, want, routes):
     steps += [Op(ROUTE_ADD, name, _route_target(r), {"route": r}) for r in routes]
     args = {"host": host, "bridge": spec.bridge, "mark": mark(spec.bridge, name), "ifname": ifname,
             "address": " ".join(str(a) for a in want.addresses), "mtu": want.mtu,
-            "routes": [_route_line(r) for r in routes]}
+            "routes": [states.route_line(r) for r in routes]}
     result.add("veth", Op(CONTAINER_ADD, None, name, args, Op(CONTAINER_DEL, None, name, {"host": host}),
                           steps=tuple(steps)))
-    result.after[want.name] = _want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), routes, {})
+    result.after[want.name] = states.want_state(spec, want, fresh(want.name, spec.ifname, "veth", want.mtu), routes, {})
 
 
 def _plan_routes(result, spec, want, routes, actual, is_new):
@@ -324,12 +228,12 @@ def _plan_routes(result, spec, want, routes, actual, is_new):
 
 
 def _plan_absent(result, kernel, spec, host, name, host_name):
-    ns = _read_container(kernel, name, spec.ifname, (4, 6))  # the diff's "before" shows its routes
+    ns = read.read_container(kernel, name, spec.ifname, (4, 6))  # the diff's "before" shows its routes
     hlink = host.get(host_name)
     eth = ns.get(spec.ifname)
-    paired = _paired(ns, hlink, eth)
+    paired = read.paired(ns, hlink, eth)
     ours = hlink is not None and hlink.kind == "veth" and owner(hlink.alias) == (spec.bridge, name)
-    result.before[name] = _state(spec, hlink, eth, ns) if paired else (
+    result.before[name] = states.state(spec, hlink, eth, ns) if paired else (
         {"state": "present", "netns": True} if ns.exists else {"state": "absent"})
     result.after[name] = {"state": "absent"}
     if hlink is not None and (ours or paired):
@@ -342,36 +246,3 @@ def _route_target(route):
     return route.text(metric="set")
 
 
-def _route_line(route):
-    return route.text(dev=False, metric="custom")
-
-
-def _routes_state(routes):
-    return sorted(_route_line(r) for r in routes if r.gateway is not None)
-
-
-def _state(spec, hlink, eth, ns):
-    return {
-        "state": "present",
-        "host_end": hlink.name,
-        "master": hlink.master,
-        "mtu": eth.mtu,
-        "addresses": [str(a) for a in eth.addresses],
-        "up": hlink.up and eth.up,
-        "routes": _routes_state(ns.routes.values()),
-    }
-
-
-def _want_state(spec, want, have_eth, wanted, actual):
-    routes = dict(actual)
-    for route in wanted:
-        routes[(route.dst, route.metric)] = route
-    return {
-        "state": "present",
-        "host_end": want.host,
-        "master": spec.bridge,
-        "mtu": want.mtu if want.mtu is not None else have_eth.mtu,
-        "addresses": [str(a) for a in want.addresses],
-        "up": True,
-        "routes": _routes_state(routes.values()),
-    }

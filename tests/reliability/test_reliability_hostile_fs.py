@@ -27,7 +27,7 @@ from netplumb_testlib import descriptions
 from reliability_lib import record, run_module, stray_files
 import scenario
 
-from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_check, cni_config, cni_install, file_ops
+from ansible_collections.netplumb.linux.plugins.module_utils.cni import cni_config, cni_install, cri_trial, file_ops
 from ansible_collections.netplumb.linux.plugins.module_utils.core import crashpoint, engine, lock
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ApplyError, NetplumbError
 
@@ -341,7 +341,7 @@ def test_cni_checks_ready_file_is_its_own_file_whatever_is_planted(sandbox, trap
     plant_symlink(ready if trap == "symlink at cni_check's ready file" else ready + ".tmp", victim)
     spec = types.SimpleNamespace(ready_file=ready, serve=0)
     pod = types.SimpleNamespace(ip="198.51.100.7", ips=["198.51.100.7"], netns="/run/netns/p", id="abc")
-    cni_check._while_up(spec, pod, [])
+    cri_trial.while_up(spec, pod, [])
     assert_own(ready, 0o644, b'{"pod_ip": "198.51.100.7", "pod_ips": ["198.51.100.7"], "netns": "/run/netns/p", '
                              b'"sandbox_id": "abc"}')
     file_ops.remove(ready)

@@ -65,12 +65,14 @@ def open_netns(name):
 
 
 @contextlib.contextmanager
-def netns_context(name):
-    """Run the block inside namespace ``name`` (None: stay where we are)."""
-    if name is None:
+def netns_context(name, path=None):
+    """Run the block inside namespace ``name`` (None: stay where we are), or
+    with ``path`` inside the namespace bound there (a container runtime's,
+    as /var/run/netns/cni-...)."""
+    if name is None and path is None:
         yield
         return
-    target = open_netns(name)
+    target = open_netns(name) if path is None else os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     home = os.open(_SELF_NET, os.O_RDONLY | os.O_CLOEXEC)
     try:
         syscalls.setns(target, syscalls.CLONE_NEWNET)

@@ -244,5 +244,3 @@ def _plan_absent(result, kernel, spec, host, name, host_name):
 
 def _route_target(route):
     return route.text(metric="set")
-
-

@@ -231,5 +231,3 @@ def _sysctl(parts, spec, settings, removed, runtime=True):
     part.before = {"settings": dict((name, sysctl.current(name)) for name, _value in settings), "file": before}
     part.after = {"settings": dict(settings), "file": after}
     parts.add("sysctl", spec.sysctl_file, part)
-
-

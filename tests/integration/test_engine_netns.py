@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.netplumb.linux.plugins.module_utils.core import engine
 from ansible_collections.netplumb.linux.plugins.module_utils.link import netns
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import ParamError
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel import namespaces
 import netplumb_testlib as testlib
 
 OP_KEYS = {"op", "netns", "target", "args", "description"}
@@ -287,3 +288,28 @@ def test_bad_params_fail_before_any_change(sandbox, params, field):
         assert field in str(info.value)
     assert sandbox.snapshot() == before
     assert os.listdir("/run/netns") == []
+
+
+# -- the one namespace context manager ------------------------------------------------
+
+
+def test_the_context_enters_a_namespace_by_name_or_by_path_and_comes_back(sandbox):
+    """A container runtime binds its pods' namespaces outside /run/netns (a
+    CRI pod's at /var/run/netns/cni-...): the same context manager enters
+    one by its path, and the thread is back in its own afterwards, also
+    after an error inside."""
+    sandbox.ip("netns", "add", "pod")
+    os.makedirs("/run/runtime")
+    open("/run/runtime/pod", "w").close()
+    subprocess.run(["mount", "--bind", "/run/netns/pod", "/run/runtime/pod"], check=True, timeout=30)
+    home = os.stat("/proc/thread-self/ns/net").st_ino
+    with namespaces.netns_context("pod"):
+        assert os.stat("/proc/thread-self/ns/net").st_ino == ns_inode("pod")
+    with namespaces.netns_context(None, path="/run/runtime/pod"):
+        assert os.stat("/proc/thread-self/ns/net").st_ino == ns_inode("pod")
+    with pytest.raises(RuntimeError):
+        with namespaces.netns_context(None, path="/run/runtime/pod"):
+            raise RuntimeError("inside")
+    with namespaces.netns_context(None):
+        assert os.stat("/proc/thread-self/ns/net").st_ino == home
+    assert os.stat("/proc/thread-self/ns/net").st_ino == home

@@ -66,28 +66,9 @@ _NETWORK = {socket.AF_INET: ipaddress.IPv4Network, socket.AF_INET6: ipaddress.IP
 _ADDRESS = {socket.AF_INET: ipaddress.IPv4Address, socket.AF_INET6: ipaddress.IPv6Address}
 _ZERO = {socket.AF_INET: b"\0" * 4, socket.AF_INET6: b"\0" * 16}
 
-# Addresses parsed in this process: lo's come back from every namespace read,
-# and every container's default route names the same gateway.
-_PARSED = {}
-
-
-def _parsed(kind, raw):
-    key = (kind, raw)
-    value = _PARSED.get(key)
-    if value is None:
-        value = _PARSED[key] = kind(raw)
-    return value
-
-
-def interface(family, raw, prefixlen):
-    """The interface of an address, or None for one the engine leaves to the
-    kernel (IPv6 link-local, told by its first bytes without parsing it)."""
-    if family == socket.AF_INET6 and raw[0] == 0xFE and raw[1] & 0xC0 == 0x80:
-        return None
-    return _parsed(PACKED[family], (raw, prefixlen))
-
 
 # -- encoding ------------------------------------------------------------------
+
 
 def attr(kind, payload):
     length = 4 + len(payload)
@@ -194,6 +175,27 @@ def link_attrs(ifname, mtu, master=None, netns_fd=None, alias=None):
 
 
 # -- decoding ------------------------------------------------------------------
+
+# Addresses parsed in this process: lo's come back from every namespace read,
+# and every container's default route names the same gateway.
+_PARSED = {}
+
+
+def _parsed(kind, raw):
+    key = (kind, raw)
+    value = _PARSED.get(key)
+    if value is None:
+        value = _PARSED[key] = kind(raw)
+    return value
+
+
+def interface(family, raw, prefixlen):
+    """The interface of an address, or None for one the engine leaves to the
+    kernel (IPv6 link-local, told by its first bytes without parsing it)."""
+    if family == socket.AF_INET6 and raw[0] == 0xFE and raw[1] & 0xC0 == 0x80:
+        return None
+    return _parsed(PACKED[family], (raw, prefixlen))
+
 
 def pick(data, offset, wanted):
     """{type: payload} of the attributes of ``wanted`` types in a run of attributes."""

@@ -12,7 +12,7 @@ def route_line(route):
     return route.text(dev=False, metric="custom")
 
 
-def routes_state(routes):
+def _routes_state(routes):
     return sorted(route_line(r) for r in routes if r.gateway is not None)
 
 
@@ -24,7 +24,7 @@ def state(spec, hlink, eth, ns):
         "mtu": eth.mtu,
         "addresses": [str(a) for a in eth.addresses],
         "up": hlink.up and eth.up,
-        "routes": routes_state(ns.routes.values()),
+        "routes": _routes_state(ns.routes.values()),
     }
 
 
@@ -39,5 +39,5 @@ def want_state(spec, want, have_eth, wanted, actual):
         "mtu": want.mtu if want.mtu is not None else have_eth.mtu,
         "addresses": [str(a) for a in want.addresses],
         "up": True,
-        "routes": routes_state(routes.values()),
+        "routes": _routes_state(routes.values()),
     }

@@ -29,15 +29,15 @@ DNAT_NOTE = "node_network %s dnat %s/%s"  # bridge, protocol, port
 def dnat(bridge, forward, interface):
     """The nat_rule options of port forward ``forward`` into ``interface``."""
     return {"kind": "dnat", "in_interface": interface, "protocol": forward["protocol"], "dport": forward["port"],
-            "to": forward["to"], "family": forward["family"], "comment": dnat_note(bridge, forward)}
+            "to": forward["to"], "family": forward["family"], "comment": _dnat_note(bridge, forward)}
 
 
-def dnat_note(bridge, forward):
+def _dnat_note(bridge, forward):
     return DNAT_NOTE % (bridge, forward["protocol"], forward["port"])
 
 
 def dnat_notes(spec):
-    return {dnat_note(spec.bridge, forward) for forward in spec.port_forwards}
+    return {_dnat_note(spec.bridge, forward) for forward in spec.port_forwards}
 
 
 def forward_accept(bridge, match):
@@ -104,7 +104,7 @@ def check_port_free(ctx, spec, forward, uplink):
     for found in owned:
         words = (found["note"] or "").split()
         other = words[1] if len(words) == 4 else spec.bridge  # DNAT_NOTE's bridge
-        if (other != spec.bridge and found["note"] == dnat_note(other, forward)
+        if (other != spec.bridge and found["note"] == _dnat_note(other, forward)
                 and uplink in backend.interfaces(found["native"])):
             raise ParamError("port_forwards[%d]" % forward["index"], "%s/%s" % (forward["protocol"], forward["port"]),
                              "of %s is forwarded by bridge %s's call already: remove it there first, or forward "

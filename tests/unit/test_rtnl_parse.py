@@ -55,4 +55,48 @@ def test_a_decoded_object_is_the_dataclass_the_constructor_makes():
 def test_attributes_stop_at_a_malformed_length():
     good = codec.attr(3, b"eth0\0")
     zero = struct.pack("=HH", 0, 4) + b"\0" * 8
-    assert codec.pick(good + zero, 0, {3, 4}) == {3: b"eth0\0"}
+    assert codec.pick(good + zero, 0, frozenset((3, 4))) == {3: b"eth0\0"}
+
+
+def _walked(data, offset, wanted):
+    """pick() as a plain walk, for comparison."""
+    found = {}
+    while offset <= len(data) - 4:
+        length, kind = struct.unpack_from("=HH", data, offset)
+        if length < 4:
+            break
+        if kind & 0x3FFF in wanted:
+            found[kind & 0x3FFF] = data[offset + 4:offset + length]
+        offset += (length + 3) & -4
+    return found
+
+
+_ATTRS = st.lists(st.tuples(st.integers(1, 12), st.binary(max_size=9)), min_size=1, max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ATTRS, st.data(), st.frozensets(st.integers(1, 12), max_size=5), st.binary(max_size=3))
+def test_pick_with_learned_layouts_finds_what_a_walk_finds(attrs, data, wanted, tail):
+    """Messages of one length and first attribute but their other attributes
+    in other orders (so other layouts), read in turn and again: each time
+    what a walk of that message finds."""
+    first, rest = attrs[0], attrs[1:]
+    orders = [rest] + [data.draw(st.permutations(rest)) for _unused in range(3)]
+    messages = [b"".join(codec.attr(kind, value) for kind, value in [first] + order) + tail for order in orders]
+    codec._LAYOUTS.clear()  # pylint: disable=protected-access
+    for message in messages + messages[::-1] + messages:
+        assert codec.pick(message, 0, wanted) == _walked(message, 0, wanted)
+
+
+def test_a_layout_is_used_only_when_every_header_is_its_own():
+    """Same length and first attribute, a later attribute of another type:
+    the learned layout does not fit and the message is walked."""
+    first = codec.attr(3, b"eth0\0") + codec.attr(4, struct.pack("=I", 1500)) + codec.attr(10, struct.pack("=I", 7))
+    other = codec.attr(3, b"eth0\0") + codec.attr(4, struct.pack("=I", 1500)) + codec.attr(11, struct.pack("=I", 7))
+    assert len(first) == len(other)
+    codec._LAYOUTS.clear()  # pylint: disable=protected-access
+    assert codec.pick(first, 0, frozenset((4, 10))) == {4: struct.pack("=I", 1500), 10: struct.pack("=I", 7)}
+    assert codec.pick(first, 0, frozenset((4, 10))) == {4: struct.pack("=I", 1500), 10: struct.pack("=I", 7)}
+    assert codec.pick(other, 0, frozenset((4, 10))) == {4: struct.pack("=I", 1500)}
+    assert codec.pick(first, 0, frozenset((4, 10))) == {4: struct.pack("=I", 1500), 10: struct.pack("=I", 7)}
+    assert len(codec._LAYOUTS) == 1  # pylint: disable=protected-access

@@ -48,6 +48,7 @@ RTMSG = struct.Struct("=BBBBBBBBI")
 U32 = struct.Struct("=I")
 I32 = struct.Struct("=i")
 _RTA = struct.Struct("=HH")
+_HEAD = struct.Struct("=I")  # an attribute's length and type as one number
 FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
 NSID_REQUEST = struct.pack("=Bxxx", socket.AF_UNSPEC)
 IFF_UP, IFF_LOOPBACK = model.IFF_UP, model.IFF_LOOPBACK
@@ -56,6 +57,7 @@ _LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MA
                          IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID))
 _INFO_ATTRS = frozenset((IFLA_INFO_KIND, IFLA_INFO_DATA))
 _BRIDGE_ATTRS = frozenset((IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING))
+_NSID_ATTRS = frozenset((NETNSA_NSID,))
 # RFC 2863 operational states, as the kernel numbers them and ``ip`` names them.
 _OPERSTATES = ("unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up")
 _ADDR_ATTRS = frozenset((IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS))
@@ -197,20 +199,54 @@ def interface(family, raw, prefixlen):
     return _parsed(PACKED[family], (raw, prefixlen))
 
 
+# Attribute layouts met in this process, by the message's length, where its
+# attributes start, the wanted types and the first attribute's header. The
+# kernel writes one kind of message with its attributes in one order, so such
+# messages nearly always share a layout: one struct call then reads every
+# attribute header of a message at once, and only if all of them are the
+# layout's are its payloads taken from the layout's places; any other message
+# is walked, and its layout kept in place of the one that did not fit. A link
+# message carries about 40 attributes: the walk costs about 5 us, the check
+# about 1.5.
+_LAYOUTS = {}
+_LAYOUTS_MAX = 1024
+
+
 def pick(data, offset, wanted):
-    """{type: payload} of the attributes of ``wanted`` types in a run of attributes."""
+    """{type: payload} of the attributes of ``wanted`` types (a frozenset) in a run of attributes."""
+    key = (len(data), offset, wanted, data[offset:offset + 4])
+    layout = _LAYOUTS.get(key)
+    if layout is not None and layout[0].unpack_from(data, offset) == layout[1]:
+        return {kind: data[start:stop] for kind, start, stop in layout[2]}
+    found, learned = _walk(data, offset, wanted)
+    if learned is not None and (layout is not None or len(_LAYOUTS) < _LAYOUTS_MAX):
+        _LAYOUTS[key] = learned
+    return found
+
+
+def _walk(data, offset, wanted):
+    """pick() attribute by attribute; with the layout of ``data``: (a
+    struct of its attribute headers, their values, (type, start, stop) of the
+    wanted ones), or None for a message that ends inside an attribute."""
     found = {}
     end = len(data) - 4
     unpack = _RTA.unpack_from
+    heads, fmt, places = [], ["="], []
     while offset <= end:
         length, kind = unpack(data, offset)
         if length < 4:
-            break
+            return found, None
+        step = (length + 3) & -4
+        heads.append(_HEAD.unpack_from(data, offset)[0])
+        fmt.append("I%dx" % (step - 4))
         kind &= 0x3FFF
         if kind in wanted:
             found[kind] = data[offset + 4:offset + length]
-        offset += (length + 3) & -4
-    return found
+            places.append((kind, offset + 4, offset + length))
+        offset += step
+    if offset > len(data):
+        return found, None
+    return found, (struct.Struct("".join(fmt)), tuple(heads), tuple(places))
 
 
 def text(payload):
@@ -299,6 +335,6 @@ def route(payload, wanted, table, unicast_only):
 
 
 def nsid(payload):
-    found = pick(payload, 4, (NETNSA_NSID,)).get(NETNSA_NSID)
+    found = pick(payload, 4, _NSID_ATTRS).get(NETNSA_NSID)
     value = I32.unpack(found[:4])[0] if found is not None else -1
     return value if value >= 0 else None

@@ -30,8 +30,7 @@ def read_container(kernel, name, ifname, families=()):
     eth = view.get(ifname)
     routes = {}
     if families and eth is not None:
-        names = {link.index: link.name for link in view.links.values()}
-        for route in kernel.routes(name, families, MAIN_TABLE, names, unicast_only=True):
+        for route in kernel.view_routes(view, families, MAIN_TABLE, unicast_only=True):
             routes[(route.dst, route.metric)] = route
     return Found(view, routes)
 

@@ -71,15 +71,16 @@ class LeanSession(NetlinkSession):
         self._sock.send(self._message(kind, flags, body))
         return self._seq
 
-    def _replies(self, seq):
-        """Yield (type, payload) of the answers to request ``seq`` until it is done."""
-        buf, view = _BUF, _VIEW
+    def _answers(self, seq):
+        """The payloads of the answers to request ``seq``, read until it is done."""
+        found = []
+        buf, view, sock, unpack = _BUF, _VIEW, self._sock, codec.NLMSG.unpack_from
         while True:
-            size = self._sock.recv_into(buf)
+            size = sock.recv_into(buf)
             data = bytes(view[:size])
             offset = 0
             while offset + 16 <= size:
-                length, kind, flags, mseq, _pid = codec.NLMSG.unpack_from(data, offset)
+                length, kind, flags, mseq, _pid = unpack(data, offset)
                 start = offset
                 offset += (length + 3) & ~3
                 if mseq != seq:
@@ -89,22 +90,21 @@ class LeanSession(NetlinkSession):
                     code = -codec.I32.unpack_from(data, start + 16)[0] if length >= 20 else 0
                     if code > 0:
                         raise NetlinkError(code)
-                    return
+                    return found
                 if kind == codec.NLMSG_ERROR:
                     code = -codec.I32.unpack_from(data, start + 16)[0]
                     if code:
                         raise NetlinkError(code)
-                    return
-                yield kind, data[start + 16:start + length]
+                    return found
+                found.append(data[start + 16:start + length])
                 if not flags & codec.NLM_F_MULTI:
-                    return
+                    return found
 
     def _request(self, kind, body, flags=0):
-        for _reply in self._replies(self._send(kind, flags | codec.NLM_F_ACK, body)):
-            pass
+        self._answers(self._send(kind, flags | codec.NLM_F_ACK, body))
 
     def _dump(self, kind, body):
-        return [payload for _kind, payload in self._replies(self._send(kind, codec.NLM_F_DUMP, body))]
+        return self._answers(self._send(kind, codec.NLM_F_DUMP, body))
 
     # -- reads -----------------------------------------------------------------
 
@@ -135,18 +135,20 @@ class LeanSession(NetlinkSession):
         links, found, home, error = [], [], None, None
         for seq in seqs:
             try:
-                links.append(next((codec.link(payload) for _kind, payload in self._replies(seq)), None))
+                answer = self._answers(seq)
+                links.append(codec.link(answer[0]) if answer else None)
             except NetlinkError as exc:
                 if exc.code != errno.ENODEV:
                     error = error or exc  # the other answers are read first
                 links.append(None)
         try:
             if home_fd is not None:
-                home = next((codec.nsid(payload) for _kind, payload in self._replies(nsid_seq)), None)
+                answer = self._answers(nsid_seq)
+                home = codec.nsid(answer[0]) if answer else None
         except NetlinkError as exc:
             error = error or exc
         if addresses:
-            found = codec.addresses(payload for _kind, payload in self._replies(dump_seq))
+            found = codec.addresses(self._answers(dump_seq))
         if error is not None:
             raise error
         return links, found, home
@@ -155,8 +157,8 @@ class LeanSession(NetlinkSession):
         return codec.addresses(self._dump(codec.RTM_GETADDR, codec.ADDRESS_DUMP), index)
 
     def netnsid(self, fd):
-        replies = self._replies(self._send(codec.RTM_GETNSID, 0, codec.nsid_lookup(fd)))
-        return next((codec.nsid(payload) for _kind, payload in replies), None)
+        answer = self._answers(self._send(codec.RTM_GETNSID, 0, codec.nsid_lookup(fd)))
+        return codec.nsid(answer[0]) if answer else None
 
     def routes(self, families=(4, 6), table=None, unicast_only=False):
         wanted = frozenset(codec.FAMILY[version] for version in families)

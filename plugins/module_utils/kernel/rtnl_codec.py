@@ -86,8 +86,16 @@ LINK_DUMP = IFINFO.pack(0, 0, 0, 0, 0) + _NO_STATS
 ADDRESS_DUMP = IFADDR.pack(0, 0, 0, 0, 0)
 
 
+_LOOKUPS = {}  # a read looks up lo and eth0 in every container
+
+
 def link_lookup(ifname):
-    return IFINFO.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, name(ifname)) + _NO_STATS
+    body = _LOOKUPS.get(ifname)
+    if body is None:
+        body = IFINFO.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, name(ifname)) + _NO_STATS
+        if len(_LOOKUPS) < 1024:
+            _LOOKUPS[ifname] = body
+    return body
 
 
 def nsid_lookup(fd):
@@ -254,23 +262,37 @@ def text(payload):
 
 
 def u32(payload):
-    return U32.unpack(payload[:4])[0] if payload is not None else None
+    return U32.unpack_from(payload)[0] if payload is not None else None
+
+
+# A link's kind, as its (nested) link info names it: every veth's is the same bytes.
+_KINDS = {}
+
+
+def _kind(info):
+    """(kind, stp, vlan_filtering) of an IFLA_LINKINFO payload."""
+    found = _KINDS.get(info)
+    if found is not None:
+        return found
+    nested = pick(info, 0, _INFO_ATTRS)
+    kind = text(nested.get(IFLA_INFO_KIND))
+    stp = vlan_filtering = None
+    if kind == "bridge" and IFLA_INFO_DATA in nested:
+        bridge = pick(nested[IFLA_INFO_DATA], 0, _BRIDGE_ATTRS)
+        stp = bool(u32(bridge.get(IFLA_BR_STP_STATE)))
+        vlan_filtering = bool(bridge.get(IFLA_BR_VLAN_FILTERING, b"\0")[0])
+    found = (kind, stp, vlan_filtering)
+    if kind != "bridge" and len(_KINDS) < 64:  # a bridge's carries its timers
+        _KINDS[info] = found
+    return found
 
 
 def link(payload):
     """A model.Link of an RTM_NEWLINK message's payload (its master by index only)."""
     _family, _type, index, flags, _change = IFINFO.unpack_from(payload)
-    attrs = pick(payload, 16, _LINK_ATTRS)
-    get = attrs.get
-    kind = stp = vlan_filtering = None
+    get = pick(payload, 16, _LINK_ATTRS).get
     info = get(IFLA_LINKINFO)
-    if info is not None:
-        info = pick(info, 0, _INFO_ATTRS)
-        kind = text(info.get(IFLA_INFO_KIND))
-        if kind == "bridge" and IFLA_INFO_DATA in info:
-            bridge = pick(info[IFLA_INFO_DATA], 0, _BRIDGE_ATTRS)
-            stp = bool(u32(bridge.get(IFLA_BR_STP_STATE)))
-            vlan_filtering = bool(bridge.get(IFLA_BR_VLAN_FILTERING, b"\0")[0])
+    kind, stp, vlan_filtering = _kind(info) if info is not None else _NO_KIND
     if not kind:
         kind = "loopback" if flags & IFF_LOOPBACK else "device"
     peer_index = peer_nsid = None
@@ -289,6 +311,9 @@ def link(payload):
         mac=mac.hex(":") if mac else "",
         operstate=_OPERSTATES[operstate[0]] if operstate and operstate[0] < len(_OPERSTATES) else "",
         stp=stp, vlan_filtering=vlan_filtering, master_index=u32(get(IFLA_MASTER)) or None)
+
+
+_NO_KIND = (None, None, None)
 
 
 def addresses(payloads, index=None):

@@ -164,10 +164,14 @@ class NsView:
         self.exists = exists
         self.home_id = home_id  # the id this namespace knows the node's by, when read (Kernel.view)
         self.links = {link.name: link for link in links}
-        self.by_index = {link.index: link for link in links}
+        self.get = self.links.get
+        self._by_index = None
 
-    def get(self, name):
-        return self.links.get(name)
+    @property
+    def by_index(self):
+        if self._by_index is None:  # built when asked: most views are only looked up by name
+            self._by_index = {link.index: link for link in self.links.values()}
+        return self._by_index
 
 
 _DEFAULT_NETWORKS = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}

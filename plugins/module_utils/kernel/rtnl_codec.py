@@ -265,7 +265,9 @@ def u32(payload):
     return U32.unpack_from(payload)[0] if payload is not None else None
 
 
-# A link's kind, as its (nested) link info names it: every veth's is the same bytes.
+# A link's kind by its (nested) link info when that holds only the kind, as
+# a veth's does, the same bytes for every one (a bridge port's carries its
+# port's numbers and timers as well).
 _KINDS = {}
 
 
@@ -282,7 +284,7 @@ def _kind(info):
         stp = bool(u32(bridge.get(IFLA_BR_STP_STATE)))
         vlan_filtering = bool(bridge.get(IFLA_BR_VLAN_FILTERING, b"\0")[0])
     found = (kind, stp, vlan_filtering)
-    if kind != "bridge" and len(_KINDS) < 64:  # a bridge's carries its timers
+    if len(info) <= 16 and len(_KINDS) < 64:
         _KINDS[info] = found
     return found
 

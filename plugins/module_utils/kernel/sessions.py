@@ -154,8 +154,6 @@ class Kernel:
             else:
                 named, found, home = sess.read_named(only, addresses, self.home_fd() if home_id else None)
                 links = [link for link in named if link is not None]
-                wanted = {link.index for link in links}
-                found = [a for a in found if a.index in wanted]
         except OSError as exc:
             raise KernelError.of("reading links of netns %s" % (netns or "(host)"), exc)
         view = NsView(netns, place(netns, links, found), home_id=home)
@@ -229,11 +227,17 @@ def place(netns, links, addresses):
         mine.setdefault(addr.index, []).append(addr.address)
         if addr.secondary:
             secondaries.setdefault(addr.index, []).append(addr.address)
-    names = {link.index: link.name for link in links}
+    # The addresses of links not among ``links`` (a view of some links) are left out here.
+    names = None
     for link in links:
+        master = None
+        if link.master_index:
+            if names is None:
+                names = {other.index: other.name for other in links}
+            master = names.get(link.master_index)
         own = mine.get(link.index, ())
         held = secondaries.get(link.index)
-        _fill(link, netns=netns, master=names.get(link.master_index) if link.master_index else None,
+        _fill(link, netns=netns, master=master,
               addresses=tuple(sorted(own, key=_address_order)) if len(own) > 1 else tuple(own),
               secondaries=frozenset(held) if held else _NONE)
     return links

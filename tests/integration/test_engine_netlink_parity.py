@@ -72,8 +72,11 @@ def _reads(implementation):
                   _settled(red.routes()) == _settled(red.routes((4,)) + red.routes((6,))),
                   red.links_named(("nothing", "c0", "lo", "nothing")))
         links, addresses, home_id = red.read_named(("c0", "nothing"), home_fd=kernel.home_fd())
+        some = red.read_named(("lo", "c0"), addresses=("c0",))
         batched = (links, sorted(addresses, key=repr) == sorted(red.addresses(), key=repr), home_id,
-                   red.read_named(("lo",), addresses=False))
+                   red.read_named(("lo",), addresses=False),
+                   (some[0], sorted(some[1], key=repr) == sorted(red.addresses(red.index("c0")), key=repr),
+                    bool(red.addresses(red.index("lo")))))
     return {"views": views, "only": only, "routes": routes, "main": main, "nsids": nsids, "single": single,
             "home": home, "batched": batched, "tables": tables}
 
@@ -108,10 +111,12 @@ def test_both_sessions_read_the_same(sandbox):
     # One send of lookups, the node's id and the address dump reads what the separate requests read.
     assert lean["home"]["red"] is not None and lean["home"]["red"] == lean["nsids"][("red", None)]
     assert lean["home"][None] is None
-    links, same_addresses, home_id, (only_lo, no_addresses, no_id) = lean["batched"]
+    links, same_addresses, home_id, (only_lo, no_addresses, no_id), (lo_c0, of_c0_only, lo_has) = lean["batched"]
     assert [link and link.name for link in links] == ["c0", None] and home_id == lean["home"]["red"]
     assert same_addresses
     assert [link.name for link in only_lo] == ["lo"] and no_addresses == [] and no_id is None
+    # Addresses asked of c0 only: c0's, none of lo's own.
+    assert [link.name for link in lo_c0] == ["lo", "c0"] and of_c0_only and lo_has
 
 
 def _write_everything(kernel, ns):

@@ -189,10 +189,12 @@ def _loses_ipv4(link, desired):
     secondaries along): the kernel then flushes the link's IPv4 routes, which
     are to be made again."""
     current = {a for a in link.addresses if a.version == 4}
-    removed = current - set(desired)
+    removed = {a for a in current if a not in desired}
+    if not removed:
+        return False
     primaries = {a for a in removed if a not in link.secondaries}
     kept = {a for a in current - removed if not any(a.network == p.network for p in primaries)}
-    return bool(removed) and not kept
+    return not kept
 
 
 def _plan_new(result, spec, want, routes):

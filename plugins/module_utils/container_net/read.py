@@ -23,10 +23,10 @@ class Found:
 
 
 def read_container(kernel, name, ifname, families=()):
-    """Namespace ``name``: lo and ``ifname`` with their addresses and, for
+    """Namespace ``name``: lo, and ``ifname`` with its addresses and, for
     ``families``, the main-table routes. A namespace that does not exist yet
     is empty."""
-    view = kernel.view(name, only=("lo", ifname), missing_ok=True, home_id=True)
+    view = kernel.view(name, only=("lo", ifname), missing_ok=True, addresses=(ifname,), home_id=True)
     eth = view.get(ifname)
     routes = {}
     if families and eth is not None:

@@ -18,7 +18,7 @@ import socket
 
 from ansible_collections.netplumb.linux.plugins.module_utils.core.errors import NetlinkError
 from ansible_collections.netplumb.linux.plugins.module_utils.kernel import model, rtnl_codec as codec
-from ansible_collections.netplumb.linux.plugins.module_utils.kernel.session import NetlinkSession
+from ansible_collections.netplumb.linux.plugins.module_utils.kernel.session import NetlinkSession, address_indexes
 
 NETLINK_ROUTE = 0
 SOL_NETLINK, NETLINK_GET_STRICT_CHK = 270, 12
@@ -148,13 +148,14 @@ class LeanSession(NetlinkSession):
         except NetlinkError as exc:
             error = error or exc
         if addresses:
-            found = codec.addresses(self._answers(dump_seq))
+            found = codec.addresses(self._answers(dump_seq),
+                                    None if addresses is True else address_indexes(links, addresses))
         if error is not None:
             raise error
         return links, found, home
 
     def addresses(self, index=None):
-        return codec.addresses(self._dump(codec.RTM_GETADDR, codec.ADDRESS_DUMP), index)
+        return codec.addresses(self._dump(codec.RTM_GETADDR, codec.ADDRESS_DUMP), None if index is None else (index,))
 
     def netnsid(self, fd):
         answer = self._answers(self._send(codec.RTM_GETNSID, 0, codec.nsid_lookup(fd)))

@@ -318,13 +318,13 @@ def link(payload):
 _NO_KIND = (None, None, None)
 
 
-def addresses(payloads, index=None):
-    """[model.Address] of RTM_NEWADDR payloads (of link ``index`` only, if
-    given), IPv6 link-local left out."""
+def addresses(payloads, indexes=None):
+    """[model.Address] of RTM_NEWADDR payloads (of the links of ``indexes``
+    only, if given), IPv6 link-local left out."""
     result = []
     for payload in payloads:
         family, prefixlen, flags, _scope, ifindex = IFADDR.unpack_from(payload)
-        if (index is not None and ifindex != index) or family not in PACKED:
+        if (indexes is not None and ifindex not in indexes) or family not in PACKED:
             continue
         attrs = pick(payload, 8, _ADDR_ATTRS)
         raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)

@@ -55,11 +55,16 @@ class NetlinkSession:
 
     def read_named(self, names, addresses=True, home_fd=None):
         """What a read of some links needs, in one go: ([model.Link or None]
-        of each name, [model.Address] of the namespace if ``addresses``, and
-        with ``home_fd`` the id under which this namespace knows that fd's
-        namespace, or None)."""
+        of each name, [model.Address] of the namespace if ``addresses`` is
+        True, of the links it names if it names some, and with ``home_fd``
+        the id under which this namespace knows that fd's namespace, or None)."""
         home = self.netnsid(home_fd) if home_fd is not None else None
-        return self.links_named(names), self.addresses() if addresses else [], home
+        links = self.links_named(names)
+        found = self.addresses() if addresses else []
+        if addresses and addresses is not True:
+            indexes = address_indexes(links, addresses)
+            found = [a for a in found if a.index in indexes]
+        return links, found, home
 
     def routes(self, families=(4, 6), table=None, unicast_only=False):
         """[model.Route] of ``families`` (of ``table`` only if given)."""
@@ -105,6 +110,12 @@ class NetlinkSession:
     def index(self, name):
         found = self.link(name)
         return found.index if found is not None else None
+
+
+def address_indexes(links, names):
+    """The indexes of those of ``links`` (read by name, None where missing)
+    that ``names`` names: whose addresses read_named() returns."""
+    return {link.index for link in links if link is not None and link.name in names}
 
 
 def require(implementation):

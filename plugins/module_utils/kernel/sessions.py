@@ -132,7 +132,8 @@ class Kernel:
     def view(self, netns, only=None, missing_ok=False, addresses=True, home_id=False):
         """Links and addresses of one namespace: one dump of each, or with
         ``only`` (names) a lookup per name and those links' addresses (one
-        send), with ``home_id`` also the id under which the namespace knows the
+        send; only those of the links ``addresses`` names, if it names some),
+        with ``home_id`` also the id under which the namespace knows the
         node's (view.home_id); no address dump with ``addresses=False``. A
         namespace that does not exist reads as empty (exists=False) with
         ``missing_ok``, or in check mode."""

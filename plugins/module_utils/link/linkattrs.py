@@ -88,6 +88,8 @@ def _check_ipv6_mtu(want, have, fields):
 
 
 def _converge_addresses(plan, want, have, is_new):
+    if have.addresses == want.addresses:  # as the kernel lists them: nothing to do
+        return
     current, desired = set(have.addresses), set(want.addresses)
     removed = sorted(current - desired, key=_order)
     # Deleting an IPv4 primary makes the kernel delete its subnet's secondaries

@@ -35,7 +35,7 @@ def plan(ctx, spec):
     exists = namespaces.exists(name)
     before = {"name": name, "state": "present" if exists else "absent"}
     if exists:
-        before["loopback_up"] = ctx.kernel.view(name, only=("lo",)).get("lo").up
+        before["loopback_up"] = ctx.kernel.view(name, only=("lo",), addresses=False).get("lo").up
     result = Plan(before=before)
     if spec.state == "absent":
         if exists or namespaces.stale_file(name):

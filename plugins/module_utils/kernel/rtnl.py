@@ -163,22 +163,20 @@ class LeanSession(NetlinkSession):
 
     def routes(self, families=(4, 6), table=None, unicast_only=False):
         wanted = frozenset(codec.FAMILY[version] for version in families)
+        if not wanted:
+            return []
         # Both families in one dump: AF_UNSPEC walks every family's routes
         # (multicast routing's too, left out in decoding), one send instead of two.
-        result = []
-        for family in (socket.AF_UNSPEC,) if len(wanted) > 1 else wanted:
-            request = codec.route_dump(family, table if self._strict else None, self._strict and unicast_only)
-            try:
-                payloads = self._dump(codec.RTM_GETROUTE, request)
-            except NetlinkError as exc:
-                if exc.code != errno.ENOENT or table is None:
-                    raise
-                payloads = []  # a filtered dump of a table that does not exist
-            for payload in payloads:
-                route = codec.route(payload, wanted, table, unicast_only)
-                if route is not None:
-                    result.append(route)
-        return result
+        family = socket.AF_UNSPEC if len(wanted) > 1 else next(iter(wanted))
+        request = codec.route_dump(family, table if self._strict else None, self._strict and unicast_only)
+        try:
+            payloads = self._dump(codec.RTM_GETROUTE, request)
+        except NetlinkError as exc:
+            if exc.code != errno.ENOENT or table is None:
+                raise
+            return []  # a filtered dump of a table that does not exist
+        routes = (codec.route(payload, wanted, table, unicast_only) for payload in payloads)
+        return [route for route in routes if route is not None]
 
     # -- writes ----------------------------------------------------------------
 

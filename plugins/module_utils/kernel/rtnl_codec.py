@@ -86,7 +86,7 @@ LINK_DUMP = IFINFO.pack(0, 0, 0, 0, 0) + _NO_STATS
 ADDRESS_DUMP = IFADDR.pack(0, 0, 0, 0, 0)
 
 
-_LOOKUPS = {}  # a read looks up lo and eth0 in every container
+_LOOKUPS = {}  # a container read looks up lo and the same interface name in every container
 
 
 def link_lookup(ifname):

@@ -86,16 +86,12 @@ LINK_DUMP = IFINFO.pack(0, 0, 0, 0, 0) + _NO_STATS
 ADDRESS_DUMP = IFADDR.pack(0, 0, 0, 0, 0)
 
 
-_LOOKUPS = {}  # a container read looks up lo and the same interface name in every container
-
-
 def link_lookup(ifname):
-    body = _LOOKUPS.get(ifname)
-    if body is None:
-        body = IFINFO.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, name(ifname)) + _NO_STATS
-        if len(_LOOKUPS) < 1024:
-            _LOOKUPS[ifname] = body
-    return body
+    return _once(_link_lookup, ifname)
+
+
+def _link_lookup(ifname):
+    return IFINFO.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, name(ifname)) + _NO_STATS
 
 
 def nsid_lookup(fd):
@@ -186,17 +182,24 @@ def link_attrs(ifname, mtu, master=None, netns_fd=None, alias=None):
 
 # -- decoding ------------------------------------------------------------------
 
-# Addresses parsed in this process: lo's come back from every namespace read,
-# and every container's default route names the same gateway.
-_PARSED = {}
+# Values made once in this process: lo's addresses come back from every
+# namespace read, every container's default route names the same gateway,
+# every container read looks up lo and the same interface name, and every
+# veth's link info is the same bytes. At most _MADE_MAX are kept: past that,
+# each is made again when asked.
+_MADE = {}
+_MADE_MAX = 8192
 
 
-def _parsed(kind, raw):
-    key = (kind, raw)
-    value = _PARSED.get(key)
-    if value is None:
-        value = _PARSED[key] = kind(raw)
-    return value
+def _once(make, value):
+    """make(value), made once per process."""
+    key = (make, value)
+    made = _MADE.get(key)
+    if made is None:
+        made = make(value)
+        if len(_MADE) < _MADE_MAX:
+            _MADE[key] = made
+    return made
 
 
 def interface(family, raw, prefixlen):
@@ -204,7 +207,7 @@ def interface(family, raw, prefixlen):
     kernel (IPv6 link-local, told by its first bytes without parsing it)."""
     if family == socket.AF_INET6 and raw[0] == 0xFE and raw[1] & 0xC0 == 0x80:
         return None
-    return _parsed(PACKED[family], (raw, prefixlen))
+    return _once(PACKED[family], (raw, prefixlen))
 
 
 # Attribute layouts met in this process, by the message's length, where its
@@ -265,17 +268,8 @@ def u32(payload):
     return U32.unpack_from(payload)[0] if payload is not None else None
 
 
-# A link's kind by its (nested) link info when that holds only the kind, as
-# a veth's does, the same bytes for every one (a bridge port's carries its
-# port's numbers and timers as well).
-_KINDS = {}
-
-
 def _kind(info):
     """(kind, stp, vlan_filtering) of an IFLA_LINKINFO payload."""
-    found = _KINDS.get(info)
-    if found is not None:
-        return found
     nested = pick(info, 0, _INFO_ATTRS)
     kind = text(nested.get(IFLA_INFO_KIND))
     stp = vlan_filtering = None
@@ -283,10 +277,7 @@ def _kind(info):
         bridge = pick(nested[IFLA_INFO_DATA], 0, _BRIDGE_ATTRS)
         stp = bool(u32(bridge.get(IFLA_BR_STP_STATE)))
         vlan_filtering = bool(bridge.get(IFLA_BR_VLAN_FILTERING, b"\0")[0])
-    found = (kind, stp, vlan_filtering)
-    if len(info) <= 16 and len(_KINDS) < 64:
-        _KINDS[info] = found
-    return found
+    return kind, stp, vlan_filtering
 
 
 def link(payload):
@@ -294,7 +285,12 @@ def link(payload):
     _family, _type, index, flags, _change = IFINFO.unpack_from(payload)
     get = pick(payload, 16, _LINK_ATTRS).get
     info = get(IFLA_LINKINFO)
-    kind, stp, vlan_filtering = _kind(info) if info is not None else _NO_KIND
+    if info is None:
+        kind, stp, vlan_filtering = _NO_KIND
+    elif len(info) <= 16:  # the kind alone, as a veth's (a bridge port's carries its port's numbers too)
+        kind, stp, vlan_filtering = _once(_kind, info)
+    else:
+        kind, stp, vlan_filtering = _kind(info)
     if not kind:
         kind = "loopback" if flags & IFF_LOOPBACK else "device"
     peer_index = peer_nsid = None
@@ -354,9 +350,9 @@ def route(payload, wanted, table, unicast_only):
     dst = attrs.get(RTA_DST) or _ZERO[family]
     gateway = attrs.get(RTA_GATEWAY)
     return model.decoded(
-        model.Route, netns=None, dst=_parsed(_NETWORK[family], (dst, dst_len)), table=real_table,
+        model.Route, netns=None, dst=_once(_NETWORK[family], (dst, dst_len)), table=real_table,
         metric=u32(attrs.get(RTA_PRIORITY)) or 0,
-        gateway=_parsed(_ADDRESS[family], gateway) if gateway else None,
+        gateway=_once(_ADDRESS[family], gateway) if gateway else None,
         proto=model.named(model.PROTOS, proto), scope=model.named(model.SCOPES, scope),
         type=model.named(model.TYPES, rtype), oif=u32(attrs.get(RTA_OIF)))
 
